@@ -1,0 +1,75 @@
+/**
+ * Broker configuration, parsed once from environment and flags into a typed object that is
+ * passed down. Nothing below main.ts reads process.env.
+ */
+import { z } from 'zod';
+import { DuoError } from './errors.ts';
+import { DEFAULT_PORT, defaultDbPath } from './paths.ts';
+import { describeIssues } from './protocol.ts';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+const port = z
+  .union([z.int(), z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number)])
+  .pipe(z.int().min(0).max(65535));
+const positive = z
+  .union([z.int(), z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number)])
+  .pipe(z.int().min(1));
+const list = z
+  .union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
+
+export const BrokerConfig = z.strictObject({
+  port: port.default(DEFAULT_PORT),
+  host: z.string().min(1).default('127.0.0.1'),
+  dbPath: z.string().min(1),
+  token: z.string().min(16, 'DUO_TOKEN must be at least 16 characters').optional(),
+  /** Origins (scheme://host:port) allowed to call the broker; none by default. */
+  allowedOrigins: list.default([]),
+  /** Extra host names the broker answers to, besides loopback names and its bind address. */
+  allowedHosts: list.default([]),
+  heartbeatMs: positive.default(15_000),
+  helloTimeoutMs: positive.default(5_000),
+  /** Requests (or frames) per second per partner, with a burst of `rateBurst`. */
+  rateLimit: positive.default(50),
+  rateBurst: positive.default(200),
+  bodyLimit: positive.default(256 * 1024),
+  /** Longest REST long-poll, in seconds. */
+  maxListenSeconds: positive.default(3600),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type BrokerConfig = z.infer<typeof BrokerConfig>;
+export type BrokerConfigInput = z.input<typeof BrokerConfig>;
+
+/** Builds the broker config from the environment, with `overrides` (CLI flags) taking precedence. */
+export function brokerConfigFromEnv(
+  env: Record<string, string | undefined>,
+  overrides: Partial<BrokerConfigInput> = {},
+): BrokerConfig {
+  const fromEnv: Record<string, unknown> = {
+    port: env.BROKER_PORT,
+    host: env.BROKER_HOST,
+    dbPath: env.DUO_DB || defaultDbPath(env),
+    token: env.DUO_TOKEN || undefined,
+    allowedOrigins: env.DUO_ALLOWED_ORIGINS,
+    allowedHosts: env.DUO_ALLOWED_HOSTS,
+    rateLimit: env.DUO_RATE_LIMIT,
+    logLevel: env.DUO_LOG_LEVEL,
+  };
+  const input = Object.fromEntries(
+    Object.entries({ ...fromEnv, ...overrides }).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = BrokerConfig.safeParse(input);
+  if (!parsed.success) throw new DuoError('bad_request', `Invalid broker configuration: ${describeIssues(parsed.error)}.`);
+  const config = parsed.data;
+  if (!isLoopbackHost(config.host) && !config.token) {
+    throw new DuoError(
+      'token_required',
+      `Refusing to listen on ${config.host} without an access token: anyone who can reach that address could read and send messages. Set DUO_TOKEN (or --token) to a long random string, or bind 127.0.0.1.`,
+    );
+  }
+  return config;
+}

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+
+/** Partner ids: lower-case slug, safe in URLs, file names and conversation ids. */
+export const PARTNER_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/**
+ * Direct conversations are `direct:<a>:<b>` with the two ids sorted. A partner id can never
+ * contain `:`, so two different pairs can never produce the same id (the seed's `direct_a_b`
+ * collided as soon as an id contained `_`).
+ */
+export const DIRECT_ID_PATTERN = /^direct:[a-z0-9][a-z0-9_-]{0,63}:[a-z0-9][a-z0-9_-]{0,63}$/;
+export const GROUP_ID_PATTERN = /^group_[a-z0-9]{6,40}$/;
+
+export function isPartnerId(value: string): boolean {
+  return PARTNER_ID_PATTERN.test(value);
+}
+
+export function isConversationId(value: string): boolean {
+  return DIRECT_ID_PATTERN.test(value) || GROUP_ID_PATTERN.test(value);
+}
+
+/** Turns any folder or display name into a partner id, or '' when nothing usable is left. */
+export function slugify(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[-_]+/, '')
+    .replace(/-+$/, '')
+    .slice(0, 64)
+    .replace(/-+$/, '');
+  return PARTNER_ID_PATTERN.test(slug) ? slug : '';
+}
+
+/** The partner id a project folder gets when PARTNER_ID is not set. */
+export function partnerIdForFolder(folder: string): string {
+  return slugify(basename(folder)) || 'partner';
+}
+
+/**
+ * The fallback when another project already owns the folder's id: the slug plus a short hash of
+ * the project's real path, so the same project always falls back to the same id.
+ */
+export function fallbackPartnerId(baseId: string, realPath: string): string {
+  const hash = createHash('sha256').update(realPath).digest('hex').slice(0, 6);
+  return `${baseId.slice(0, 57)}-${hash}`;
+}
+
+export function directConversationId(a: string, b: string): string {
+  const [first, second] = a < b ? [a, b] : [b, a];
+  return `direct:${first}:${second}`;
+}
+
+/** The two members of a direct conversation id, or undefined for a group id. */
+export function directMembers(conversationId: string): [string, string] | undefined {
+  if (!DIRECT_ID_PATTERN.test(conversationId)) return undefined;
+  const [, a, b] = conversationId.split(':');
+  return [a!, b!];
+}

@@ -1,0 +1,250 @@
+/**
+ * The wire protocol, written once: REST bodies and replies, WebSocket frames. Broker, partner,
+ * CLI and tests import these schemas and infer their types from them. Objects are strict
+ * (unknown fields are rejected) and nothing is coerced.
+ */
+import { z } from 'zod';
+import { DIRECT_ID_PATTERN, GROUP_ID_PATTERN, PARTNER_ID_PATTERN } from './ids.ts';
+
+export const MAX_CONTENT_BYTES = 64 * 1024;
+export const MAX_NAME_LENGTH = 100;
+export const MAX_STATUS_LENGTH = 200;
+export const MAX_GROUP_SIZE = 100;
+
+export const PartnerId = z
+  .string()
+  .regex(PARTNER_ID_PATTERN, 'a partner id is 1-64 characters of a-z, 0-9, "_" or "-", starting with a letter or digit');
+
+export const ConversationId = z
+  .string()
+  .max(140)
+  .refine((id) => DIRECT_ID_PATTERN.test(id) || GROUP_ID_PATTERN.test(id), {
+    message: 'a conversation id looks like "direct:alice:bob" or "group_…"',
+  });
+
+export const Content = z
+  .string()
+  .min(1, 'a message cannot be empty')
+  .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_CONTENT_BYTES, {
+    message: `a message is at most ${MAX_CONTENT_BYTES} bytes of UTF-8`,
+  });
+
+export const ClientMsgId = z.string().min(1).max(128);
+export const DisplayName = z.string().trim().min(1).max(MAX_NAME_LENGTH);
+export const MessageId = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const Message = z.strictObject({
+  id: MessageId,
+  conversationId: z.string(),
+  from: z.string(),
+  content: z.string(),
+  createdAt: z.string(),
+  redelivered: z.literal(true).optional(),
+});
+export type Message = z.infer<typeof Message>;
+
+export const ErrorReply = z.strictObject({ error: z.string(), code: z.string() });
+export type ErrorReply = z.infer<typeof ErrorReply>;
+
+// ---------------------------------------------------------------- REST bodies and replies
+
+export const RegisterBody = z.strictObject({
+  partnerId: PartnerId,
+  name: DisplayName.optional(),
+  /** Absolute path of the project folder; the only place an offline notice is ever written. */
+  projectPath: z.string().min(1).max(4096).startsWith('/', 'projectPath must be an absolute path').optional(),
+});
+export type RegisterBody = z.infer<typeof RegisterBody>;
+
+export const RegisterReply = z.strictObject({
+  partnerId: z.string(),
+  name: z.string(),
+  created: z.boolean(),
+  /** Only in the reply to the first registration of an id. Shown once; the broker keeps a hash. */
+  secret: z.string().optional(),
+});
+export type RegisterReply = z.infer<typeof RegisterReply>;
+
+export const UnregisterBody = z.strictObject({ partnerId: PartnerId.optional() });
+
+export const TalkBody = z
+  .strictObject({
+    content: Content,
+    to: PartnerId.optional(),
+    conversationId: ConversationId.optional(),
+    clientMsgId: ClientMsgId.optional(),
+  })
+  .refine((body) => (body.to === undefined) !== (body.conversationId === undefined), {
+    message: 'give exactly one of "to" (a partner id) or "conversationId"',
+  });
+export type TalkBody = z.infer<typeof TalkBody>;
+
+export const TalkReply = z.strictObject({
+  messageId: MessageId,
+  conversationId: z.string(),
+  createdAt: z.string(),
+  duplicate: z.boolean(),
+});
+export type TalkReply = z.infer<typeof TalkReply>;
+
+const digits = (what: string) => z.string().regex(/^\d{1,9}$/, `${what} must be a whole number`).transform(Number);
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+
+export const ListenQuery = z.strictObject({
+  timeout: digits('timeout').optional(),
+  conversationId: ConversationId.optional(),
+  peek: flag.optional(),
+  limit: digits('limit').optional(),
+});
+export const ListenReply = z.strictObject({ messages: z.array(Message) });
+export type ListenReply = z.infer<typeof ListenReply>;
+
+export const CreateConversationBody = z.strictObject({
+  name: DisplayName,
+  participants: z.array(PartnerId).min(1, 'name at least one other participant').max(MAX_GROUP_SIZE),
+});
+export type CreateConversationBody = z.infer<typeof CreateConversationBody>;
+
+export const ConversationSummary = z.strictObject({
+  id: z.string(),
+  kind: z.enum(['direct', 'group']),
+  name: z.string(),
+  members: z.array(z.string()),
+  unread: z.int(),
+  lastMessageId: z.int().nullable(),
+  lastMessageAt: z.string().nullable(),
+});
+export type ConversationSummary = z.infer<typeof ConversationSummary>;
+
+export const ConversationReply = z.strictObject({ conversation: ConversationSummary });
+export const ConversationsReply = z.strictObject({ conversations: z.array(ConversationSummary) });
+export const LeaveReply = z.strictObject({ left: z.literal(true), conversationId: z.string() });
+
+export const HistoryQuery = z.strictObject({
+  limit: digits('limit').optional(),
+  before: digits('before').optional(),
+});
+export const HistoryReply = z.strictObject({ messages: z.array(Message), hasMore: z.boolean() });
+export type HistoryReply = z.infer<typeof HistoryReply>;
+
+export const PartnerSummary = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  online: z.boolean(),
+  status: z.string().nullable(),
+  lastSeen: z.string().nullable(),
+});
+export type PartnerSummary = z.infer<typeof PartnerSummary>;
+export const PartnersReply = z.strictObject({ partners: z.array(PartnerSummary) });
+
+export const StatusBody = z.strictObject({ status: z.string().trim().max(MAX_STATUS_LENGTH).nullable().optional() });
+export const NotificationsBody = z.strictObject({ enabled: z.boolean() });
+export const SettingsReply = z.strictObject({
+  partnerId: z.string(),
+  status: z.string().nullable(),
+  notifications: z.boolean(),
+});
+
+export const HealthReply = z.strictObject({ ok: z.literal(true), version: z.string(), uptimeSeconds: z.number() });
+
+// ---------------------------------------------------------------- WebSocket frames
+
+export const HelloFrame = z.strictObject({
+  type: z.literal('hello'),
+  partnerId: PartnerId,
+  secret: z.string().min(1).max(200),
+  /** Highest message id this client already holds; the broker replays only what is newer. */
+  since: MessageId.default(0),
+  client: z.string().max(100).optional(),
+});
+
+export const TalkFrame = z.strictObject({
+  type: z.literal('talk'),
+  ref: z.string().max(64).optional(),
+  content: Content,
+  to: PartnerId.optional(),
+  conversationId: ConversationId.optional(),
+  clientMsgId: ClientMsgId.optional(),
+});
+
+export const AckFrame = z.strictObject({
+  type: z.literal('ack'),
+  conversationId: ConversationId,
+  upTo: MessageId,
+});
+
+/** Flow control: the client's inbox is full; keep messages in the store until `resume`. */
+export const PauseFrame = z.strictObject({ type: z.literal('pause') });
+/** The inbox drained; send what is unread and newer than `since` (the highest id still held). */
+export const ResumeFrame = z.strictObject({ type: z.literal('resume'), since: MessageId });
+
+export const ClientFrame = z.discriminatedUnion('type', [HelloFrame, TalkFrame, AckFrame, PauseFrame, ResumeFrame]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type HelloFrame = z.infer<typeof HelloFrame>;
+export type TalkFrame = z.infer<typeof TalkFrame>;
+
+export const WelcomeFrame = z.strictObject({
+  type: z.literal('welcome'),
+  partnerId: z.string(),
+  name: z.string(),
+  version: z.string(),
+  heartbeatMs: z.int(),
+});
+export const MessageFrame = z.strictObject({ type: z.literal('message'), message: Message });
+export const SentFrame = z.strictObject({
+  type: z.literal('sent'),
+  ref: z.string().optional(),
+  messageId: MessageId,
+  conversationId: z.string(),
+  createdAt: z.string(),
+  duplicate: z.boolean(),
+});
+export const PresenceFrame = z.strictObject({
+  type: z.literal('presence'),
+  partnerId: z.string(),
+  online: z.boolean(),
+  status: z.string().nullable(),
+});
+export const ErrorFrame = z.strictObject({
+  type: z.literal('error'),
+  ref: z.string().optional(),
+  code: z.string(),
+  error: z.string(),
+});
+
+export const ServerFrame = z.discriminatedUnion('type', [WelcomeFrame, MessageFrame, SentFrame, PresenceFrame, ErrorFrame]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
+export type SentFrame = z.infer<typeof SentFrame>;
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+export type PresenceFrame = z.infer<typeof PresenceFrame>;
+
+/** WebSocket close codes the broker uses, documented in the README. */
+export const CloseCode = {
+  /** A newer session of the same partner id took over; the old one must not reconnect. */
+  replaced: 4001,
+  /** The hello frame was missing, malformed or carried a wrong secret. */
+  unauthorized: 4003,
+  /** No hello arrived within the deadline. */
+  helloTimeout: 4008,
+  /** The partner was unregistered. */
+  unregistered: 4010,
+  /** The socket sent too many frames too fast. */
+  rateLimited: 4029,
+  /** Binary frames are not part of the protocol. */
+  unsupportedData: 1003,
+  /** The broker is shutting down; reconnect later. */
+  goingAway: 1001,
+} as const;
+
+/** Explains a zod failure in one sentence: which field and what is wrong with it. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => {
+      const where = issue.path.length > 0 ? `"${issue.path.join('.')}"` : 'the input';
+      if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}
