@@ -65,6 +65,9 @@ export const RegisterReply = z.strictObject({
 });
 export type RegisterReply = z.infer<typeof RegisterReply>;
 
+/** Bodies of POSTs that take no input; a missing body is fine too. */
+export const EmptyBody = z.strictObject({});
+
 export const UnregisterBody = z.strictObject({ partnerId: PartnerId.optional() });
 
 export const TalkBody = z
@@ -119,6 +122,8 @@ export type ConversationSummary = z.infer<typeof ConversationSummary>;
 export const ConversationReply = z.strictObject({ conversation: ConversationSummary });
 export const ConversationsReply = z.strictObject({ conversations: z.array(ConversationSummary) });
 export const LeaveReply = z.strictObject({ left: z.literal(true), conversationId: z.string() });
+export type ConversationReply = z.infer<typeof ConversationReply>;
+export type ConversationsReply = z.infer<typeof ConversationsReply>;
 
 export const HistoryQuery = z.strictObject({
   limit: digits('limit').optional(),
@@ -136,6 +141,7 @@ export const PartnerSummary = z.strictObject({
 });
 export type PartnerSummary = z.infer<typeof PartnerSummary>;
 export const PartnersReply = z.strictObject({ partners: z.array(PartnerSummary) });
+export type PartnersReply = z.infer<typeof PartnersReply>;
 
 export const StatusBody = z.strictObject({ status: z.string().trim().max(MAX_STATUS_LENGTH).nullable().optional() });
 export const NotificationsBody = z.strictObject({ enabled: z.boolean() });

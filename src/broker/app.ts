@@ -1,0 +1,85 @@
+/**
+ * Builds the broker from its dependencies: config, database, clock. Tests start exactly this;
+ * main.ts only adds the listening socket and signal handling.
+ */
+import { createServer } from 'node:http';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { BrokerConfig } from '../shared/config.ts';
+import { DuoError } from '../shared/errors.ts';
+import { openDatabase } from './db.ts';
+import { errorReply, toDuoError } from './errors.ts';
+import { createGuard } from './guard.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { registerRoutes } from './routes.ts';
+import { BrokerService, type Clock } from './service.ts';
+import { Store } from './store.ts';
+import { registerWebSocket } from './ws.ts';
+
+export interface Broker {
+  app: FastifyInstance;
+  service: BrokerService;
+  /** Stops accepting work, closes sockets and the database. */
+  close(): Promise<void>;
+}
+
+export interface BrokerDeps {
+  clock?: Clock;
+}
+
+export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
+  const database = await openDatabase(config.dbPath);
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // stdout belongs to whoever embeds us (the partner's MCP frames); logs go to stderr.
+      stream: process.stderr,
+      redact: { paths: ['req.headers.authorization', 'req.headers["x-duo-token"]', 'secret', '*.secret'], censor: '[redacted]' },
+    },
+    bodyLimit: config.bodyLimit,
+    // Slow clients (slowloris) are cut off: headers within 10 s, the whole request within 30 s.
+    // Long-poll responses are not affected; these limits only cover receiving the request.
+    serverFactory: (handler) => createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, handler),
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  const service = new BrokerService(new Store(database.db), deps.clock ?? { now: () => new Date() }, app.log);
+  await service.start();
+  const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
+  const sweeper = setInterval(() => limiter.sweep(), 60_000);
+  sweeper.unref();
+
+  // JSON only: Fastify's default text/plain parser would let a web form post reach the routes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
+
+  const guard = createGuard(config);
+  app.addHook('onRequest', async (request) => guard(request));
+
+  app.setErrorHandler((error, request, reply) => {
+    const duo = toDuoError(error);
+    if (duo.status >= 500) request.log.error({ err: error }, duo.message);
+    if (duo.retryAfter !== undefined) void reply.header('retry-after', String(duo.retryAfter));
+    return reply.status(duo.status).send(errorReply(duo));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send(errorReply(new DuoError('not_found', `There is no ${request.method} ${request.url.split('?')[0]}. See the README's REST table.`))),
+  );
+
+  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
+  await app.register(async (scope) => {
+    await registerRoutes(scope, { service, limiter, maxListenSeconds: config.maxListenSeconds, startedAt: Date.now() });
+    await registerWebSocket(scope, { service, limiter, heartbeatMs: config.heartbeatMs, helloTimeoutMs: config.helloTimeoutMs });
+  });
+
+  return {
+    app,
+    service,
+    async close() {
+      clearInterval(sweeper);
+      service.stop();
+      await app.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Request guards that run before any route, the WebSocket upgrade included: a web page must never
+ * reach the broker (foreign Origin → 403, rebinding Host → 421), and a broker bound beyond
+ * loopback demands its access token.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { BrokerConfig } from '../shared/config.ts';
+import { DuoError } from '../shared/errors.ts';
+
+export const TOKEN_HEADER = 'x-duo-token';
+
+export function createGuard(config: BrokerConfig): (request: FastifyRequest) => void {
+  const hosts = new Set(['localhost', '127.0.0.1', '[::1]', bracketIpv6(config.host), ...config.allowedHosts.map((h) => h.toLowerCase())]);
+  const origins = new Set(config.allowedOrigins.map((o) => o.toLowerCase().replace(/\/$/, '')));
+  const token = config.token === undefined ? undefined : Buffer.from(config.token);
+
+  return (request) => {
+    const origin = request.headers.origin;
+    if (origin !== undefined && !origins.has(origin.toLowerCase())) {
+      throw new DuoError('origin_forbidden', `Requests from the web origin ${JSON.stringify(origin)} are refused. The broker is for local tools; allow an origin with DUO_ALLOWED_ORIGINS only if you must.`);
+    }
+    const host = hostName(request.headers.host);
+    if (host === undefined || !hosts.has(host)) {
+      throw new DuoError('misdirected_host', `This broker does not answer to the host name ${JSON.stringify(request.headers.host ?? '')}. Use http://localhost:<port>, or add the name to DUO_ALLOWED_HOSTS.`);
+    }
+    if (token && request.url !== '/health') {
+      const given = request.headers[TOKEN_HEADER];
+      const buffer = Buffer.from(typeof given === 'string' ? given : '');
+      if (buffer.length !== token.length || !timingSafeEqual(buffer, token)) {
+        throw new DuoError('token_required', `This broker requires its access token: send it in the "X-Duo-Token" header (the value of DUO_TOKEN).`);
+      }
+    }
+  };
+}
+
+/** The host name of a Host header, lower-case, without the port; IPv6 stays bracketed. */
+function hostName(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^(\[[0-9a-f:.]+\]|[^:\s]+)(?::\d{1,5})?$/i.exec(header.trim());
+  return match?.[1]?.toLowerCase();
+}
+
+function bracketIpv6(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host.toLowerCase()}]` : host.toLowerCase();
+}

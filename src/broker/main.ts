@@ -1,0 +1,26 @@
+/** `duo broker`: reads config, opens the database, listens, and shuts down cleanly on signals. */
+import { brokerConfigFromEnv, type BrokerConfigInput } from '../shared/config.ts';
+import { buildBroker } from './app.ts';
+
+export async function runBroker(overrides: Partial<BrokerConfigInput> = {}): Promise<void> {
+  const config = brokerConfigFromEnv(process.env, overrides);
+  const broker = await buildBroker(config);
+  const shutdown = (signal: string) => {
+    broker.app.log.info(`${signal}: shutting down`);
+    broker.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+  const address = await broker.app.listen({ port: config.port, host: config.host });
+  broker.app.log.info({ db: config.dbPath }, `Claude Duo broker listening on ${address}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runBroker().catch((error: unknown) => {
+    process.stderr.write(`duo broker: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

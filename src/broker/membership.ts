@@ -1,0 +1,56 @@
+/**
+ * Who is in which conversation, kept in memory so that sending and fan-out never wait for a
+ * query. Loaded from the store at start-up; every change goes through the service, which applies
+ * it here only after the transaction that made it has committed.
+ */
+export class Membership {
+  private readonly byConversation = new Map<string, Set<string>>();
+  private readonly byPartner = new Map<string, Set<string>>();
+
+  load(rows: Iterable<{ conversation_id: string; partner_id: string }>): void {
+    for (const row of rows) this.add(row.conversation_id, row.partner_id);
+  }
+
+  add(conversationId: string, partnerId: string): void {
+    setOf(this.byConversation, conversationId).add(partnerId);
+    setOf(this.byPartner, partnerId).add(conversationId);
+  }
+
+  remove(conversationId: string, partnerId: string): void {
+    this.byConversation.get(conversationId)?.delete(partnerId);
+    this.byPartner.get(partnerId)?.delete(conversationId);
+  }
+
+  exists(conversationId: string): boolean {
+    return this.byConversation.has(conversationId);
+  }
+
+  isMember(conversationId: string, partnerId: string): boolean {
+    return this.byConversation.get(conversationId)?.has(partnerId) ?? false;
+  }
+
+  members(conversationId: string): ReadonlySet<string> {
+    return this.byConversation.get(conversationId) ?? EMPTY;
+  }
+
+  conversationsOf(partnerId: string): ReadonlySet<string> {
+    return this.byPartner.get(partnerId) ?? EMPTY;
+  }
+
+  /** Everyone who shares at least one conversation with `partnerId`. */
+  contactsOf(partnerId: string): Set<string> {
+    const contacts = new Set<string>();
+    for (const conversationId of this.conversationsOf(partnerId)) {
+      for (const member of this.members(conversationId)) if (member !== partnerId) contacts.add(member);
+    }
+    return contacts;
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+function setOf(map: Map<string, Set<string>>, key: string): Set<string> {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  return set;
+}

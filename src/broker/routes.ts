@@ -1,0 +1,163 @@
+/**
+ * REST routes: validate with the shared schemas, authenticate, call the service, reply. No
+ * logic of their own.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DuoError } from '../shared/errors.ts';
+import {
+  ConversationId,
+  CreateConversationBody,
+  EmptyBody,
+  HistoryQuery,
+  ListenQuery,
+  NotificationsBody,
+  PartnerId,
+  RegisterBody,
+  StatusBody,
+  TalkBody,
+  UnregisterBody,
+} from '../shared/protocol.ts';
+import { VERSION } from '../shared/version.ts';
+import { parseInput } from './errors.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import type { BrokerService } from './service.ts';
+
+const DEFAULT_LISTEN_SECONDS = 30;
+const DEFAULT_LISTEN_LIMIT = 100;
+const MAX_LISTEN_LIMIT = 1000;
+const DEFAULT_HISTORY_LIMIT = 50;
+const MAX_HISTORY_LIMIT = 500;
+
+export interface RouteDeps {
+  service: BrokerService;
+  limiter: RateLimiter;
+  maxListenSeconds: number;
+  startedAt: number;
+}
+
+export function bearerSecret(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { service, limiter } = deps;
+
+  function throttle(key: string): void {
+    const wait = limiter.take(key);
+    if (wait > 0) throw new DuoError('rate_limited', `Too many requests; wait ${wait} s and retry.`, { retryAfter: wait });
+  }
+
+  /** The authenticated caller, rate limited per partner. */
+  async function caller(request: FastifyRequest): Promise<string> {
+    throttle(`ip:${request.ip}`);
+    const partner = await service.authenticate(bearerSecret(request));
+    throttle(`partner:${partner.id}`);
+    return partner.id;
+  }
+
+  /** The caller, who must be the partner named in the path. */
+  async function callerAs(request: FastifyRequest, partnerId: string): Promise<string> {
+    const id = await caller(request);
+    const wanted = parseInput(PartnerId, partnerId, 'partner id in the path');
+    if (id !== wanted) throw new DuoError('forbidden', `Your secret belongs to "${id}", not "${wanted}"; a partner can only act as itself.`);
+    return id;
+  }
+
+  const pathParam = (request: FastifyRequest, name: string): string => (request.params as Record<string, string>)[name] ?? '';
+
+  app.get('/health', async () => ({ ok: true, version: VERSION, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000) }));
+
+  app.post('/register', async (request) => {
+    throttle(`ip:${request.ip}`);
+    const body = parseInput(RegisterBody, request.body, 'registration');
+    return service.register(body, bearerSecret(request));
+  });
+
+  app.post('/unregister', async (request) => {
+    const id = await caller(request);
+    const body = parseInput(UnregisterBody, request.body ?? {}, 'unregister body');
+    if (body.partnerId !== undefined && body.partnerId !== id) {
+      throw new DuoError('forbidden', `Your secret belongs to "${id}", not "${body.partnerId}"; a partner can only unregister itself.`);
+    }
+    await service.unregister(id);
+    return { partnerId: id, online: false };
+  });
+
+  app.post('/talk', async (request) => {
+    const id = await caller(request);
+    return service.talk(id, parseInput(TalkBody, request.body, 'message'));
+  });
+
+  app.get('/listen/:partnerId', async (request, reply) => {
+    const id = await callerAs(request, pathParam(request, 'partnerId'));
+    const query = parseInput(ListenQuery, request.query, 'listen query');
+    const timeout = query.timeout ?? DEFAULT_LISTEN_SECONDS;
+    if (timeout > deps.maxListenSeconds) {
+      throw new DuoError('bad_request', `timeout is in seconds and at most ${deps.maxListenSeconds}.`);
+    }
+    const aborted = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) aborted.abort();
+    });
+    const messages = await service.waitForUnread(id, {
+      conversationId: query.conversationId,
+      timeoutMs: timeout * 1000,
+      limit: Math.min(query.limit ?? DEFAULT_LISTEN_LIMIT, MAX_LISTEN_LIMIT),
+      signal: aborted.signal,
+    });
+    if (!query.peek && messages.length > 0) {
+      // Read means delivered: the cursor moves only once the whole response was written.
+      reply.raw.on('finish', () => {
+        service.consume(id, messages).catch((error: unknown) => request.log.warn({ err: error }, 'could not mark listened messages read'));
+      });
+    }
+    return { messages };
+  });
+
+  app.post('/conversations', async (request) => {
+    const id = await caller(request);
+    const body = parseInput(CreateConversationBody, request.body, 'group');
+    return { conversation: await service.createGroup(id, body.name, body.participants) };
+  });
+
+  app.get('/conversations/:partnerId', async (request) => {
+    const id = await callerAs(request, pathParam(request, 'partnerId'));
+    return { conversations: await service.listConversations(id) };
+  });
+
+  app.post('/conversations/:id/leave', async (request) => {
+    const id = await caller(request);
+    const conversationId = parseInput(ConversationId, pathParam(request, 'id'), 'conversation id');
+    parseInput(EmptyBody, request.body ?? {}, 'leave body');
+    await service.leave(id, conversationId);
+    return { left: true, conversationId };
+  });
+
+  app.get('/conversations/:id/messages', async (request) => {
+    const id = await caller(request);
+    const conversationId = parseInput(ConversationId, pathParam(request, 'id'), 'conversation id');
+    const query = parseInput(HistoryQuery, request.query, 'history query');
+    const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
+    if (limit < 1 || limit > MAX_HISTORY_LIMIT) throw new DuoError('bad_request', `limit must be between 1 and ${MAX_HISTORY_LIMIT}.`);
+    return service.history(id, conversationId, { limit, before: query.before });
+  });
+
+  app.get('/partners', async (request) => {
+    await caller(request);
+    return { partners: await service.listPartners() };
+  });
+
+  app.post('/partners/:id/status', async (request) => {
+    const id = await callerAs(request, pathParam(request, 'id'));
+    const body = parseInput(StatusBody, request.body ?? {}, 'status');
+    return service.setStatus(id, body.status || null);
+  });
+
+  app.post('/partners/:id/notifications', async (request) => {
+    const id = await callerAs(request, pathParam(request, 'id'));
+    const body = parseInput(NotificationsBody, request.body, 'notifications setting');
+    return service.setNotifications(id, body.enabled);
+  });
+}

@@ -1,0 +1,50 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/** The database as Kysely sees it; mirrors migrations/. */
+export interface Database {
+  partners: PartnersTable;
+  conversations: ConversationsTable;
+  members: MembersTable;
+  messages: MessagesTable;
+}
+
+export interface PartnersTable {
+  id: string;
+  name: string;
+  secret_hash: string;
+  project_path: string | null;
+  status: string | null;
+  notifications: number;
+  pushed_up_to: Generated<number>;
+  created_at: string;
+  last_seen: string | null;
+}
+
+export interface ConversationsTable {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface MembersTable {
+  conversation_id: string;
+  partner_id: string;
+  cursor: number;
+  joined_at: string;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  sender: string;
+  content: string;
+  client_msg_id: string | null;
+  created_at: string;
+}
+
+export type PartnerRow = Selectable<PartnersTable>;
+export type ConversationRow = Selectable<ConversationsTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type NewMessage = Insertable<MessagesTable>;

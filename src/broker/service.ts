@@ -1,0 +1,451 @@
+/**
+ * The broker's operations, each written once. REST routes and the WebSocket handler are thin
+ * adapters that validate input, call a method here with an authenticated partner id, and
+ * serialise the result.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DuoError } from '../shared/errors.ts';
+import { directConversationId, directMembers } from '../shared/ids.ts';
+import type { ConversationSummary, Message, PartnerSummary, RegisterReply, TalkReply } from '../shared/protocol.ts';
+import { Batcher, type BatchOutcome } from './batcher.ts';
+import { storageError } from './db.ts';
+import { Membership } from './membership.ts';
+import { updateNotice } from './notice.ts';
+import type { MessageRow, PartnerRow } from './schema.ts';
+import { Session, SessionRegistry, type SessionSocket } from './sessions.ts';
+import type { Store } from './store.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Logger {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface TalkInput {
+  content: string;
+  to?: string | undefined;
+  conversationId?: string | undefined;
+  clientMsgId?: string | undefined;
+}
+
+interface StagedTalk {
+  reply: TalkReply;
+  message?: Message;
+}
+
+const NOTICE_DELAY_MS = 250;
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+function toMessage(row: MessageRow): Message {
+  return { id: row.id, conversationId: row.conversation_id, from: row.sender, content: row.content, createdAt: row.created_at };
+}
+
+export class BrokerService {
+  readonly sessions = new SessionRegistry();
+  private readonly membership = new Membership();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly restListeners = new Map<string, number>();
+  private readonly noticeTimers = new Map<string, NodeJS.Timeout>();
+  private readonly talks: Batcher<{ senderId: string; input: TalkInput }, TalkReply>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.talks = new Batcher((items) => this.commitTalks(items));
+  }
+
+  async start(): Promise<void> {
+    this.membership.load(await this.store.allMemberships());
+  }
+
+  /** Stops timers; sessions are closed by the WebSocket layer. */
+  stop(): void {
+    for (const timer of this.noticeTimers.values()) clearTimeout(timer);
+    this.noticeTimers.clear();
+  }
+
+  private nowIso(): string {
+    return this.clock.now().toISOString();
+  }
+
+  // ---------------------------------------------------------------- identity
+
+  async register(input: { partnerId: string; name?: string | undefined; projectPath?: string | undefined }, secret: string | undefined): Promise<RegisterReply> {
+    const existing = await this.store.getPartner(input.partnerId);
+    if (!existing) {
+      const newSecret = randomBytes(32).toString('base64url');
+      const row: PartnerRow = {
+        id: input.partnerId,
+        name: input.name ?? input.partnerId,
+        secret_hash: hashSecret(newSecret),
+        project_path: input.projectPath ?? null,
+        status: null,
+        notifications: 1,
+        pushed_up_to: 0,
+        created_at: this.nowIso(),
+        last_seen: this.nowIso(),
+      };
+      try {
+        await this.store.insertPartner(row);
+      } catch (error) {
+        // Two first registrations raced; the loser is told the id is taken.
+        if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw idTaken(input.partnerId);
+        throw error;
+      }
+      return { partnerId: row.id, name: row.name, created: true, secret: newSecret };
+    }
+    if (secret === undefined || !secretMatches(secret, existing.secret_hash)) throw idTaken(input.partnerId);
+    const changes: Parameters<Store['updatePartner']>[1] = { last_seen: this.nowIso() };
+    if (input.name !== undefined) changes.name = input.name;
+    if (input.projectPath !== undefined) changes.project_path = input.projectPath;
+    await this.store.updatePartner(existing.id, changes);
+    return { partnerId: existing.id, name: input.name ?? existing.name, created: false };
+  }
+
+  /** The partner a bearer secret belongs to. */
+  async authenticate(secret: string | undefined): Promise<PartnerRow> {
+    if (!secret) throw new DuoError('unauthorized', 'This request needs your partner secret: send "Authorization: Bearer <secret>" (the secret /register returned the first time).');
+    const partner = await this.store.getPartnerBySecretHash(hashSecret(secret));
+    if (!partner) throw new DuoError('unauthorized', 'That secret belongs to no partner. Use the secret /register returned the first time (the partner keeps it in its per-user secrets file).');
+    return partner;
+  }
+
+  /** The partner `partnerId`, if `secret` is its secret (compared in constant time). */
+  async authenticateAs(partnerId: string, secret: string): Promise<PartnerRow> {
+    const partner = await this.store.getPartner(partnerId);
+    if (!partner || !secretMatches(secret, partner.secret_hash)) {
+      throw new DuoError('unauthorized', `Wrong or unknown secret for partner "${partnerId}". Register first, or use the secret the first registration returned.`);
+    }
+    return partner;
+  }
+
+  async unregister(partnerId: string): Promise<void> {
+    await this.store.updatePartner(partnerId, { last_seen: this.nowIso() });
+    const session = this.sessions.get(partnerId);
+    if (session) {
+      this.detachSession(session);
+      session.close(4010, 'unregistered');
+    }
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** Stores a message and pushes it to its recipients. Resolves only after the commit. */
+  talk(senderId: string, input: TalkInput): Promise<TalkReply> {
+    if (input.to !== undefined && input.to === senderId) {
+      return Promise.reject(new DuoError('bad_request', 'You cannot send a message to yourself; "to" must be another partner id.'));
+    }
+    return this.talks.submit({ senderId, input });
+  }
+
+  private async commitTalks(items: Array<{ senderId: string; input: TalkInput }>): Promise<Array<BatchOutcome<TalkReply>>> {
+    const createdDirect = new Map<string, [string, string]>();
+    let staged: Array<BatchOutcome<StagedTalk>>;
+    try {
+      staged = await this.store.transaction(async (tx) => {
+        const out: Array<BatchOutcome<StagedTalk>> = [];
+        for (const { senderId, input } of items) {
+          try {
+            out.push({ ok: true, value: await this.stageTalk(tx, senderId, input, createdDirect) });
+          } catch (error) {
+            if (!(error instanceof DuoError)) throw error;
+            out.push({ ok: false, error });
+          }
+        }
+        return out;
+      });
+    } catch (error) {
+      throw storageError(error);
+    }
+    for (const [conversationId, pair] of createdDirect) for (const member of pair) this.membership.add(conversationId, member);
+    for (const outcome of staged) if (outcome.ok && outcome.value.message) this.publish(outcome.value.message);
+    return staged.map((o) => (o.ok ? { ok: true, value: o.value.reply } : o));
+  }
+
+  private async stageTalk(tx: Store, senderId: string, input: TalkInput, createdDirect: Map<string, [string, string]>): Promise<StagedTalk> {
+    const conversationId = input.to !== undefined ? await this.directConversation(tx, senderId, input.to, createdDirect) : input.conversationId!;
+    if (input.to === undefined) this.requireMember(conversationId, senderId);
+    if (input.clientMsgId !== undefined) {
+      const original = await tx.findByClientMsgId(senderId, input.clientMsgId);
+      if (original) {
+        return { reply: { messageId: original.id, conversationId: original.conversation_id, createdAt: original.created_at, duplicate: true } };
+      }
+    }
+    const row = { conversation_id: conversationId, sender: senderId, content: input.content, client_msg_id: input.clientMsgId ?? null, created_at: this.nowIso() };
+    const id = await tx.insertMessage(row);
+    const message = toMessage({ id, ...row });
+    return { reply: { messageId: id, conversationId, createdAt: row.created_at, duplicate: false }, message };
+  }
+
+  private async directConversation(tx: Store, senderId: string, to: string, createdDirect: Map<string, [string, string]>): Promise<string> {
+    const conversationId = directConversationId(senderId, to);
+    if (this.membership.exists(conversationId) || createdDirect.has(conversationId)) return conversationId;
+    if (!(await tx.getPartner(to))) {
+      throw new DuoError('unknown_partner', `No partner is registered as "${to}". Call list_partners (GET /partners) to see who exists.`);
+    }
+    const createdAt = this.nowIso();
+    await tx.insertConversation({ id: conversationId, kind: 'direct', name: `${senderId} & ${to}`, created_by: senderId, created_at: createdAt }, [senderId, to], 0);
+    createdDirect.set(conversationId, [senderId, to]);
+    return conversationId;
+  }
+
+  private requireMember(conversationId: string, partnerId: string): void {
+    if (this.membership.isMember(conversationId, partnerId)) return;
+    if (!this.membership.exists(conversationId) && !directMembers(conversationId)?.includes(partnerId)) {
+      throw new DuoError('unknown_conversation', `There is no conversation "${conversationId}" (or you are not in it). Call list_conversations to see yours.`);
+    }
+    if (directMembers(conversationId)?.includes(partnerId)) {
+      throw new DuoError('unknown_conversation', `The direct conversation "${conversationId}" does not exist yet; start it by sending with "to" set to the other partner.`);
+    }
+    throw new DuoError('not_member', `You are not a member of "${conversationId}". Ask a member to create a group that includes you.`);
+  }
+
+  /** Pushes a committed message to every other member, online or not. */
+  private publish(message: Message): void {
+    for (const recipient of this.membership.members(message.conversationId)) {
+      if (recipient === message.from) continue;
+      const session = this.sessions.get(recipient);
+      if (session) session.deliver(message);
+      this.wake(recipient);
+      if (!this.isOnline(recipient)) this.scheduleNotice(recipient);
+    }
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** Unread messages for `partnerId` (none consumed), waiting up to `timeoutMs` for the first. */
+  async waitForUnread(partnerId: string, options: { conversationId?: string | undefined; timeoutMs: number; limit: number; signal?: AbortSignal }): Promise<Message[]> {
+    if (options.conversationId !== undefined) this.requireMember(options.conversationId, partnerId);
+    const deadline = Date.now() + options.timeoutMs;
+    this.restListeners.set(partnerId, (this.restListeners.get(partnerId) ?? 0) + 1);
+    if (this.restListeners.get(partnerId) === 1 && !this.sessions.has(partnerId)) this.announce(partnerId, true);
+    try {
+      for (;;) {
+        // Arm the wake-up before reading, so a message committed in between is not missed.
+        const woken = this.armWaiter(partnerId, Math.max(0, deadline - Date.now()), options.signal);
+        const messages = await this.unread(partnerId, 0, options.limit, options.conversationId);
+        if (messages.length > 0 || Date.now() >= deadline || options.signal?.aborted) {
+          woken.cancel();
+          return messages;
+        }
+        await woken.promise;
+        if (options.signal?.aborted) return [];
+      }
+    } finally {
+      const left = (this.restListeners.get(partnerId) ?? 1) - 1;
+      if (left === 0) this.restListeners.delete(partnerId);
+      else this.restListeners.set(partnerId, left);
+      if (left === 0 && !this.sessions.has(partnerId)) {
+        this.announce(partnerId, false);
+        await this.store.updatePartner(partnerId, { last_seen: this.nowIso() }).catch(() => {});
+      }
+    }
+  }
+
+  private async unread(partnerId: string, afterId: number, limit: number, conversationId?: string): Promise<Message[]> {
+    const rows = await this.store.unreadFor(partnerId, { afterId, limit, ...(conversationId === undefined ? {} : { conversationId }) });
+    return rows.map(toMessage);
+  }
+
+  private armWaiter(partnerId: string, timeoutMs: number, signal?: AbortSignal): { promise: Promise<void>; cancel(): void } {
+    let set = this.waiters.get(partnerId);
+    if (!set) this.waiters.set(partnerId, (set = new Set()));
+    let done!: () => void;
+    const promise = new Promise<void>((resolve) => (done = resolve));
+    const timer = setTimeout(() => cancel(), timeoutMs);
+    const onAbort = () => cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const cancel = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      const current = this.waiters.get(partnerId);
+      current?.delete(cancel);
+      if (current?.size === 0) this.waiters.delete(partnerId);
+      done();
+    };
+    set.add(cancel);
+    return { promise, cancel };
+  }
+
+  private wake(partnerId: string): void {
+    const set = this.waiters.get(partnerId);
+    if (set) for (const wakeUp of [...set]) wakeUp();
+  }
+
+  /** Marks `messages` read: each conversation's cursor moves to the highest id given. */
+  async consume(partnerId: string, messages: Message[]): Promise<void> {
+    const highest = new Map<string, number>();
+    for (const m of messages) highest.set(m.conversationId, Math.max(highest.get(m.conversationId) ?? 0, m.id));
+    for (const [conversationId, upTo] of highest) await this.ack(partnerId, conversationId, upTo);
+  }
+
+  async ack(partnerId: string, conversationId: string, upTo: number): Promise<void> {
+    this.requireMember(conversationId, partnerId);
+    let moved: boolean;
+    try {
+      moved = await this.store.advanceCursor(conversationId, partnerId, upTo);
+    } catch (error) {
+      throw storageError(error);
+    }
+    if (moved) this.scheduleNotice(partnerId);
+  }
+
+  // ---------------------------------------------------------------- conversations
+
+  async createGroup(creatorId: string, name: string, participants: string[]): Promise<ConversationSummary> {
+    const members = [...new Set([creatorId, ...participants])];
+    if (members.length < 2) throw new DuoError('bad_request', 'A group needs at least one participant besides you.');
+    const known = new Set((await this.store.listPartners()).map((p) => p.id));
+    const unknown = members.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      throw new DuoError('unknown_partner', `No partner is registered as ${unknown.map((id) => `"${id}"`).join(', ')}. Call list_partners to see who exists.`);
+    }
+    const id = `group_${randomBytes(10).toString('hex')}`;
+    const createdAt = this.nowIso();
+    try {
+      await this.store.transaction(async (tx) => {
+        // New members start after the current newest message: nothing before they joined is unread.
+        const cursor = await tx.maxMessageId();
+        await tx.insertConversation({ id, kind: 'group', name, created_by: creatorId, created_at: createdAt }, members, cursor);
+      });
+    } catch (error) {
+      throw storageError(error);
+    }
+    for (const member of members) this.membership.add(id, member);
+    return { id, kind: 'group', name, members: members.sort(), unread: 0, lastMessageId: null, lastMessageAt: null };
+  }
+
+  async leave(partnerId: string, conversationId: string): Promise<void> {
+    this.requireMember(conversationId, partnerId);
+    if (directMembers(conversationId)) {
+      throw new DuoError('bad_request', `"${conversationId}" is a direct conversation; only groups can be left.`);
+    }
+    await this.store.removeMember(conversationId, partnerId);
+    this.membership.remove(conversationId, partnerId);
+    this.scheduleNotice(partnerId);
+  }
+
+  async listConversations(partnerId: string): Promise<ConversationSummary[]> {
+    const rows = await this.store.conversationsFor(partnerId);
+    return rows.map((row) => ({ ...row, members: [...this.membership.members(row.id)].sort() }));
+  }
+
+  async history(partnerId: string, conversationId: string, options: { limit: number; before?: number | undefined }): Promise<{ messages: Message[]; hasMore: boolean }> {
+    this.requireMember(conversationId, partnerId);
+    const { rows, hasMore } = await this.store.history(conversationId, { limit: options.limit, ...(options.before === undefined ? {} : { before: options.before }) });
+    return { messages: rows.map(toMessage), hasMore };
+  }
+
+  // ---------------------------------------------------------------- partners and presence
+
+  isOnline(partnerId: string): boolean {
+    return this.sessions.has(partnerId) || this.restListeners.has(partnerId);
+  }
+
+  async listPartners(): Promise<PartnerSummary[]> {
+    const rows = await this.store.listPartners();
+    return rows.map((p) => ({ id: p.id, name: p.name, online: this.isOnline(p.id), status: p.status, lastSeen: p.last_seen }));
+  }
+
+  async setStatus(partnerId: string, status: string | null): Promise<{ partnerId: string; status: string | null; notifications: boolean }> {
+    await this.store.updatePartner(partnerId, { status });
+    const partner = (await this.store.getPartner(partnerId))!;
+    this.broadcastPresence(partnerId, this.isOnline(partnerId), status);
+    return { partnerId, status: partner.status, notifications: partner.notifications === 1 };
+  }
+
+  async setNotifications(partnerId: string, enabled: boolean): Promise<{ partnerId: string; status: string | null; notifications: boolean }> {
+    await this.store.updatePartner(partnerId, { notifications: enabled ? 1 : 0 });
+    const partner = (await this.store.getPartner(partnerId))!;
+    this.scheduleNotice(partnerId, 0);
+    return { partnerId, status: partner.status, notifications: enabled };
+  }
+
+  private async announce(partnerId: string, online: boolean): Promise<void> {
+    const partner = await this.store.getPartner(partnerId).catch(() => undefined);
+    this.broadcastPresence(partnerId, online, partner?.status ?? null);
+  }
+
+  /** Tells everyone who shares a conversation with `partnerId` that it came or went. */
+  private broadcastPresence(partnerId: string, online: boolean, status: string | null): void {
+    for (const contact of this.membership.contactsOf(partnerId)) {
+      this.sessions.get(contact)?.send({ type: 'presence', partnerId, online, status });
+    }
+  }
+
+  // ---------------------------------------------------------------- WebSocket sessions
+
+  /** Opens a session after a valid hello: replaces any older one, then replays what is unread. */
+  openSession(partner: PartnerRow, socket: SessionSocket, since: number): Session {
+    const session = new Session(
+      partner.id,
+      socket,
+      since,
+      partner.pushed_up_to,
+      (partnerId, afterId, limit) => this.unread(partnerId, afterId, limit),
+      (error) => this.log.error({ err: error, partnerId: partner.id }, 'replay failed'),
+    );
+    const previous = this.sessions.attach(session);
+    if (previous) session.pushedUpTo = Math.max(session.pushedUpTo, previous.pushedUpTo);
+    else if (!this.restListeners.has(partner.id)) this.broadcastPresence(partner.id, true, partner.status);
+    return session;
+  }
+
+  /** Forgets a closed session; records what was pushed so a later replay flags it redelivered. */
+  detachSession(session: Session): void {
+    if (!this.sessions.detach(session)) return;
+    const at = this.nowIso();
+    this.store.updatePartner(session.partnerId, { pushed_up_to: session.pushedUpTo, last_seen: at }).catch((error: unknown) => {
+      this.log.warn({ err: error, partnerId: session.partnerId }, 'could not record session end');
+    });
+    if (!this.restListeners.has(session.partnerId)) void this.announce(session.partnerId, false);
+    this.scheduleNotice(session.partnerId);
+  }
+
+  // ---------------------------------------------------------------- offline notice
+
+  private scheduleNotice(partnerId: string, delayMs = NOTICE_DELAY_MS): void {
+    if (this.noticeTimers.has(partnerId)) return;
+    const timer = setTimeout(() => {
+      this.noticeTimers.delete(partnerId);
+      this.refreshNotice(partnerId).catch((error: unknown) => this.log.warn({ err: error, partnerId }, 'could not update the CLAUDE.md notice'));
+    }, delayMs);
+    timer.unref();
+    this.noticeTimers.set(partnerId, timer);
+  }
+
+  /**
+   * The notice shows while the partner is offline with unread messages and notifications on; it
+   * goes away once they are read (or notifications are turned off). Coming online alone does not
+   * remove it: the messages are still unread.
+   */
+  async refreshNotice(partnerId: string): Promise<void> {
+    const partner = await this.store.getPartner(partnerId);
+    if (!partner?.project_path) return;
+    const counts = partner.notifications === 1 ? await this.store.unreadCounts(partnerId) : [];
+    if (counts.length > 0 && this.isOnline(partnerId)) return;
+    const written = await updateNotice(partner.project_path, counts);
+    if (!written) this.log.warn({ partnerId, path: partner.project_path }, 'skipped the CLAUDE.md notice: the path is not a plain directory with a regular CLAUDE.md');
+  }
+}
+
+function secretMatches(secret: string, storedHash: string): boolean {
+  const given = Buffer.from(hashSecret(secret), 'hex');
+  const stored = Buffer.from(storedHash, 'hex');
+  return given.length === stored.length && timingSafeEqual(given, stored);
+}
+
+function idTaken(partnerId: string): DuoError {
+  return new DuoError(
+    'id_taken',
+    `The partner id "${partnerId}" is already registered by another project (or you lost its secret). Present its secret as "Authorization: Bearer <secret>", or register under another id (set PARTNER_ID).`,
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * Live WebSocket sessions and the push path. Each partner has at most one session; a new one
+ * takes over and the old one is closed with CloseCode.replaced.
+ *
+ * Delivery to a session is cursor-like: `sentUpTo` is the highest id pushed on this socket. A
+ * committed message is pushed at once when the session is caught up; otherwise (replaying,
+ * paused by the client's full inbox) the session is marked dirty and `pump` later reads what is
+ * unread and above `sentUpTo` from the store. The store stays the truth; the push is a shortcut.
+ */
+import { CloseCode, type Message, type ServerFrame } from '../shared/protocol.ts';
+
+export interface SessionSocket {
+  send(data: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** Reads unread messages above `afterId`, oldest first, flagged `redelivered` where they apply. */
+export type UnreadReader = (partnerId: string, afterId: number, limit: number) => Promise<Message[]>;
+
+const PUMP_PAGE = 256;
+
+export class Session {
+  sentUpTo: number;
+  /** Highest id ever pushed to this partner, across sessions (drives the `redelivered` flag). */
+  pushedUpTo: number;
+  private paused = false;
+  private pumping = false;
+  private dirty = false;
+  closed = false;
+  alive = true;
+
+  constructor(
+    readonly partnerId: string,
+    private readonly socket: SessionSocket,
+    since: number,
+    pushedUpTo: number,
+    private readonly readUnread: UnreadReader,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.sentUpTo = since;
+    this.pushedUpTo = pushedUpTo;
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.closed) return;
+    this.socket.send(JSON.stringify(frame));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close(code, reason);
+  }
+
+  /** Called for every committed message addressed to this partner, in id order. */
+  deliver(message: Message): void {
+    if (this.closed) return;
+    if (this.paused || this.pumping || this.dirty) {
+      this.dirty = true;
+      return;
+    }
+    if (message.id <= this.sentUpTo) return;
+    this.push(message);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  /**
+   * The client's inbox drained. It is the authority on what it holds: anything above `since`
+   * that it dropped is sent again (its dedupe discards what it did keep).
+   */
+  resume(since: number): void {
+    this.paused = false;
+    this.sentUpTo = since;
+    this.dirty = true;
+    void this.pump();
+  }
+
+  /** Sends everything unread above `sentUpTo`, page by page, until caught up or paused. */
+  async pump(): Promise<void> {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    try {
+      while (this.dirty && !this.paused && !this.closed) {
+        this.dirty = false;
+        const page = await this.readUnread(this.partnerId, this.sentUpTo, PUMP_PAGE);
+        for (const message of page) {
+          if (this.closed) return;
+          if (message.id > this.sentUpTo) this.push(message);
+        }
+        if (page.length === PUMP_PAGE) this.dirty = true;
+      }
+    } catch (error) {
+      // The store failed; keep the session and try again on the next message.
+      this.dirty = true;
+      this.onError(error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Starts the replay that follows `welcome`. */
+  replay(): Promise<void> {
+    this.dirty = true;
+    return this.pump();
+  }
+
+  private push(message: Message): void {
+    const flagged = message.id <= this.pushedUpTo ? { ...message, redelivered: true as const } : message;
+    this.send({ type: 'message', message: flagged });
+    this.sentUpTo = message.id;
+    if (message.id > this.pushedUpTo) this.pushedUpTo = message.id;
+  }
+}
+
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+
+  get(partnerId: string): Session | undefined {
+    return this.sessions.get(partnerId);
+  }
+
+  has(partnerId: string): boolean {
+    return this.sessions.has(partnerId);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  all(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
+  /** Registers `session`, closing the partner's previous one. */
+  attach(session: Session): Session | undefined {
+    const previous = this.sessions.get(session.partnerId);
+    this.sessions.set(session.partnerId, session);
+    if (previous && previous !== session) {
+      previous.close(CloseCode.replaced, 'another session of this partner took over');
+    }
+    return previous;
+  }
+
+  /** Removes `session` if it is still the partner's current one; true when it was. */
+  detach(session: Session): boolean {
+    if (this.sessions.get(session.partnerId) !== session) return false;
+    this.sessions.delete(session.partnerId);
+    return true;
+  }
+}

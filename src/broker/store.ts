@@ -1,0 +1,203 @@
+/**
+ * The only code that touches Kysely. Every query the broker runs is a method here, so the service
+ * layer reads as operations and a different dialect only has to satisfy this file.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, ConversationRow, MessageRow, PartnerRow } from './schema.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface UnreadCount {
+  conversationId: string;
+  sender: string;
+  count: number;
+}
+
+export interface ConversationListRow {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string;
+  unread: number;
+  lastMessageId: number | null;
+  lastMessageAt: string | null;
+}
+
+export class Store {
+  constructor(private readonly db: Executor) {}
+
+  /** Runs `work` in one transaction: everything in it commits together or not at all. */
+  transaction<T>(work: (store: Store) => Promise<T>): Promise<T> {
+    return (this.db as Kysely<Database>).transaction().execute((trx) => work(new Store(trx)));
+  }
+
+  // ---------------------------------------------------------------- partners
+
+  getPartner(id: string): Promise<PartnerRow | undefined> {
+    return this.db.selectFrom('partners').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  getPartnerBySecretHash(secretHash: string): Promise<PartnerRow | undefined> {
+    return this.db.selectFrom('partners').selectAll().where('secret_hash', '=', secretHash).executeTakeFirst();
+  }
+
+  listPartners(): Promise<PartnerRow[]> {
+    return this.db.selectFrom('partners').selectAll().orderBy('id').execute();
+  }
+
+  async insertPartner(row: PartnerRow): Promise<void> {
+    await this.db.insertInto('partners').values(row).execute();
+  }
+
+  async updatePartner(
+    id: string,
+    changes: Partial<Pick<PartnerRow, 'name' | 'project_path' | 'status' | 'notifications' | 'pushed_up_to' | 'last_seen'>>,
+  ): Promise<void> {
+    if (Object.keys(changes).length === 0) return;
+    await this.db.updateTable('partners').set(changes).where('id', '=', id).execute();
+  }
+
+  // ---------------------------------------------------------------- conversations and members
+
+  getConversation(id: string): Promise<ConversationRow | undefined> {
+    return this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  allMemberships(): Promise<Array<{ conversation_id: string; partner_id: string }>> {
+    return this.db.selectFrom('members').select(['conversation_id', 'partner_id']).execute();
+  }
+
+  async insertConversation(row: ConversationRow, members: string[], cursor: number): Promise<void> {
+    await this.db.insertInto('conversations').values(row).execute();
+    await this.db
+      .insertInto('members')
+      .values(members.map((partnerId) => ({ conversation_id: row.id, partner_id: partnerId, cursor, joined_at: row.created_at })))
+      .execute();
+  }
+
+  async removeMember(conversationId: string, partnerId: string): Promise<void> {
+    await this.db.deleteFrom('members').where('conversation_id', '=', conversationId).where('partner_id', '=', partnerId).execute();
+  }
+
+  getCursor(conversationId: string, partnerId: string): Promise<number | undefined> {
+    return this.db
+      .selectFrom('members')
+      .select('cursor')
+      .where('conversation_id', '=', conversationId)
+      .where('partner_id', '=', partnerId)
+      .executeTakeFirst()
+      .then((row) => row?.cursor);
+  }
+
+  /** Moves a read cursor forward, never back, and never past the conversation's newest message. */
+  async advanceCursor(conversationId: string, partnerId: string, upTo: number): Promise<boolean> {
+    const newest = await this.maxMessageId(conversationId);
+    const target = Math.min(upTo, newest);
+    const result = await this.db
+      .updateTable('members')
+      .set({ cursor: target })
+      .where('conversation_id', '=', conversationId)
+      .where('partner_id', '=', partnerId)
+      .where('cursor', '<', target)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async maxMessageId(conversationId?: string): Promise<number> {
+    let query = this.db.selectFrom('messages').select((eb) => eb.fn.max('id').as('max'));
+    if (conversationId !== undefined) query = query.where('conversation_id', '=', conversationId);
+    const row = await query.executeTakeFirst();
+    return Number(row?.max ?? 0);
+  }
+
+  async conversationsFor(partnerId: string): Promise<ConversationListRow[]> {
+    const rows = await this.db
+      .selectFrom('members as me')
+      .innerJoin('conversations as c', 'c.id', 'me.conversation_id')
+      .where('me.partner_id', '=', partnerId)
+      .select((eb) => [
+        'c.id',
+        'c.kind',
+        'c.name',
+        eb
+          .selectFrom('messages as m')
+          .whereRef('m.conversation_id', '=', 'c.id')
+          .whereRef('m.id', '>', 'me.cursor')
+          .where('m.sender', '!=', partnerId)
+          .select((e) => e.fn.countAll<number>().as('n'))
+          .as('unread'),
+        eb.selectFrom('messages as m').whereRef('m.conversation_id', '=', 'c.id').select((e) => e.fn.max('m.id').as('x')).as('lastMessageId'),
+      ])
+      .execute();
+    const lastIds = rows.map((r) => r.lastMessageId).filter((id): id is number => id !== null);
+    const times = new Map<number, string>();
+    if (lastIds.length > 0) {
+      const found = await this.db.selectFrom('messages').select(['id', 'created_at']).where('id', 'in', lastIds).execute();
+      for (const row of found) times.set(row.id, row.created_at);
+    }
+    return rows
+      .map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        name: r.name,
+        unread: Number(r.unread ?? 0),
+        lastMessageId: r.lastMessageId === null ? null : Number(r.lastMessageId),
+        lastMessageAt: r.lastMessageId === null ? null : (times.get(Number(r.lastMessageId)) ?? null),
+      }))
+      .sort((a, b) => (b.lastMessageId ?? 0) - (a.lastMessageId ?? 0) || a.id.localeCompare(b.id));
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  findByClientMsgId(sender: string, clientMsgId: string): Promise<MessageRow | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('sender', '=', sender)
+      .where('client_msg_id', '=', clientMsgId)
+      .executeTakeFirst();
+  }
+
+  async insertMessage(row: Omit<MessageRow, 'id'>): Promise<number> {
+    const inserted = await this.db.insertInto('messages').values(row).returning('id').executeTakeFirstOrThrow();
+    return Number(inserted.id);
+  }
+
+  /**
+   * Messages `partnerId` has not consumed: in its conversations, after its cursor, from someone
+   * else, with id above `afterId`, oldest first.
+   */
+  unreadFor(partnerId: string, options: { afterId: number; conversationId?: string; limit: number }): Promise<MessageRow[]> {
+    let query = this.db
+      .selectFrom('messages as m')
+      .innerJoin('members as me', (join) => join.onRef('me.conversation_id', '=', 'm.conversation_id').on('me.partner_id', '=', partnerId))
+      .selectAll('m')
+      .whereRef('m.id', '>', 'me.cursor')
+      .where('m.sender', '!=', partnerId)
+      .where('m.id', '>', options.afterId);
+    if (options.conversationId !== undefined) query = query.where('m.conversation_id', '=', options.conversationId);
+    return query.orderBy('m.id').limit(options.limit).execute();
+  }
+
+  async unreadCounts(partnerId: string): Promise<UnreadCount[]> {
+    const rows = await this.db
+      .selectFrom('messages as m')
+      .innerJoin('members as me', (join) => join.onRef('me.conversation_id', '=', 'm.conversation_id').on('me.partner_id', '=', partnerId))
+      .whereRef('m.id', '>', 'me.cursor')
+      .where('m.sender', '!=', partnerId)
+      .select(['m.conversation_id as conversationId', 'm.sender as sender', (eb) => eb.fn.countAll<number>().as('count')])
+      .groupBy(['m.conversation_id', 'm.sender'])
+      .orderBy('m.conversation_id')
+      .orderBy('m.sender')
+      .execute();
+    return rows.map((r) => ({ ...r, count: Number(r.count) }));
+  }
+
+  /** The newest `limit` messages before `before` (exclusive), oldest first. */
+  async history(conversationId: string, options: { limit: number; before?: number }): Promise<{ rows: MessageRow[]; hasMore: boolean }> {
+    let query = this.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
+    if (options.before !== undefined) query = query.where('id', '<', options.before);
+    const rows = await query.orderBy('id', 'desc').limit(options.limit + 1).execute();
+    const hasMore = rows.length > options.limit;
+    return { rows: rows.slice(0, options.limit).reverse(), hasMore };
+  }
+}
