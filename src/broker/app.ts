@@ -7,7 +7,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
-import { openDatabase } from './db.ts';
+import { openDatabase, type OpenedDatabase } from './db.ts';
 import { errorReply, toDuoError } from './errors.ts';
 import { createGuard } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -19,6 +19,8 @@ import { registerWebSocket } from './ws.ts';
 export interface Broker {
   app: FastifyInstance;
   service: BrokerService;
+  /** The open database; fault tests use it to simulate a full disk. */
+  database: OpenedDatabase;
   /** Stops accepting work, closes sockets and the database. */
   close(): Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   return {
     app,
     service,
+    database,
     async close() {
       clearInterval(sweeper);
       service.stop();

@@ -199,13 +199,13 @@ export class BrokerService {
 
   private requireMember(conversationId: string, partnerId: string): void {
     if (this.membership.isMember(conversationId, partnerId)) return;
-    if (!this.membership.exists(conversationId) && !directMembers(conversationId)?.includes(partnerId)) {
-      throw new DuoError('unknown_conversation', `There is no conversation "${conversationId}" (or you are not in it). Call list_conversations to see yours.`);
+    if (this.membership.exists(conversationId)) {
+      throw new DuoError('not_member', `You are not a member of "${conversationId}". Ask a member to create a group that includes you.`);
     }
     if (directMembers(conversationId)?.includes(partnerId)) {
       throw new DuoError('unknown_conversation', `The direct conversation "${conversationId}" does not exist yet; start it by sending with "to" set to the other partner.`);
     }
-    throw new DuoError('not_member', `You are not a member of "${conversationId}". Ask a member to create a group that includes you.`);
+    throw new DuoError('unknown_conversation', `There is no conversation "${conversationId}". Call list_conversations to see yours.`);
   }
 
   /** Pushes a committed message to every other member, online or not. */
