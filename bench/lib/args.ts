@@ -1,0 +1,100 @@
+/**
+ * Command-line options of `npm run bench`. Quick mode is one short round sized to finish in about
+ * two minutes; `--full` runs several interleaved rounds at full scale.
+ */
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  full: boolean;
+  rounds: number;
+  /** Where to write the raw figures as JSON, if anywhere. */
+  json: string | undefined;
+  /** Directory for a V8 CPU profile of the broker (`node --cpu-prof`), if wanted. */
+  cpuProf: string | undefined;
+  /** Scenario names to run; all when empty. */
+  only: string[];
+  /** Skip the anchors or the broker (useful while one of them does not exist yet). */
+  skipBroker: boolean;
+  sizes: Sizes;
+}
+
+/** How much work each scenario does per round. */
+export interface Sizes {
+  latencySamples: number;
+  restLatencySamples: number;
+  sustainedSeconds: number;
+  fanoutRecipients: number;
+  fanoutSamples: number;
+  fanoutBurst: number;
+  idlePartners: number;
+  stormPartners: number;
+}
+
+const QUICK: Sizes = {
+  latencySamples: 1500,
+  restLatencySamples: 400,
+  sustainedSeconds: 3,
+  fanoutRecipients: 100,
+  fanoutSamples: 60,
+  fanoutBurst: 100,
+  idlePartners: 2000,
+  stormPartners: 1000,
+};
+
+const FULL: Sizes = {
+  latencySamples: 4000,
+  restLatencySamples: 1000,
+  sustainedSeconds: 6,
+  fanoutRecipients: 100,
+  fanoutSamples: 150,
+  fanoutBurst: 300,
+  idlePartners: 10_000,
+  stormPartners: 1000,
+};
+
+export const SCENARIOS = ['sqlite', 'latency', 'rest', 'sustained', 'fanout', 'idle', 'storm'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+const USAGE = `usage: npm run bench [-- [--full] [--rounds N] [--json FILE] [--only a,b] [--cpu-prof DIR] [--no-broker]]
+
+  --full          several interleaved rounds at full scale (10k idle partners)
+  --rounds N      number of interleaved rounds (quick: 1, full: 5)
+  --json FILE     write the raw figures of every round to FILE
+  --only LIST     run only these scenarios: ${SCENARIOS.join(', ')}
+  --cpu-prof DIR  write a V8 CPU profile of the broker into DIR
+  --no-broker     measure the anchors only`;
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      full: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      json: { type: 'string' },
+      only: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'no-broker': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const rounds = values.rounds === undefined ? (values.full ? 5 : 1) : Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive whole number\n${USAGE}`);
+  const only = values.only === undefined ? [] : values.only.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of only) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario "${name}"\n${USAGE}`);
+  }
+  return {
+    full: values.full,
+    rounds,
+    json: values.json,
+    cpuProf: values['cpu-prof'],
+    only,
+    skipBroker: values['no-broker'],
+    sizes: values.full ? FULL : QUICK,
+  };
+}

@@ -1,0 +1,353 @@
+/**
+ * `npm run bench`: our broker measured beside anchors started in the same run, reported as ratios.
+ *
+ * Every server is a child process on 127.0.0.1 with its own temporary database; the clients live
+ * here. Rounds interleave anchors and the broker (the order flips every round) so a noisy
+ * neighbour hurts both sides alike, and the table reports medians over rounds. The bench never
+ * fails the build: it exits 0 whether goals are met or not, and even when a scenario errors.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseBenchArgs, type BenchOptions, type ScenarioName } from './lib/args.ts';
+import { freePort, startServer, type ServerProcess, type ServerSpec } from './lib/servers.ts';
+import { median, type Summary } from './lib/stats.ts';
+import { renderTable, judge, type Row } from './lib/table.ts';
+import { targetFor, type Target } from './lib/target.ts';
+import { fanout, type FanoutResult } from './scenarios/fanout.ts';
+import { idle, type IdleResult } from './scenarios/idle.ts';
+import { restLatency, wsLatency } from './scenarios/latency.ts';
+import { sqliteInsert, type SqliteResult } from './scenarios/sqlite.ts';
+import { storm, type StormResult } from './scenarios/storm.ts';
+import { sustained, type SustainedResult } from './scenarios/sustained.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BROKER_ENTRY = join(ROOT, 'src/broker/main.ts');
+const ANCHOR_HEARTBEAT_MS = 2000;
+
+/** One measurement: which figure (key), on which server (label), and how to take it. */
+interface Job {
+  scenario: ScenarioName;
+  key: string;
+  label: string;
+  run: (prefix: string) => Promise<unknown>;
+}
+
+/** round → key → label → result (or the error that stopped it). */
+type RoundFigures = Record<string, Record<string, unknown>>;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const options = parseBenchArgs(process.argv.slice(2));
+  const started = Date.now();
+  const dir = await mkdtemp(join(tmpdir(), 'duo-bench-'));
+  const servers: ServerProcess[] = [];
+  try {
+    const targets = await startTargets(options, dir, servers);
+    const enabled = (s: ScenarioName) => options.only.length === 0 || options.only.includes(s);
+    const jobs = planJobs(options, targets, dir).filter((job) => enabled(job.scenario));
+    const rounds: RoundFigures[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      rounds.push(await runRound(round, options.rounds, jobs));
+    }
+    const rows = buildRows(rounds, options, targets.ours !== undefined);
+    const elapsed = (Date.now() - started) / 1000;
+    console.log(
+      `\nClaude Duo bench — ${options.full ? 'full' : 'quick'}, ${options.rounds} round(s), medians over rounds, ${elapsed.toFixed(0)} s` +
+        `\nnode ${process.version}, ${cpus().length} CPU(s), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
+    );
+    console.log(renderTable(rows));
+    const missed = rows.filter((row) => judge(row).met === false).length;
+    console.log(
+      missed === 0 ? '\nAll goals met.' : `\n${missed} line(s) missed their goal (marked ✗). The bench does not fail the build.`,
+    );
+    if (options.json !== undefined) {
+      await writeFile(options.json, `${JSON.stringify(report(options, started, rounds, rows), null, 2)}\n`);
+      log(`bench: raw figures written to ${options.json}`);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Targets {
+  relay: Target;
+  floor: Target;
+  longpoll: Target;
+  ours: Target | undefined;
+}
+
+async function startTargets(options: BenchOptions, dir: string, servers: ServerProcess[]): Promise<Targets> {
+  const anchor = async (name: string, file: string, args: string[] = []) => {
+    const port = await freePort();
+    const server = await startServer({ name, port, entry: join(ROOT, 'bench/anchors', file), args: ['--port', String(port), ...args] });
+    servers.push(server);
+    return targetFor(name, server);
+  };
+  const [relay, floor, longpoll] = await Promise.all([
+    anchor('raw ws', 'ws-relay.ts', ['--heartbeat-ms', String(ANCHOR_HEARTBEAT_MS)]),
+    anchor('persisted floor', 'persisted-relay.ts', ['--db', join(dir, 'floor.db')]),
+    anchor('raw HTTP long-poll', 'http-longpoll.ts'),
+  ]);
+  let ours: Target | undefined;
+  if (options.skipBroker) {
+    log('bench: --no-broker, measuring the anchors only');
+  } else if (!existsSync(BROKER_ENTRY)) {
+    log(`bench: ${BROKER_ENTRY} does not exist yet; measuring the anchors only`);
+  } else {
+    const port = await freePort();
+    const spec: ServerSpec = {
+      name: 'broker',
+      port,
+      entry: BROKER_ENTRY,
+      env: {
+        BROKER_PORT: String(port),
+        BROKER_HOST: '127.0.0.1',
+        DUO_DB: join(dir, 'broker.db'),
+        DUO_LOG_LEVEL: 'warn',
+        DUO_RATE_LIMIT: '100000',
+        XDG_DATA_HOME: join(dir, 'data'),
+        XDG_CONFIG_HOME: join(dir, 'config'),
+      },
+      nodeArgs: options.cpuProf === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`],
+    };
+    try {
+      const server = await startServer(spec);
+      servers.push(server);
+      ours = targetFor('ours', server);
+    } catch (error) {
+      log(`bench: the broker did not start, measuring the anchors only: ${(error as Error).message}`);
+    }
+  }
+  return { relay, floor, longpoll, ours };
+}
+
+function planJobs(options: BenchOptions, t: Targets, dir: string): Job[] {
+  const s = options.sizes;
+  const jobs: Job[] = [];
+  const add = (scenario: ScenarioName, key: string, target: Target | undefined, run: (target: Target, prefix: string) => Promise<unknown>) => {
+    if (target) jobs.push({ scenario, key, label: target.label, run: (prefix) => run(target, prefix) });
+  };
+  jobs.push({
+    scenario: 'sqlite',
+    key: 'sqlite',
+    label: 'raw better-sqlite3',
+    run: (prefix) => sqliteInsert(join(dir, `${prefix}.db`), s.latencySamples),
+  });
+  for (const target of [t.floor, t.relay, t.ours]) add('latency', 'latency', target, (x, p) => wsLatency(x, p, s.latencySamples));
+  for (const target of [t.longpoll, t.ours]) add('rest', 'rest', target, (x, p) => restLatency(x, p, s.restLatencySamples));
+  for (const target of [t.floor, t.ours]) {
+    add('sustained', 'sustained1', target, (x, p) => sustained(x, p, 1, 64, s.sustainedSeconds));
+    add('sustained', 'sustained50', target, (x, p) => sustained(x, p, 50, 8, s.sustainedSeconds));
+  }
+  for (const target of [t.relay, t.ours]) {
+    add('fanout', 'fanout', target, (x, p) => fanout(x, p, s.fanoutRecipients, s.fanoutSamples, s.fanoutBurst));
+  }
+  for (const target of [t.relay, t.ours]) add('idle', 'idle', target, (x, p) => idle(x, p, s.idlePartners));
+  add('storm', 'storm', t.ours, (x, p) => storm(x, p, s.stormPartners));
+  return jobs;
+}
+
+async function runRound(round: number, rounds: number, jobs: readonly Job[]): Promise<RoundFigures> {
+  const figures: RoundFigures = {};
+  // Group by figure and flip the order each round, so neither side always goes first.
+  const keys = [...new Set(jobs.map((job) => job.key))];
+  for (const key of keys) {
+    const group = jobs.filter((job) => job.key === key);
+    if (round % 2 === 0) group.reverse();
+    figures[key] = {};
+    for (const job of group) {
+      const prefix = `r${round}-${key}-${job.label === 'ours' ? 'o' : 'a'}`.replace(/[^a-z0-9-]/g, '');
+      const t0 = Date.now();
+      try {
+        const result = await job.run(prefix);
+        figures[key][job.label] = result;
+        log(`bench: round ${round}/${rounds} ${key} ${job.label}: ${brief(result)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      } catch (error) {
+        figures[key][job.label] = { error: (error as Error).message };
+        log(`bench: round ${round}/${rounds} ${key} ${job.label} FAILED: ${(error as Error).message}`);
+      }
+    }
+  }
+  return figures;
+}
+
+function brief(result: unknown): string {
+  return JSON.stringify(result, (_key, value: unknown) => (typeof value === 'number' ? Number(value.toPrecision(4)) : value));
+}
+
+/** The median over rounds of one number taken from one server's result for one figure. */
+function pick<T>(rounds: readonly RoundFigures[], key: string, label: string, get: (result: T) => number | undefined): number | undefined {
+  const values = rounds.map((round) => {
+    const result = round[key]?.[label];
+    if (result === undefined || (typeof result === 'object' && result !== null && 'error' in result)) return undefined;
+    return get(result as T);
+  });
+  const m = median(values);
+  return Number.isNaN(m) ? undefined : m;
+}
+
+function failed(rounds: readonly RoundFigures[], key: string, label: string): string | undefined {
+  for (const round of rounds) {
+    const result = round[key]?.[label];
+    if (typeof result === 'object' && result !== null && 'error' in result) return String(result.error);
+  }
+  return undefined;
+}
+
+function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveBroker: boolean): Row[] {
+  const s = options.sizes;
+  const ours = haveBroker ? 'ours' : 'none';
+  const rows: Row[] = [];
+  const has = (key: string) => rounds.some((round) => round[key] !== undefined);
+
+  if (has('latency')) {
+    const lat = (label: string, q: 'p50' | 'p99') => pick<Summary>(rounds, 'latency', label, (r) => r[q]);
+    const error = failed(rounds, 'latency', 'ours');
+    rows.push(
+      { scenario: 'talk→inbox WS p50', anchorName: 'persisted floor', anchor: lat('persisted floor', 'p50'), ours: lat(ours, 'p50'), unit: 'ms', better: 'lower', goal: { ratio: 1.5 }, error },
+      { scenario: 'talk→inbox WS p50', anchorName: 'raw ws relay', anchor: lat('raw ws', 'p50'), ours: lat(ours, 'p50'), unit: 'ms', better: 'lower', goal: { ratio: 3 }, error },
+      { scenario: 'talk→inbox WS p99', anchorName: 'persisted floor', anchor: lat('persisted floor', 'p99'), ours: lat(ours, 'p99'), unit: 'ms', better: 'lower', goal: { ratio: 2 }, error },
+      { scenario: 'talk→inbox WS p99', anchorName: 'raw ws relay', anchor: lat('raw ws', 'p99'), ours: lat(ours, 'p99'), unit: 'ms', better: 'lower' },
+    );
+  }
+  if (has('rest')) {
+    const lat = (label: string, q: 'p50' | 'p99') => pick<Summary>(rounds, 'rest', label, (r) => r[q]);
+    rows.push(
+      { scenario: 'talk→inbox REST p50', anchorName: 'raw HTTP long-poll', anchor: lat('raw HTTP long-poll', 'p50'), ours: lat(ours, 'p50'), unit: 'ms', better: 'lower', error: failed(rounds, 'rest', 'ours') },
+      { scenario: 'talk→inbox REST p99', anchorName: 'raw HTTP long-poll', anchor: lat('raw HTTP long-poll', 'p99'), ours: lat(ours, 'p99'), unit: 'ms', better: 'lower' },
+    );
+  }
+  for (const [key, name] of [
+    ['sustained1', 'sustained 1→1'],
+    ['sustained50', 'sustained 50 conversations'],
+  ] as const) {
+    if (!has(key)) continue;
+    const get = (label: string, f: (r: SustainedResult) => number) => pick<SustainedResult>(rounds, key, label, f);
+    const sum = (f: (r: SustainedResult) => number) =>
+      rounds.reduce((acc, round) => acc + (isResult<SustainedResult>(round[key]?.ours) ? f(round[key].ours as SustainedResult) : 0), 0);
+    const [lost, dup, order] = [sum((r) => r.lost), sum((r) => r.duplicates), sum((r) => r.outOfOrder)];
+    const delivered = get(ours, (r) => r.delivered);
+    rows.push({
+      scenario: name,
+      anchorName: 'persisted floor',
+      anchor: get('persisted floor', (r) => r.msgPerSec),
+      ours: get(ours, (r) => r.msgPerSec),
+      unit: 'msg/s',
+      better: 'higher',
+      goal: { ratio: 0.5, checks: [{ ok: haveBroker && lost + dup + order === 0, text: '0 lost/dup/reordered' }] },
+      error: failed(rounds, key, 'ours'),
+      note: haveBroker ? `delivered ${Math.round(delivered ?? 0)}, lost ${lost}, dup ${dup}, out of order ${order}` : undefined,
+    });
+  }
+  if (has('fanout')) {
+    const get = (label: string, f: (r: FanoutResult) => number) => pick<FanoutResult>(rounds, 'fanout', label, f);
+    const n = s.fanoutRecipients;
+    rows.push(
+      { scenario: `fan-out 1→${n} first p50`, anchorName: 'raw ws fan-out', anchor: get('raw ws', (r) => r.firstP50), ours: get(ours, (r) => r.firstP50), unit: 'ms', better: 'lower' },
+      { scenario: `fan-out 1→${n} last p50`, anchorName: 'raw ws fan-out', anchor: get('raw ws', (r) => r.lastP50), ours: get(ours, (r) => r.lastP50), unit: 'ms', better: 'lower', goal: { ratio: 2 }, error: failed(rounds, 'fanout', 'ours') },
+      { scenario: `fan-out 1→${n} last p99`, anchorName: 'raw ws fan-out', anchor: get('raw ws', (r) => r.lastP99), ours: get(ours, (r) => r.lastP99), unit: 'ms', better: 'lower' },
+      {
+        scenario: `fan-out 1→${n} burst`,
+        anchorName: 'raw ws fan-out',
+        anchor: get('raw ws', (r) => r.deliveriesPerSec),
+        ours: get(ours, (r) => r.deliveriesPerSec),
+        unit: 'deliv/s',
+        better: 'higher',
+        note: haveBroker ? `lost ${get('ours', (r) => r.lost) ?? '—'}` : undefined,
+      },
+    );
+  }
+  if (has('idle')) {
+    const get = (label: string, f: (r: IdleResult) => number | undefined) => pick<IdleResult>(rounds, 'idle', label, f);
+    const n = s.idlePartners;
+    rows.push(
+      {
+        scenario: `${n} idle partners: RSS each`,
+        anchorName: 'raw ws',
+        anchor: get('raw ws', (r) => r.rssPerPartnerBytes),
+        ours: get(ours, (r) => r.rssPerPartnerBytes),
+        unit: 'bytes',
+        better: 'lower',
+        goal: { ratio: 2 },
+        error: failed(rounds, 'idle', 'ours'),
+        note: haveBroker ? `connect all: ${get('ours', (r) => r.connectSeconds)?.toFixed(2)} s (raw ${get('raw ws', (r) => r.connectSeconds)?.toFixed(2)} s)` : undefined,
+      },
+      {
+        scenario: `${n} idle partners: heartbeat sweep`,
+        anchorName: 'raw ws',
+        anchor: get('raw ws', (r) => r.sweepMs),
+        ours: get(ours, (r) => r.sweepMs),
+        unit: 'ms',
+        better: 'lower',
+        note: haveBroker ? `interval ${get('ours', (r) => r.heartbeatMs)} ms (raw ${ANCHOR_HEARTBEAT_MS} ms)` : undefined,
+      },
+    );
+  }
+  if (has('storm')) {
+    const get = (f: (r: StormResult) => number) => pick<StormResult>(rounds, 'storm', 'ours', f);
+    const lost = get((r) => r.lost + r.duplicates + r.failedReconnects);
+    rows.push({
+      scenario: `reconnect storm ${s.stormPartners}: all resumed`,
+      anchorName: '—',
+      anchor: undefined,
+      ours: get((r) => r.resumeSeconds),
+      unit: 's',
+      better: 'lower',
+      goal: { checks: [{ ok: lost === 0, text: '0 lost/dup' }] },
+      error: failed(rounds, 'storm', 'ours'),
+      note: `lost ${get((r) => r.lost)}, dup ${get((r) => r.duplicates)}, failed reconnects ${get((r) => r.failedReconnects)}`,
+    });
+  }
+  if (has('sqlite')) {
+    const get = (f: (r: SqliteResult) => number) => pick<SqliteResult>(rounds, 'sqlite', 'raw better-sqlite3', f);
+    rows.push({
+      scenario: 'one-row commit p50 (reference)',
+      anchorName: 'raw better-sqlite3',
+      anchor: get((r) => r.p50),
+      ours: undefined,
+      unit: 'ms',
+      better: 'lower',
+      note: `p99 ${get((r) => r.p99)?.toFixed(3)} ms, ${Math.round(get((r) => r.insertsPerSecond) ?? 0)} commits/s, WAL + synchronous=FULL`,
+    });
+  }
+  return rows;
+}
+
+function isResult<T>(value: unknown): value is T {
+  return typeof value === 'object' && value !== null && !('error' in value);
+}
+
+function report(options: BenchOptions, started: number, rounds: readonly RoundFigures[], rows: readonly Row[]) {
+  let commit: string | undefined;
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    commit = undefined;
+  }
+  return {
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date().toISOString(),
+    mode: options.full ? 'full' : 'quick',
+    sizes: options.sizes,
+    machine: { node: process.version, platform: process.platform, cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemBytes: totalmem(), loadavg: loadavg() },
+    commit,
+    rounds,
+    table: rows.map((row) => ({ ...row, ...judge(row) })),
+  };
+}
+
+main()
+  .catch((error: unknown) => {
+    log(`bench: stopped by an error: ${(error as Error).stack ?? String(error)}`);
+  })
+  .finally(() => {
+    // Never fail the build; and do not wait for stray sockets to let the loop drain.
+    process.exit(0);
+  });
+

@@ -1,0 +1,74 @@
+/**
+ * talk → recipient inbox latency, one message in flight at a time.
+ * - WS: the sender talks over its socket; the clock stops when the recipient's socket delivers the
+ *   pushed message.
+ * - REST: the sender POSTs /talk while the recipient has a GET /listen parked; the clock stops when
+ *   that long-poll's reply has been read in full.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ListenReply, Message, TalkReply } from '../../src/shared/protocol.ts';
+import { register, WsPartner } from '../lib/partner.ts';
+import { summarize, type Summary } from '../lib/stats.ts';
+import type { Target } from '../lib/target.ts';
+
+/** The recipient acknowledges in batches, as a partner does after `listen`; never inside the timed path. */
+const ACK_EVERY = 100;
+
+export async function wsLatency(target: Target, prefix: string, samples: number): Promise<Summary> {
+  const warmup = Math.max(100, Math.floor(samples / 10));
+  const [aId, bId] = [`${prefix}-a`, `${prefix}-b`];
+  const [aSecret, bSecret] = await Promise.all([register(target.http, aId), register(target.http, bId)]);
+  let arrived: ((message: Message, at: number) => void) | undefined;
+  const b = await WsPartner.connect(target.server.wsUrl, bId, bSecret, {
+    onMessage: (message, at) => arrived?.(message, at),
+  });
+  const a = await WsPartner.connect(target.server.wsUrl, aId, aSecret);
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < warmup + samples; i++) {
+      const content = `latency ${i}`;
+      const delivered = new Promise<{ message: Message; at: number }>((resolve) => {
+        arrived = (message, at) => {
+          if (message.content === content) resolve({ message, at });
+        };
+      });
+      const t0 = performance.now();
+      const [, { message, at }] = await Promise.all([a.talk({ to: bId }, content), delivered]);
+      if (i >= warmup) latencies.push(at - t0);
+      if ((i + 1) % ACK_EVERY === 0) {
+        b.ack(message.conversationId, message.id);
+        await sleep(2);
+      }
+    }
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+  return summarize(latencies);
+}
+
+export async function restLatency(target: Target, prefix: string, samples: number): Promise<Summary> {
+  const warmup = Math.max(50, Math.floor(samples / 10));
+  const [aId, bId] = [`${prefix}-a`, `${prefix}-b`];
+  const [aSecret, bSecret] = await Promise.all([register(target.http, aId), register(target.http, bId)]);
+  const latencies: number[] = [];
+  for (let i = 0; i < warmup + samples; i++) {
+    const content = `latency ${i}`;
+    const listening = target.http.ok<ListenReply>('GET', `/listen/${bId}?timeout=30`, undefined, bSecret).then((reply) => ({
+      reply,
+      at: performance.now(),
+    }));
+    // Give the long-poll time to park, so we time the wake-up path, not a message already waiting.
+    await sleep(3);
+    const t0 = performance.now();
+    const [, { reply, at }] = await Promise.all([
+      target.http.ok<TalkReply>('POST', '/talk', { to: bId, content }, aSecret),
+      listening,
+    ]);
+    if (!reply.messages.some((m) => m.content === content)) {
+      throw new Error(`REST latency: the long-poll answered without message ${i} (${reply.messages.length} others)`);
+    }
+    if (i >= warmup) latencies.push(at - t0);
+  }
+  return summarize(latencies);
+}
