@@ -1,0 +1,206 @@
+/**
+ * REST client for the broker: every call carries the partner's secret (and the access token
+ * when one is configured), gives up after a short timeout so a tool never hangs on a dead
+ * broker, validates the reply against the shared schema and turns `{error, code}` replies into
+ * DuoError. The CLI uses it too.
+ */
+import type { z } from 'zod';
+import { DuoError, isErrorCode } from '../shared/errors.ts';
+import {
+  ConversationReply,
+  ConversationsReply,
+  ErrorReply,
+  HealthReply,
+  HistoryReply,
+  LeaveReply,
+  ListenReply,
+  PartnersReply,
+  RegisterReply,
+  SettingsReply,
+  TalkReply,
+  type CreateConversationBody,
+  type RegisterBody,
+  type TalkBody,
+} from '../shared/protocol.ts';
+
+export interface BrokerClientOptions {
+  brokerUrl: string;
+  /** DUO_TOKEN, sent as X-Duo-Token on every request. */
+  token?: string;
+  timeoutMs?: number;
+}
+
+export interface Credentials {
+  partnerId: string;
+  secret: string;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Overrides the client's credentials (registration presents the stored secret, if any). */
+  secret?: string | null;
+  timeoutMs?: number;
+}
+
+export class BrokerClient {
+  readonly brokerUrl: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private credentials: Credentials | undefined;
+
+  constructor(options: BrokerClientOptions) {
+    this.brokerUrl = options.brokerUrl.replace(/\/+$/, '');
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 3_000;
+  }
+
+  setCredentials(credentials: Credentials | undefined): void {
+    this.credentials = credentials;
+  }
+
+  get partnerId(): string | undefined {
+    return this.credentials?.partnerId;
+  }
+
+  /** Registers `body.partnerId`, presenting `secret` when this user already holds one. */
+  register(body: RegisterBody, secret: string | undefined) {
+    return this.request('POST', '/register', RegisterReply, { body, secret: secret ?? null });
+  }
+
+  unregister() {
+    return this.request('POST', '/unregister', undefined, { body: {} });
+  }
+
+  talk(body: TalkBody) {
+    return this.request('POST', '/talk', TalkReply, { body });
+  }
+
+  /** REST long-poll; `timeoutSeconds` is how long the broker may hold the request. */
+  listen(options: { timeoutSeconds?: number; conversationId?: string; peek?: boolean } = {}) {
+    const waitMs = (options.timeoutSeconds ?? 30) * 1000;
+    return this.request('GET', `/listen/${encodeURIComponent(this.requirePartnerId())}`, ListenReply, {
+      query: { timeout: options.timeoutSeconds, conversationId: options.conversationId, peek: options.peek ? 1 : undefined },
+      timeoutMs: waitMs + this.timeoutMs,
+    });
+  }
+
+  createConversation(body: CreateConversationBody) {
+    return this.request('POST', '/conversations', ConversationReply, { body });
+  }
+
+  conversations() {
+    return this.request('GET', `/conversations/${encodeURIComponent(this.requirePartnerId())}`, ConversationsReply);
+  }
+
+  leaveConversation(conversationId: string) {
+    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/leave`, LeaveReply, { body: {} });
+  }
+
+  history(conversationId: string, options: { limit?: number; before?: number } = {}) {
+    return this.request('GET', `/conversations/${encodeURIComponent(conversationId)}/messages`, HistoryReply, {
+      query: { limit: options.limit, before: options.before },
+    });
+  }
+
+  partners() {
+    return this.request('GET', '/partners', PartnersReply);
+  }
+
+  setStatus(status: string | null) {
+    return this.request('POST', `/partners/${encodeURIComponent(this.requirePartnerId())}/status`, SettingsReply, { body: { status } });
+  }
+
+  setNotifications(enabled: boolean) {
+    return this.request('POST', `/partners/${encodeURIComponent(this.requirePartnerId())}/notifications`, SettingsReply, {
+      body: { enabled },
+    });
+  }
+
+  health() {
+    return this.request('GET', '/health', HealthReply, { secret: null });
+  }
+
+  private requirePartnerId(): string {
+    if (!this.credentials) throw new DuoError('unauthorized', 'This partner is not registered with the broker yet; call register first.');
+    return this.credentials.partnerId;
+  }
+
+  private async request<S extends z.ZodType | undefined>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    options: RequestOptions = {},
+  ): Promise<S extends z.ZodType ? z.infer<S> : unknown> {
+    const url = new URL(this.brokerUrl + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const secret = options.secret === undefined ? this.credentials?.secret : (options.secret ?? undefined);
+    if (secret) headers.authorization = `Bearer ${secret}`;
+    if (this.token) headers['x-duo-token'] = this.token;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+
+    let response: Response;
+    let text: string;
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'error',
+      });
+      text = await response.text();
+    } catch (error) {
+      throw unreachable(this.brokerUrl, error, timeoutMs);
+    }
+
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new DuoError('internal', `The broker at ${this.brokerUrl} answered ${method} ${path} with something that is not JSON (HTTP ${response.status}); is BROKER_URL pointing at a Duo broker?`);
+    }
+    if (!response.ok) throw errorFromReply(response, json, this.brokerUrl);
+    if (schema === undefined) return json as never;
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new DuoError('internal', `The broker at ${this.brokerUrl} sent an unexpected reply to ${method} ${path}; the broker and partner versions may not match.`);
+    }
+    return parsed.data as never;
+  }
+}
+
+export function unreachable(brokerUrl: string, cause?: unknown, timeoutMs?: number): DuoError {
+  const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
+  const why = timedOut ? `did not answer within ${Math.round((timeoutMs ?? 0) / 100) / 10} s` : 'is not reachable';
+  return new DuoError(
+    'unavailable',
+    `The Duo broker at ${brokerUrl} ${why}. Start it with \`duo broker\` (or check BROKER_URL), then try again.`,
+    { cause },
+  );
+}
+
+function errorFromReply(response: Response, json: unknown, brokerUrl: string): DuoError {
+  const reply = ErrorReply.safeParse(json);
+  const retryAfter = Number(response.headers.get('retry-after'));
+  const options = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : undefined;
+  if (reply.success) {
+    const code = isErrorCode(reply.data.code) ? reply.data.code : statusCode(response.status);
+    return new DuoError(code, reply.data.error, options);
+  }
+  return new DuoError(statusCode(response.status), `The broker at ${brokerUrl} answered HTTP ${response.status}.`, options);
+}
+
+function statusCode(status: number): DuoError['code'] {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  if (status === 409) return 'conflict';
+  if (status === 429) return 'rate_limited';
+  if (status === 503) return 'unavailable';
+  return status >= 500 ? 'internal' : 'bad_request';
+}

@@ -1,0 +1,193 @@
+/**
+ * The partner's bounded in-memory inbox: messages the broker pushed that the model has not
+ * consumed yet, in id order, without duplicates. SQLite on the broker is the store; this is a
+ * cache, so when it is full the connection pauses the broker and nothing is lost.
+ */
+import type { Message } from '../shared/protocol.ts';
+
+export interface InboxLimits {
+  maxMessages: number;
+  maxBytes: number;
+}
+
+export interface InboxFilter {
+  conversationId?: string;
+}
+
+/** `dropped`: over the hard limit; the message stays unread on the broker and comes back on resume. */
+export type AddResult = 'added' | 'duplicate' | 'dropped';
+
+export interface ConversationUnread {
+  conversationId: string;
+  count: number;
+  /** Sender id → number of messages, in order of first appearance. */
+  senders: Map<string, number>;
+}
+
+/** Ids remembered for dedupe beyond what the inbox still holds. */
+const SEEN_LIMIT = 10_000;
+/** The inbox accepts in-flight messages past its limits up to this factor before dropping. */
+const HARD_LIMIT_FACTOR = 2;
+
+function sizeOf(message: Message): number {
+  return Buffer.byteLength(message.content, 'utf8') + 128;
+}
+
+function matches(message: Message, filter: InboxFilter): boolean {
+  return filter.conversationId === undefined || message.conversationId === filter.conversationId;
+}
+
+export class Inbox {
+  readonly limits: InboxLimits;
+  private messages: Message[] = [];
+  private totalBytes = 0;
+  private readonly seen = new Set<number>();
+  /** Ids below this were forgotten by the dedupe set and count as seen. */
+  private seenFloor = 0;
+  private highest = 0;
+  private dropping = false;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(limits: InboxLimits) {
+    this.limits = limits;
+  }
+
+  /** Highest message id ever accepted (held or consumed): the `since` of hello and resume. */
+  get highWater(): number {
+    return this.highest;
+  }
+
+  get size(): number {
+    return this.messages.length;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /** At or over a limit: time to ask the broker to pause. */
+  get isFull(): boolean {
+    return this.messages.length >= this.limits.maxMessages || this.totalBytes >= this.limits.maxBytes;
+  }
+
+  /** Drained below half of both limits: time to ask the broker to resume. */
+  get isBelowHalf(): boolean {
+    return this.messages.length < this.limits.maxMessages / 2 && this.totalBytes < this.limits.maxBytes / 2;
+  }
+
+  /** True once a message was dropped, until `resetDropping` (the broker was asked to resend). */
+  get isDropping(): boolean {
+    return this.dropping;
+  }
+
+  add(message: Message): AddResult {
+    if (message.id < this.seenFloor || this.seen.has(message.id)) return 'duplicate';
+    const bytes = sizeOf(message);
+    // Once one message is dropped every later one is too, so `highWater` never passes a gap and
+    // `resume` (since = highWater) brings the dropped ones back in order.
+    if (
+      this.dropping ||
+      this.messages.length >= this.limits.maxMessages * HARD_LIMIT_FACTOR ||
+      this.totalBytes + bytes > this.limits.maxBytes * HARD_LIMIT_FACTOR
+    ) {
+      this.dropping = true;
+      return 'dropped';
+    }
+    this.remember(message.id);
+    this.highest = Math.max(this.highest, message.id);
+    this.totalBytes += bytes;
+    const last = this.messages.at(-1);
+    if (last === undefined || last.id < message.id) {
+      this.messages.push(message);
+    } else {
+      const index = this.messages.findIndex((held) => held.id > message.id);
+      this.messages.splice(index, 0, message);
+    }
+    for (const wake of [...this.waiters]) wake();
+    return 'added';
+  }
+
+  resetDropping(): void {
+    this.dropping = false;
+  }
+
+  /** The held messages matching `filter`, oldest first, without removing them. */
+  peek(filter: InboxFilter = {}): readonly Message[] {
+    return this.messages.filter((message) => matches(message, filter));
+  }
+
+  has(filter: InboxFilter = {}): boolean {
+    return this.messages.some((message) => matches(message, filter));
+  }
+
+  /** Removes and returns up to `limit` of the oldest messages matching `filter`. */
+  take(filter: InboxFilter = {}, limit = Number.POSITIVE_INFINITY): Message[] {
+    const taken: Message[] = [];
+    this.messages = this.messages.filter((message) => {
+      if (taken.length >= limit || !matches(message, filter)) return true;
+      taken.push(message);
+      this.totalBytes -= sizeOf(message);
+      return false;
+    });
+    return taken;
+  }
+
+  /** Removes every message of a conversation up to and including `upTo` (read elsewhere). */
+  discard(conversationId: string, upTo: number): Message[] {
+    const removed: Message[] = [];
+    this.messages = this.messages.filter((message) => {
+      if (message.conversationId !== conversationId || message.id > upTo) return true;
+      removed.push(message);
+      this.totalBytes -= sizeOf(message);
+      return false;
+    });
+    return removed;
+  }
+
+  /**
+   * Resolves true as soon as a message matching `filter` is held (at once if one already is),
+   * or false when `signal` aborts. Nothing is removed: the caller takes.
+   */
+  waitFor(filter: InboxFilter, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
+    if (this.has(filter)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (result: boolean) => {
+        this.waiters.delete(wake);
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+      const wake = () => {
+        if (this.has(filter)) done(true);
+      };
+      const onAbort = () => done(false);
+      this.waiters.add(wake);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Unread counts per conversation, in order of each conversation's oldest held message. */
+  unread(): ConversationUnread[] {
+    const byConversation = new Map<string, ConversationUnread>();
+    for (const message of this.messages) {
+      let entry = byConversation.get(message.conversationId);
+      if (!entry) {
+        entry = { conversationId: message.conversationId, count: 0, senders: new Map() };
+        byConversation.set(message.conversationId, entry);
+      }
+      entry.count += 1;
+      entry.senders.set(message.from, (entry.senders.get(message.from) ?? 0) + 1);
+    }
+    return [...byConversation.values()];
+  }
+
+  private remember(id: number): void {
+    this.seen.add(id);
+    if (this.seen.size <= SEEN_LIMIT) return;
+    const [oldest] = this.seen;
+    if (oldest !== undefined) {
+      this.seen.delete(oldest);
+      this.seenFloor = Math.max(this.seenFloor, Math.min(oldest + 1, this.highest));
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Turns what a model types into ids the broker knows: seed-style conversation ids
+ * (`direct_alice_bob`), a partner id or display name where a conversation is expected, and
+ * display names or unslugged forms where a partner id is expected.
+ */
+import { DuoError } from '../shared/errors.ts';
+import { directConversationId, isConversationId, isPartnerId, slugify } from '../shared/ids.ts';
+import type { PartnerSummary } from '../shared/protocol.ts';
+
+/**
+ * A conversation reference → conversation id. Accepts `direct:a:b`, `group_…`, the seed's
+ * `direct_<a>_<b>` (split where one side is me), and a bare partner id for the direct thread.
+ */
+export function resolveConversation(input: string, me: string): string {
+  const value = input.trim();
+  if (isConversationId(value)) return value;
+  const seed = /^direct_(.+)$/.exec(value);
+  if (seed) {
+    const rest = seed[1]!;
+    if (rest.startsWith(`${me}_`) && isPartnerId(rest.slice(me.length + 1))) return directConversationId(me, rest.slice(me.length + 1));
+    if (rest.endsWith(`_${me}`) && isPartnerId(rest.slice(0, -me.length - 1))) return directConversationId(me, rest.slice(0, -me.length - 1));
+  }
+  if (isPartnerId(value)) return directConversationId(me, value);
+  throw new DuoError(
+    'bad_request',
+    `"${value}" is not a conversation id. Use an id from list_conversations, such as "direct:${me}:bob" or "group_…".`,
+  );
+}
+
+/**
+ * A partner reference → partner id. An exact id wins; otherwise a case-insensitive match of the
+ * display name or of the slug of what was typed, among the partners the broker lists.
+ */
+export async function resolvePartner(input: string, listPartners: () => Promise<readonly PartnerSummary[]>): Promise<string> {
+  const value = input.trim();
+  if (isPartnerId(value)) return value;
+  const partners = await listPartners();
+  const lower = value.toLowerCase();
+  const slug = slugify(value);
+  const byName = partners.filter((partner) => partner.name.toLowerCase() === lower);
+  if (byName.length === 1) return byName[0]!.id;
+  if (byName.length > 1) {
+    throw new DuoError('bad_request', `Several partners are named "${value}" (${byName.map((p) => p.id).join(', ')}); use one of these ids.`);
+  }
+  const bySlug = partners.find((partner) => partner.id === slug || partner.id === value.replace(/\s+/g, '_').toLowerCase());
+  if (bySlug) return bySlug.id;
+  throw new DuoError('unknown_partner', `No partner is called "${value}". Call list_partners to see the ids you can talk to.`);
+}

@@ -1,0 +1,144 @@
+/**
+ * The per-user secrets file (`$XDG_CONFIG_HOME/claude-duo/secrets.json`, mode 0600, directory
+ * 0700). It lives outside every project so no secret is ever committed or shown to a model.
+ *
+ * Shape: brokers keyed by normalized broker URL; per broker, the partners this user owns
+ * (id → secret) and which partner id each project folder uses (real path → id), so the CLI and
+ * hooks can act as the same identity the partner registered.
+ *
+ * Writes go to a temporary file in the same directory and are renamed over the old one, so a
+ * crash never leaves a half-written file; every write re-reads the file first so two processes
+ * saving different ids do not undo each other.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { DuoError } from '../shared/errors.ts';
+
+const PartnerRecord = z.object({
+  secret: z.string().min(1),
+  /** The PARTNER_NAME last sent to the broker, so a name chosen with register(name) is not overwritten on restart. */
+  envName: z.string().optional(),
+});
+export type PartnerRecord = z.infer<typeof PartnerRecord>;
+
+const BrokerRecord = z.object({
+  partners: z.record(z.string(), PartnerRecord).default({}),
+  projects: z.record(z.string(), z.string()).default({}),
+});
+
+const SecretsFile = z.object({
+  version: z.literal(1),
+  brokers: z.record(z.string(), BrokerRecord).default({}),
+});
+type SecretsFile = z.infer<typeof SecretsFile>;
+
+/** The key a broker URL is stored under: scheme, host, port and path, without a trailing slash. */
+export function brokerKey(brokerUrl: string): string {
+  const url = new URL(brokerUrl);
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+export class SecretStore {
+  readonly filePath: string;
+
+  constructor(filePath: string) {
+    this.filePath = filePath;
+  }
+
+  /** The secret this user holds for `partnerId` on that broker, if any. */
+  getSecret(brokerUrl: string, partnerId: string): string | undefined {
+    return this.getPartner(brokerUrl, partnerId)?.secret;
+  }
+
+  getPartner(brokerUrl: string, partnerId: string): PartnerRecord | undefined {
+    return this.read().brokers[brokerKey(brokerUrl)]?.partners[partnerId];
+  }
+
+  /** Stores (or replaces) the record of `partnerId`; `secret` is required the first time. */
+  savePartner(brokerUrl: string, partnerId: string, update: Partial<PartnerRecord>): void {
+    this.update((file) => {
+      const broker = brokerEntry(file, brokerUrl);
+      const merged = { ...broker.partners[partnerId], ...update };
+      if (!merged.secret) throw new DuoError('bad_request', `No secret to store for partner "${partnerId}".`);
+      broker.partners[partnerId] = { ...merged, secret: merged.secret };
+    });
+  }
+
+  saveSecret(brokerUrl: string, partnerId: string, secret: string): void {
+    this.savePartner(brokerUrl, partnerId, { secret });
+  }
+
+  forgetPartner(brokerUrl: string, partnerId: string): void {
+    this.update((file) => {
+      const broker = brokerEntry(file, brokerUrl);
+      delete broker.partners[partnerId];
+      for (const [project, id] of Object.entries(broker.projects)) if (id === partnerId) delete broker.projects[project];
+    });
+  }
+
+  /** The partner id a project folder (its real path) registered as on that broker. */
+  getProjectPartner(brokerUrl: string, projectPath: string): string | undefined {
+    return this.read().brokers[brokerKey(brokerUrl)]?.projects[projectPath];
+  }
+
+  setProjectPartner(brokerUrl: string, projectPath: string, partnerId: string): void {
+    this.update((file) => {
+      brokerEntry(file, brokerUrl).projects[projectPath] = partnerId;
+    });
+  }
+
+  private read(): SecretsFile {
+    let text: string;
+    try {
+      text = readFileSync(this.filePath, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, brokers: {} };
+      throw new DuoError('internal', `Cannot read the Duo secrets file ${this.filePath}: ${(error as Error).message}.`, { cause: error });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new DuoError('internal', `The Duo secrets file ${this.filePath} is not valid JSON; fix or delete it.`, { cause: error });
+    }
+    const parsed = SecretsFile.safeParse(json);
+    if (!parsed.success) {
+      throw new DuoError('internal', `The Duo secrets file ${this.filePath} has an unexpected shape; fix or delete it.`);
+    }
+    return parsed.data;
+  }
+
+  private update(change: (file: SecretsFile) => void): void {
+    const file = this.read();
+    change(file);
+    this.write(file);
+  }
+
+  private write(file: SecretsFile): void {
+    const dir = dirname(this.filePath);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    const temp = `${this.filePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      const fd = openSync(temp, 'wx', 0o600);
+      try {
+        writeSync(fd, `${JSON.stringify(file, null, 2)}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, this.filePath);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw new DuoError('internal', `Cannot write the Duo secrets file ${this.filePath}: ${(error as Error).message}.`, { cause: error });
+    }
+  }
+}
+
+function brokerEntry(file: SecretsFile, brokerUrl: string): z.infer<typeof BrokerRecord> {
+  const key = brokerKey(brokerUrl);
+  file.brokers[key] ??= { partners: {}, projects: {} };
+  return file.brokers[key];
+}
