@@ -164,9 +164,12 @@ export const HelloFrame = z.strictObject({
   client: z.string().max(100).optional(),
 });
 
+/** Any frame after hello may carry a `ref`; the reply or error frame echoes it. */
+const Ref = z.string().max(64).optional();
+
 export const TalkFrame = z.strictObject({
   type: z.literal('talk'),
-  ref: z.string().max(64).optional(),
+  ref: Ref,
   content: Content,
   to: PartnerId.optional(),
   conversationId: ConversationId.optional(),
@@ -175,14 +178,15 @@ export const TalkFrame = z.strictObject({
 
 export const AckFrame = z.strictObject({
   type: z.literal('ack'),
+  ref: Ref,
   conversationId: ConversationId,
   upTo: MessageId,
 });
 
 /** Flow control: the client's inbox is full; keep messages in the store until `resume`. */
-export const PauseFrame = z.strictObject({ type: z.literal('pause') });
+export const PauseFrame = z.strictObject({ type: z.literal('pause'), ref: Ref });
 /** The inbox drained; send what is unread and newer than `since` (the highest id still held). */
-export const ResumeFrame = z.strictObject({ type: z.literal('resume'), since: MessageId });
+export const ResumeFrame = z.strictObject({ type: z.literal('resume'), ref: Ref, since: MessageId });
 
 export const ClientFrame = z.discriminatedUnion('type', [HelloFrame, TalkFrame, AckFrame, PauseFrame, ResumeFrame]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
