@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SecretStore, brokerKey } from '../../src/partner/secrets.ts';
+import { secretsFilePath } from '../../src/shared/paths.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function store() {
+  const dir = mkdtempSync(join(tmpdir(), 'duo-secrets-'));
+  dirs.push(dir);
+  return new SecretStore(secretsFilePath({ XDG_CONFIG_HOME: dir }));
+}
+
+describe('SecretStore', () => {
+  it('lives under XDG_CONFIG_HOME with mode 0600 in a 0700 directory', () => {
+    const secrets = store();
+    secrets.saveSecret('http://localhost:3210', 'alice', 's3cret');
+    expect(secrets.filePath).toMatch(/claude-duo\/secrets\.json$/);
+    expect(statSync(secrets.filePath).mode & 0o777).toBe(0o600);
+    expect(statSync(join(secrets.filePath, '..')).mode & 0o777).toBe(0o700);
+  });
+
+  it('keys secrets by broker URL and partner id', () => {
+    const secrets = store();
+    secrets.saveSecret('http://localhost:3210/', 'alice', 'one');
+    secrets.saveSecret('http://localhost:4000', 'alice', 'two');
+    expect(secrets.getSecret('http://localhost:3210', 'alice')).toBe('one');
+    expect(secrets.getSecret('http://localhost:4000', 'alice')).toBe('two');
+    expect(secrets.getSecret('http://localhost:3210', 'bob')).toBeUndefined();
+    expect(brokerKey('HTTP://LOCALHOST:3210/')).toBe('http://localhost:3210');
+  });
+
+  it('remembers which id a project uses and forgets it with the partner', () => {
+    const secrets = store();
+    secrets.saveSecret('http://localhost:3210', 'app-1a2b3c', 'x');
+    secrets.setProjectPartner('http://localhost:3210', '/home/u/app', 'app-1a2b3c');
+    expect(secrets.getProjectPartner('http://localhost:3210', '/home/u/app')).toBe('app-1a2b3c');
+    secrets.forgetPartner('http://localhost:3210', 'app-1a2b3c');
+    expect(secrets.getProjectPartner('http://localhost:3210', '/home/u/app')).toBeUndefined();
+    expect(secrets.getSecret('http://localhost:3210', 'app-1a2b3c')).toBeUndefined();
+  });
+
+  it('merges updates so a second store instance does not undo the first', () => {
+    const a = store();
+    const b = new SecretStore(a.filePath);
+    a.saveSecret('http://localhost:3210', 'alice', 'one');
+    b.saveSecret('http://localhost:3210', 'bob', 'two');
+    a.savePartner('http://localhost:3210', 'alice', { envName: 'Alice' });
+    expect(b.getPartner('http://localhost:3210', 'alice')).toEqual({ secret: 'one', envName: 'Alice' });
+    expect(a.getSecret('http://localhost:3210', 'bob')).toBe('two');
+    expect(JSON.parse(readFileSync(a.filePath, 'utf8')).version).toBe(1);
+  });
+
+  it('refuses a corrupt file with a sentence naming it', () => {
+    const secrets = store();
+    secrets.saveSecret('http://localhost:3210', 'alice', 'one');
+    writeFileSync(secrets.filePath, '{nope');
+    expect(() => secrets.getSecret('http://localhost:3210', 'alice')).toThrow(/not valid JSON; fix or delete it/);
+  });
+});
