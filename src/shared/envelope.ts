@@ -7,8 +7,8 @@ import type { Message } from './protocol.ts';
 
 // C0/C1 controls except tab and newline, bidi overrides and isolates, zero-width characters,
 // the BOM, and the Unicode tag block (invisible "ASCII smuggling" characters).
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_CHARS =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]|\uDB40[\uDC00-\uDC7F]/g;
 
 export function stripUnsafe(text: string): string {
