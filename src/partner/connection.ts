@@ -171,6 +171,11 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     if (this.current === 'open' && this.ws) this.send(this.ws, { type: 'ack', conversationId, upTo });
   }
 
+  /** Stops re-sending acks for a conversation this partner left. */
+  forgetConversation(conversationId: string): void {
+    this.acked.delete(conversationId);
+  }
+
   /** Call after taking messages out of the inbox: resumes the broker once it drained below half. */
   inboxDrained(): void {
     const { inbox } = this.options;

@@ -14,6 +14,7 @@ export const leaveConversationTool: ToolRegistrar = (server, partner) => {
         const me = (await partner.requireIdentity()).partnerId;
         const reply = await partner.client.leaveConversation(resolveConversation(conversation, me));
         partner.inbox.discard(reply.conversationId, Number.MAX_SAFE_INTEGER);
+        partner.connection.forgetConversation(reply.conversationId);
         partner.connection.inboxDrained();
         return ok(partner, `👋 Left ${reply.conversationId}.`);
       }),
