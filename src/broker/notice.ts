@@ -25,9 +25,10 @@ export function renderNotice(counts: UnreadCount[]): string {
 
 /**
  * Puts the notice for `counts` into `<projectPath>/CLAUDE.md`, or removes it when `counts` is
- * empty. Returns false (and writes nothing) when the path is not safe to write.
+ * empty. With `create: false` only an existing block is updated. Returns false (and writes
+ * nothing) when the path is not safe to write.
  */
-export async function updateNotice(projectPath: string, counts: UnreadCount[]): Promise<boolean> {
+export async function updateNotice(projectPath: string, counts: UnreadCount[], options: { create: boolean } = { create: true }): Promise<boolean> {
   // The registered path must be a real directory, not a symlink that could be re-pointed.
   const real = await realpath(projectPath).catch(() => undefined);
   if (real !== projectPath) return false;
@@ -35,6 +36,7 @@ export async function updateNotice(projectPath: string, counts: UnreadCount[]): 
   const stat = await lstat(file).catch(() => undefined);
   if (stat && !stat.isFile()) return false;
   const current = stat ? await readFile(file, 'utf8') : '';
+  if (!options.create && !current.includes(NOTICE_START)) return true;
   const next = withNotice(current, counts.length > 0 ? renderNotice(counts) : undefined);
   if (next === current) return true;
   if (next.trim() === '' && stat) {

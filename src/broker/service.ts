@@ -423,16 +423,15 @@ export class BrokerService {
   }
 
   /**
-   * The notice shows while the partner is offline with unread messages and notifications on; it
-   * goes away once they are read (or notifications are turned off). Coming online alone does not
-   * remove it: the messages are still unread.
+   * The notice appears when messages arrive while the partner is offline with notifications on,
+   * keeps its counts current, and goes away once they are read (or notifications are turned off).
+   * Coming online alone does not remove it: the messages are still unread.
    */
   async refreshNotice(partnerId: string): Promise<void> {
     const partner = await this.store.getPartner(partnerId);
     if (!partner?.project_path) return;
     const counts = partner.notifications === 1 ? await this.store.unreadCounts(partnerId) : [];
-    if (counts.length > 0 && this.isOnline(partnerId)) return;
-    const written = await updateNotice(partner.project_path, counts);
+    const written = await updateNotice(partner.project_path, counts, { create: !this.isOnline(partnerId) });
     if (!written) this.log.warn({ partnerId, path: partner.project_path }, 'skipped the CLAUDE.md notice: the path is not a plain directory with a regular CLAUDE.md');
   }
 }
