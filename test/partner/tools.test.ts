@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LoggingMessageNotificationSchema, ProgressNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { SecretStore } from '../../src/partner/secrets.ts';
 import { INSTRUCTIONS } from '../../src/partner/server.ts';
 import { secretsFilePath } from '../../src/shared/paths.ts';
@@ -105,7 +104,6 @@ describe('talk and listen', () => {
     const heard = await listening;
     expect(heard.text).toContain('late news');
     expect(progress.length).toBeGreaterThanOrEqual(2);
-    void ProgressNotificationSchema;
   });
 
   it('times out with a plain sentence when nothing arrives', async () => {
@@ -268,7 +266,6 @@ describe('failures are tool errors that say what to do', () => {
       expect(result.text).toMatch(/not reachable.*duo broker/s);
       expect(Date.now() - started).toBeLessThan(4_000);
     }
-    void LoggingMessageNotificationSchema;
   });
 });
 
