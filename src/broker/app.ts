@@ -55,6 +55,9 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
 
+  // Registered before the guard so that its own hooks mark upgrade requests first: a refused
+  // upgrade then gets its HTTP error and the socket is destroyed instead of left hanging.
+  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
   const guard = createGuard(config);
   app.addHook('onRequest', async (request) => guard(request));
 
@@ -68,7 +71,6 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     reply.status(404).send(errorReply(new DuoError('not_found', `There is no ${request.method} ${request.url.split('?')[0]}. See the README's REST table.`))),
   );
 
-  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
   await app.register(async (scope) => {
     await registerRoutes(scope, { service, limiter, maxListenSeconds: config.maxListenSeconds, startedAt: Date.now() });
     await registerWebSocket(scope, { service, limiter, heartbeatMs: config.heartbeatMs, helloTimeoutMs: config.helloTimeoutMs });

@@ -85,7 +85,8 @@ function acquireLock(lockPath: string, dbPath: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+      // Our own pid means this process already opened the database.
+      if (Number.isInteger(owner) && (owner === process.pid || isAlive(owner))) {
         throw new DuoError(
           'conflict',
           `Another broker (pid ${owner}) is already using ${dbPath}. Stop it first, or give this one its own database with DUO_DB / --db.`,

@@ -26,7 +26,7 @@ export const Content = z
   .string()
   .min(1, 'a message cannot be empty')
   .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_CONTENT_BYTES, {
-    message: `a message is at most ${MAX_CONTENT_BYTES} bytes of UTF-8`,
+    message: `a message is at most 64 KiB (${MAX_CONTENT_BYTES} bytes of UTF-8); split it or send a file path instead`,
   });
 
 export const ClientMsgId = z.string().min(1).max(128);

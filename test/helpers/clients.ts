@@ -55,7 +55,10 @@ export class WsClient {
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
       this.socket.once('error', reject);
-      this.socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      this.socket.once('unexpected-response', (req, res) => {
+        req.destroy();
+        reject(new Error(`upgrade refused: ${res.statusCode}`));
+      });
     });
     this.closed = new Promise((resolve) =>
       this.socket.once('close', (code) => {
