@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBenchArgs, type BenchOptions, type ScenarioName } from './lib/args.ts';
+import { HEAVY_SCENARIOS, parseBenchArgs, type BenchOptions, type ScenarioName } from './lib/args.ts';
 import { freePort, startServer, type ServerProcess, type ServerSpec } from './lib/servers.ts';
 import { median, type Summary } from './lib/stats.ts';
 import { renderTable, judge, type Row } from './lib/table.ts';
@@ -52,12 +52,14 @@ async function main(): Promise<void> {
     const jobs = planJobs(options, targets, dir).filter((job) => enabled(job.scenario));
     const rounds: RoundFigures[] = [];
     for (let round = 1; round <= options.rounds; round++) {
-      rounds.push(await runRound(round, options.rounds, jobs));
+      const due = jobs.filter((job) => round === 1 || options.heavyEveryRound || !HEAVY_SCENARIOS.includes(job.scenario));
+      rounds.push(await runRound(round, options.rounds, due));
     }
     const rows = buildRows(rounds, options, targets.ours !== undefined);
     const elapsed = (Date.now() - started) / 1000;
     console.log(
-      `\nClaude Duo bench — ${options.full ? 'full' : 'quick'}, ${options.rounds} round(s), medians over rounds, ${elapsed.toFixed(0)} s` +
+      `\nClaude Duo bench — ${options.full ? 'full' : 'quick'}, ${options.rounds} interleaved round(s)` +
+        `${options.heavyEveryRound ? '' : ` (${HEAVY_SCENARIOS.join(', ')}: first round only)`}, medians over rounds, ${elapsed.toFixed(0)} s` +
         `\nnode ${process.version}, ${cpus().length} CPU(s), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
     );
     console.log(renderTable(rows));

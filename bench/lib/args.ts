@@ -1,6 +1,7 @@
 /**
- * Command-line options of `npm run bench`. Quick mode is one short round sized to finish in about
- * two minutes; `--full` runs several interleaved rounds at full scale.
+ * Command-line options of `npm run bench`. Quick mode (about two minutes) runs three interleaved
+ * rounds of the short scenarios and the long ones (sustained, idle, storm) once, scaled down;
+ * `--full` runs every scenario in each of five interleaved rounds, at full scale.
  */
 import { parseArgs } from 'node:util';
 
@@ -13,8 +14,10 @@ export interface BenchOptions {
   cpuProf: string | undefined;
   /** Scenario names to run; all when empty. */
   only: string[];
-  /** Skip the anchors or the broker (useful while one of them does not exist yet). */
+  /** Measure the anchors only (useful while the broker does not exist yet). */
   skipBroker: boolean;
+  /** Whether the long scenarios (sustained, idle, storm) run every round or only in the first. */
+  heavyEveryRound: boolean;
   sizes: Sizes;
 }
 
@@ -37,7 +40,7 @@ const QUICK: Sizes = {
   fanoutRecipients: 100,
   fanoutSamples: 60,
   fanoutBurst: 100,
-  idlePartners: 2000,
+  idlePartners: 4000,
   stormPartners: 1000,
 };
 
@@ -54,15 +57,18 @@ const FULL: Sizes = {
 
 export const SCENARIOS = ['sqlite', 'latency', 'rest', 'sustained', 'fanout', 'idle', 'storm'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** Long scenarios: in quick mode they run in the first round only. */
+export const HEAVY_SCENARIOS: readonly ScenarioName[] = ['sustained', 'idle', 'storm'];
 
-const USAGE = `usage: npm run bench [-- [--full] [--rounds N] [--json FILE] [--only a,b] [--cpu-prof DIR] [--no-broker]]
+const USAGE = `usage: npm run bench [-- [--full] [--rounds N] [--json FILE] [--only a,b] [--cpu-prof DIR] [--no-broker] [--idle N]]
 
   --full          several interleaved rounds at full scale (10k idle partners)
-  --rounds N      number of interleaved rounds (quick: 1, full: 5)
+  --rounds N      number of interleaved rounds (quick: 3, full: 5)
   --json FILE     write the raw figures of every round to FILE
   --only LIST     run only these scenarios: ${SCENARIOS.join(', ')}
   --cpu-prof DIR  write a V8 CPU profile of the broker into DIR
-  --no-broker     measure the anchors only`;
+  --no-broker     measure the anchors only
+  --idle N        number of idle partners (quick: 4000, full: 10000)`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -74,6 +80,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       only: { type: 'string' },
       'cpu-prof': { type: 'string' },
       'no-broker': { type: 'boolean', default: false },
+      idle: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -82,7 +89,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     console.log(USAGE);
     process.exit(0);
   }
-  const rounds = values.rounds === undefined ? (values.full ? 5 : 1) : Number(values.rounds);
+  const rounds = values.rounds === undefined ? (values.full ? 5 : 3) : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive whole number\n${USAGE}`);
   const only = values.only === undefined ? [] : values.only.split(',').map((s) => s.trim()).filter(Boolean);
   for (const name of only) {
@@ -95,6 +102,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     cpuProf: values['cpu-prof'],
     only,
     skipBroker: values['no-broker'],
-    sizes: values.full ? FULL : QUICK,
+    heavyEveryRound: values.full,
+    sizes: { ...(values.full ? FULL : QUICK), ...(values.idle === undefined ? {} : { idlePartners: Number(values.idle) }) },
   };
 }

@@ -22,7 +22,18 @@ export class HttpClient {
     this.agent = new Agent({ keepAlive: true, maxSockets });
   }
 
-  request<T>(method: string, path: string, body?: unknown, secret?: string): Promise<HttpReply<T>> {
+  async request<T>(method: string, path: string, body?: unknown, secret?: string): Promise<HttpReply<T>> {
+    try {
+      return await this.once<T>(method, path, body, secret);
+    } catch (error) {
+      // A kept-alive socket the server closed for idleness (its keepAliveTimeout) races with our next
+      // request on it; the request never reached the server, so sending it again is safe.
+      if ((error as { reusedSocket?: boolean }).reusedSocket) return this.once<T>(method, path, body, secret);
+      throw error;
+    }
+  }
+
+  private once<T>(method: string, path: string, body?: unknown, secret?: string): Promise<HttpReply<T>> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string | number> = {};
     if (payload !== undefined) {
@@ -44,7 +55,10 @@ export class HttpClient {
         });
         res.once('error', reject);
       });
-      req.once('error', reject);
+      req.once('error', (error: NodeJS.ErrnoException) => {
+        const reset = error.code === 'ECONNRESET' || error.message === 'socket hang up';
+        reject(Object.assign(error, { reusedSocket: req.reusedSocket && reset }));
+      });
       req.end(payload);
     });
   }

@@ -1,16 +1,21 @@
 /**
  * Many idle authenticated partners: what each costs the server in resident memory, and how long
- * one heartbeat sweep takes. The sweep is seen from the clients: the spread between the first and
+ * one heartbeat sweep takes. Memory is the slope between half and all of the partners connected,
+ * each point the median of several RSS readings: one-time costs (code warming up, buffer pools)
+ * fall before the first point, and a single GC cannot swing the figure on its own. The sweep is seen from the clients: the spread between the first and
  * the last ping of one complete sweep (a burst of pings that reached every partner).
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mapLimit, register, WsPartner } from '../lib/partner.ts';
+import { median } from '../lib/stats.ts';
 import { waitFor, type Target } from '../lib/target.ts';
 
 export interface IdleResult {
   partners: number;
+  /** RSS with half of the partners connected. */
   rssBeforeBytes: number;
+  /** RSS with all of them connected. */
   rssAfterBytes: number;
   rssPerPartnerBytes: number;
   connectSeconds: number;
@@ -24,14 +29,18 @@ const CONNECT_CONCURRENCY = 100;
 export async function idle(target: Target, prefix: string, count: number): Promise<IdleResult> {
   const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
   const secrets = await mapLimit(ids, 32, (id) => register(target.http, id));
-  await sleep(500);
-  const rssBeforeBytes = await target.server.rssBytes();
+  const half = Math.floor(count / 2);
+  const connect = (from: number, to: number) =>
+    mapLimit(ids.slice(from, to), CONNECT_CONCURRENCY, (id, i) => WsPartner.connect(target.server.wsUrl, id, secrets[from + i]!));
 
   const t0 = performance.now();
-  const partners = await mapLimit(ids, CONNECT_CONCURRENCY, (id, i) => WsPartner.connect(target.server.wsUrl, id, secrets[i]!));
-  const connectSeconds = (performance.now() - t0) / 1000;
-  await sleep(1000);
-  const rssAfterBytes = await target.server.rssBytes();
+  const partners = await connect(0, half);
+  let connectMs = performance.now() - t0;
+  const rssBeforeBytes = await steadyRss(target);
+  const t1 = performance.now();
+  partners.push(...(await connect(half, count)));
+  connectMs += performance.now() - t1;
+  const rssAfterBytes = await steadyRss(target);
 
   const heartbeatMs = partners[0]?.heartbeatMs ?? 0;
   let sweepMs: number | undefined;
@@ -44,11 +53,21 @@ export async function idle(target: Target, prefix: string, count: number): Promi
     partners: count,
     rssBeforeBytes,
     rssAfterBytes,
-    rssPerPartnerBytes: (rssAfterBytes - rssBeforeBytes) / count,
-    connectSeconds,
+    rssPerPartnerBytes: (rssAfterBytes - rssBeforeBytes) / (count - half),
+    connectSeconds: connectMs / 1000,
     heartbeatMs,
     sweepMs,
   };
+}
+
+async function steadyRss(target: Target): Promise<number> {
+  await sleep(500);
+  const readings: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    readings.push(await target.server.rssBytes());
+    await sleep(200);
+  }
+  return median(readings);
 }
 
 /**
