@@ -31,6 +31,12 @@ export interface TalkInput {
   clientMsgId?: string | undefined;
 }
 
+interface AckInput {
+  partnerId: string;
+  conversationId: string;
+  upTo: number;
+}
+
 interface StagedTalk {
   reply: TalkReply;
   message?: Message;
@@ -53,6 +59,7 @@ export class BrokerService {
   private readonly restListeners = new Map<string, number>();
   private readonly noticeTimers = new Map<string, NodeJS.Timeout>();
   private readonly talks: Batcher<{ senderId: string; input: TalkInput }, TalkReply>;
+  private readonly acks: Batcher<AckInput, boolean>;
 
   constructor(
     private readonly store: Store,
@@ -60,6 +67,7 @@ export class BrokerService {
     private readonly log: Logger,
   ) {
     this.talks = new Batcher((items) => this.commitTalks(items));
+    this.acks = new Batcher((items) => this.commitAcks(items));
   }
 
   async start(): Promise<void> {
@@ -284,18 +292,27 @@ export class BrokerService {
   async consume(partnerId: string, messages: Message[]): Promise<void> {
     const highest = new Map<string, number>();
     for (const m of messages) highest.set(m.conversationId, Math.max(highest.get(m.conversationId) ?? 0, m.id));
-    for (const [conversationId, upTo] of highest) await this.ack(partnerId, conversationId, upTo);
+    await Promise.all([...highest].map(([conversationId, upTo]) => this.ack(partnerId, conversationId, upTo)));
   }
 
+  /** Marks read up to `upTo` in one conversation. Acks within a tick share one transaction. */
   async ack(partnerId: string, conversationId: string, upTo: number): Promise<void> {
     this.requireMember(conversationId, partnerId);
-    let moved: boolean;
+    if (await this.acks.submit({ partnerId, conversationId, upTo })) this.scheduleNotice(partnerId);
+  }
+
+  private async commitAcks(items: AckInput[]): Promise<Array<BatchOutcome<boolean>>> {
     try {
-      moved = await this.store.advanceCursor(conversationId, partnerId, upTo);
+      return await this.store.transaction(async (tx) => {
+        const out: Array<BatchOutcome<boolean>> = [];
+        for (const { partnerId, conversationId, upTo } of items) {
+          out.push({ ok: true, value: await tx.advanceCursor(conversationId, partnerId, upTo) });
+        }
+        return out;
+      });
     } catch (error) {
       throw storageError(error);
     }
-    if (moved) this.scheduleNotice(partnerId);
   }
 
   // ---------------------------------------------------------------- conversations
