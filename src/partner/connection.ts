@@ -1,8 +1,9 @@
 /**
  * The partner's one WebSocket to the broker.
  *
- * - Sends `hello` with `since` = the highest message id it already holds or consumed, so the
- *   broker replays only what is unread and newer; the inbox drops duplicates anyway.
+ * - Sends `hello` with `since` = the highest message id it already holds or consumed (lower if
+ *   it had to drop one), so the broker replays only what is unread and newer; the inbox drops
+ *   duplicates anyway.
  * - Reconnects with capped full-jitter exponential backoff, except when another session of the
  *   same id took over (close code 4001): then it goes dormant, or the two would evict each other
  *   in a loop.
@@ -180,9 +181,12 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   inboxDrained(): void {
     const { inbox } = this.options;
     if (!(this.paused || inbox.isDropping) || !inbox.isBelowHalf) return;
+    // Disconnected: the next hello carries `since` and starts unpaused.
+    if (this.current !== 'open' || !this.ws) return;
+    const since = inbox.since;
     inbox.resetDropping();
     this.paused = false;
-    if (this.current === 'open' && this.ws) this.send(this.ws, { type: 'resume', since: inbox.highWater });
+    this.send(this.ws, { type: 'resume', since });
   }
 
   private connect(): void {
@@ -201,7 +205,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
         type: 'hello',
         partnerId: credentials.partnerId,
         secret: credentials.secret,
-        since: this.options.inbox.highWater,
+        since: this.options.inbox.since,
         ...(this.options.clientName ? { client: this.options.clientName } : {}),
       });
       this.helloTimer = setTimeout(() => {

@@ -6,8 +6,16 @@
 import type { Message } from '../shared/protocol.ts';
 
 export interface InboxLimits {
+  /** Soft limits: reaching one asks the broker to pause. */
   maxMessages: number;
   maxBytes: number;
+  /**
+   * Hard limits, only a safety net against a broker that ignores `pause`. The broker stops at
+   * a page boundary, so what it already sent (up to a page) must still fit: dropping is correct
+   * but costs a resend, and the defaults leave room for that.
+   */
+  hardMaxMessages?: number;
+  hardMaxBytes?: number;
 }
 
 export interface InboxFilter {
@@ -26,8 +34,9 @@ export interface ConversationUnread {
 
 /** Ids remembered for dedupe beyond what the inbox still holds. */
 const SEEN_LIMIT = 10_000;
-/** The inbox accepts in-flight messages past its limits up to this factor before dropping. */
-const HARD_LIMIT_FACTOR = 2;
+/** Room past the soft limits for what the broker sent before it saw `pause` (its page is 256). */
+const HARD_SLACK_MESSAGES = 512;
+const HARD_SLACK_BYTES = 32 * 1024 * 1024;
 
 function sizeOf(message: Message): number {
   return Buffer.byteLength(message.content, 'utf8') + 128;
@@ -39,6 +48,8 @@ function matches(message: Message, filter: InboxFilter): boolean {
 
 export class Inbox {
   readonly limits: InboxLimits;
+  private readonly hardMaxMessages: number;
+  private readonly hardMaxBytes: number;
   private messages: Message[] = [];
   private totalBytes = 0;
   private readonly seen = new Set<number>();
@@ -46,15 +57,28 @@ export class Inbox {
   private seenFloor = 0;
   private highest = 0;
   private dropping = false;
+  /** Lowest id dropped since the last `resetDropping`: the broker must send from below it again. */
+  private lowestDropped: number | undefined;
   private readonly waiters = new Set<() => void>();
 
   constructor(limits: InboxLimits) {
     this.limits = limits;
+    this.hardMaxMessages = limits.hardMaxMessages ?? limits.maxMessages * 2 + HARD_SLACK_MESSAGES;
+    this.hardMaxBytes = limits.hardMaxBytes ?? limits.maxBytes * 2 + HARD_SLACK_BYTES;
   }
 
-  /** Highest message id ever accepted (held or consumed): the `since` of hello and resume. */
+  /** Highest message id ever accepted (held or consumed). */
   get highWater(): number {
     return this.highest;
+  }
+
+  /**
+   * The `since` for hello and resume: everything above it that is unread must come (again).
+   * Normally the high-water mark; lower when a message below it was dropped, which happens when
+   * frames of an earlier push were still in flight as the broker started resending.
+   */
+  get since(): number {
+    return this.lowestDropped === undefined ? this.highest : Math.min(this.highest, this.lowestDropped - 1);
   }
 
   get size(): number {
@@ -83,14 +107,15 @@ export class Inbox {
   add(message: Message): AddResult {
     if (message.id < this.seenFloor || this.seen.has(message.id)) return 'duplicate';
     const bytes = sizeOf(message);
-    // Once one message is dropped every later one is too, so `highWater` never passes a gap and
-    // `resume` (since = highWater) brings the dropped ones back in order.
+    // Once one message is dropped every later one is too (until the broker is asked to resend),
+    // and `since` stays below the lowest dropped id, so nothing dropped is skipped.
     if (
       this.dropping ||
-      this.messages.length >= this.limits.maxMessages * HARD_LIMIT_FACTOR ||
-      this.totalBytes + bytes > this.limits.maxBytes * HARD_LIMIT_FACTOR
+      this.messages.length >= this.hardMaxMessages ||
+      this.totalBytes + bytes > this.hardMaxBytes
     ) {
       this.dropping = true;
+      this.lowestDropped = Math.min(this.lowestDropped ?? message.id, message.id);
       return 'dropped';
     }
     this.remember(message.id);
@@ -107,8 +132,10 @@ export class Inbox {
     return 'added';
   }
 
+  /** The broker was just asked to resend from `since`: accept messages again. */
   resetDropping(): void {
     this.dropping = false;
+    this.lowestDropped = undefined;
   }
 
   /** The held messages matching `filter`, oldest first, without removing them. */

@@ -164,6 +164,8 @@ export class Partner extends EventEmitter<PartnerEvents> {
   /** Fails unless messages can flow right now (for `listen`, which would otherwise wait in vain). */
   async requireConnected(): Promise<void> {
     await this.requireIdentity();
+    // Just registered or reconnecting right now: give the socket one request timeout to open.
+    if (this.connection.state === 'connecting') await this.settle(this.config.requestTimeoutMs);
     if (this.connection.state === 'replaced') throw this.replacedError();
     if (!this.connection.isOpen) {
       throw new DuoError(
@@ -255,6 +257,19 @@ export class Partner extends EventEmitter<PartnerEvents> {
 
   private closedError(): DuoError {
     return new DuoError('unavailable', 'The Duo partner is shutting down.');
+  }
+
+  /** Resolves when the connection leaves `connecting`, or after `timeoutMs`. */
+  private settle(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.connection.off('state', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.connection.on('state', done);
+    });
   }
 
   private async registerInBackground(): Promise<void> {

@@ -51,15 +51,27 @@ describe('Inbox', () => {
   });
 
   it('past the hard limit drops every later message without moving highWater, until reset', () => {
-    const inbox = new Inbox({ maxMessages: 2, maxBytes: 1 << 20 });
+    const inbox = new Inbox({ maxMessages: 2, maxBytes: 1 << 20, hardMaxMessages: 4 });
     for (let id = 1; id <= 4; id++) expect(inbox.add(msg(id))).toBe('added');
     expect(inbox.add(msg(5))).toBe('dropped');
     inbox.take({}, 4);
     expect(inbox.add(msg(6))).toBe('dropped');
     expect(inbox.highWater).toBe(4);
+    expect(inbox.since).toBe(4);
     inbox.resetDropping();
     expect(inbox.add(msg(5))).toBe('added');
     expect(inbox.add(msg(6))).toBe('added');
+  });
+
+  it('keeps since below a dropped id even when a later id was accepted first', () => {
+    const inbox = new Inbox({ maxMessages: 1, maxBytes: 1 << 20, hardMaxMessages: 2 });
+    inbox.add(msg(1));
+    inbox.add(msg(3));
+    expect(inbox.add(msg(2))).toBe('dropped');
+    expect(inbox.highWater).toBe(3);
+    expect(inbox.since).toBe(1);
+    inbox.resetDropping();
+    expect(inbox.since).toBe(3);
   });
 
   it('waitFor resolves on a matching arrival and false on abort', async () => {
