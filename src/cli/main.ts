@@ -1,68 +1,88 @@
-/** `duo`: one command line for the broker, the partner and the humans watching them. */
-import { parseArgs } from 'node:util';
-import { runBroker } from '../broker/main.ts';
-import { runPartner } from '../partner/main.ts';
+/**
+ * `duo`: one command line for the broker, the partner and the humans watching them. This file
+ * only dispatches; each command lives in commands/<name>.ts and is loaded on demand, so a hook
+ * does not pay for loading the broker.
+ */
+import { DuoError } from '../shared/errors.ts';
+import { describeError, UsageError, type CliContext, type Command } from './command.ts';
 
+const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+  broker: { summary: 'Start the broker (--port, --host, --db, --token)', load: () => import('./commands/broker.ts') },
+  partner: { summary: 'Run the MCP server Claude Code spawns (stdio)', load: () => import('./commands/partner.ts') },
+  install: { summary: 'Add the partner and the session hooks to Claude Code', load: () => import('./commands/install.ts') },
+  doctor: { summary: 'Check broker, identity, versions and Claude Code setup; say what to fix', load: () => import('./commands/doctor.ts') },
+  register: { summary: 'Register a partner id and keep its secret in your secrets file', load: () => import('./commands/register.ts') },
+  send: { summary: 'Send a message: duo send <partner|conversation> <text>', load: () => import('./commands/send.ts') },
+  tail: { summary: 'Watch your conversations live (reads only, never marks read)', load: () => import('./commands/tail.ts') },
+  who: { summary: 'List partners: online, status, last seen', load: () => import('./commands/who.ts') },
+  history: { summary: 'Show the messages of a conversation', load: () => import('./commands/history.ts') },
+  hook: { summary: 'Claude Code hooks: session-start, session-end', load: () => import('./commands/hook.ts') },
+  demo: { summary: 'Start a throwaway broker and two partners that talk', load: () => import('./commands/demo.ts') },
+};
+
+const width = Math.max(...Object.keys(commands).map((name) => name.length));
 const USAGE = `Usage: duo <command> [options]
 
 Commands:
-  broker     Start the broker (--port, --host, --db, --token)
-  partner    Run the MCP server Claude Code spawns (stdio)
+${Object.entries(commands)
+  .map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`)
+  .join('\n')}
 
 Run "duo <command> --help" for a command's options.`;
 
-const BROKER_HELP = `Usage: duo broker [--port N] [--host ADDR] [--db FILE] [--token TOKEN]
-
-Starts the Claude Duo broker.
-  --port   Port to listen on (BROKER_PORT, default 3210)
-  --host   Address to bind (BROKER_HOST, default 127.0.0.1; any other address needs a token)
-  --db     SQLite database file (DUO_DB, default $XDG_DATA_HOME/claude-duo/duo.db)
-  --token  Access token every request must carry in X-Duo-Token (DUO_TOKEN)`;
-
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'broker': {
-      const { values } = parseArgs({
-        args: rest,
-        options: { port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      });
-      if (values.help) return help(BROKER_HELP);
-      await runBroker({
-        ...(values.port === undefined ? {} : { port: values.port }),
-        ...(values.host === undefined ? {} : { host: values.host }),
-        ...(values.db === undefined ? {} : { dbPath: values.db }),
-        ...(values.token === undefined ? {} : { token: values.token }),
-      });
-      return -1;
-    }
-    case 'partner':
-      if (rest.includes('--help') || rest.includes('-h')) return help('Usage: duo partner\n\nRuns the MCP server over stdio. Configure it with BROKER_URL, PARTNER_ID, PARTNER_NAME, DUO_TOKEN.');
-      await runPartner();
-      return -1;
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      return help(USAGE);
-    default:
-      process.stderr.write(`duo: unknown command "${command}".\n\n${USAGE}\n`);
+async function main(argv: string[], ctx: CliContext): Promise<number | undefined> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    ctx.out(`${USAGE}\n`);
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    const { VERSION } = await import('../shared/version.ts');
+    ctx.out(`${VERSION}\n`);
+    return 0;
+  }
+  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!entry) {
+    ctx.err(`duo: unknown command "${name}".\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { command } = await entry.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    ctx.out(`${command.help}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest, ctx);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      ctx.err(`duo ${name}: ${error.message}\n\n${command.help}\n`);
       return 2;
+    }
+    if (error instanceof DuoError) {
+      ctx.err(`duo ${name}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
   }
 }
 
-function help(text: string): number {
-  process.stdout.write(`${text}\n`);
-  return 0;
-}
+const context: CliContext = {
+  env: process.env,
+  cwd: process.cwd(),
+  stdin: process.stdin,
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  interactive: process.stdout.isTTY === true && process.stdin.isTTY === true,
+};
 
-main(process.argv.slice(2)).then(
+main(process.argv.slice(2), context).then(
   (code) => {
-    // -1: a long-running command (broker, partner) that exits on its own.
-    if (code >= 0) process.exit(code);
+    // undefined: a long-running command (broker, partner, tail) that exits on its own. Otherwise
+    // exit once stdout is flushed: idle keep-alive sockets must not hold the process open.
+    if (code !== undefined) process.stdout.write('', () => process.exit(code));
   },
   (error: unknown) => {
-    process.stderr.write(`duo: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`duo: ${describeError(error)}\n`);
     process.exit(1);
   },
 );

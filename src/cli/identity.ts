@@ -1,0 +1,72 @@
+/**
+ * Who a human command acts as. `duo send`, `tail`, `who`, `history` and the hooks speak as a
+ * partner: `--as <id>` when given, else the partner of the current project, derived as the
+ * partner derives it (PARTNER_ID, else the id this project registered last time according to
+ * the secrets store, else the folder's slug or its hashed fallback). The secret always comes from
+ * the per-user secrets store; a missing one is explained with what to run.
+ */
+import { DuoError } from '../shared/errors.ts';
+import { isPartnerId } from '../shared/ids.ts';
+import { BrokerClient } from '../partner/broker-client.ts';
+import { partnerConfigFromEnv, type PartnerConfig } from '../partner/config.ts';
+import { candidateIds, projectRealPath } from '../partner/identity.ts';
+import { SecretStore } from '../partner/secrets.ts';
+import type { CliContext } from './command.ts';
+
+export interface CliSetup {
+  config: PartnerConfig;
+  store: SecretStore;
+}
+
+/** Config for a human command: environment, then `--broker` and the project folder. */
+export function cliSetup(ctx: CliContext, options: { broker?: string | undefined; cwd?: string | undefined } = {}): CliSetup {
+  const config = partnerConfigFromEnv(ctx.env, options.cwd ?? ctx.cwd, options.broker === undefined ? {} : { brokerUrl: options.broker });
+  return { config, store: new SecretStore(config.secretsFile) };
+}
+
+/**
+ * The partner id to act as, in order of preference; the first one with a stored secret wins.
+ * Without `as`, a PARTNER_ID in the environment outranks what the store remembers for the project.
+ */
+export function candidatePartnerIds({ config, store }: CliSetup, as?: string): string[] {
+  if (as !== undefined) {
+    if (!isPartnerId(as)) throw new DuoError('bad_request', `"${as}" is not a partner id (lower-case letters, digits, "_" and "-", up to 64).`);
+    return [as];
+  }
+  const derived = candidateIds({ config, store });
+  const remembered = store.getProjectPartner(config.brokerUrl, projectRealPath(config.projectDir));
+  const ordered = config.partnerId === undefined && remembered !== undefined ? [remembered, ...derived] : derived;
+  return [...new Set(ordered)];
+}
+
+export interface ActingAs {
+  partnerId: string;
+  client: BrokerClient;
+  setup: CliSetup;
+}
+
+/** The identity to act as, with a client holding its secret; DuoError('unauthorized') when none is stored. */
+export function actAs(setup: CliSetup, as?: string, timeoutMs = 5_000): ActingAs {
+  const { config, store } = setup;
+  const ids = candidatePartnerIds(setup, as);
+  for (const partnerId of ids) {
+    const secret = store.getSecret(config.brokerUrl, partnerId);
+    if (secret === undefined) continue;
+    const client = new BrokerClient({ brokerUrl: config.brokerUrl, timeoutMs, ...(config.token === undefined ? {} : { token: config.token }) });
+    client.setCredentials({ partnerId, secret });
+    return { partnerId, client, setup };
+  }
+  throw new DuoError('unauthorized', noSecretHelp(setup, ids[0]!, as !== undefined));
+}
+
+export function noSecretHelp({ config, store }: CliSetup, partnerId: string, explicit: boolean): string {
+  const how = explicit
+    ? `Register it with \`duo register --as ${partnerId}\``
+    : `Start Claude Code in this project once (after \`duo install\`) so its partner registers, or run \`duo register\` here; use \`--as <id>\` to act as another partner you registered`;
+  return `No secret for partner "${partnerId}" on ${config.brokerUrl} in ${store.filePath}. ${how}.`;
+}
+
+/** A client that presents no secret, for /health and registration. */
+export function anonymousClient({ config }: CliSetup, timeoutMs = 5_000): BrokerClient {
+  return new BrokerClient({ brokerUrl: config.brokerUrl, timeoutMs, ...(config.token === undefined ? {} : { token: config.token }) });
+}
