@@ -60,10 +60,14 @@ export function actAs(setup: CliSetup, as?: string, timeoutMs = 5_000): ActingAs
 }
 
 export function noSecretHelp({ config, store }: CliSetup, partnerId: string, explicit: boolean): string {
-  const how = explicit
+  return `No secret for partner "${partnerId}" on ${config.brokerUrl} in ${store.filePath}. ${noSecretFix(partnerId, explicit)}.`;
+}
+
+/** What to run when no secret is stored for `partnerId`. */
+export function noSecretFix(partnerId: string, explicit: boolean): string {
+  return explicit
     ? `Register it with \`duo register --as ${partnerId}\``
-    : `Start Claude Code in this project once (after \`duo install\`) so its partner registers, or run \`duo register\` here; use \`--as <id>\` to act as another partner you registered`;
-  return `No secret for partner "${partnerId}" on ${config.brokerUrl} in ${store.filePath}. ${how}.`;
+    : 'Start Claude Code in this project once (after `duo install`) so its partner registers, or run `duo register` here; use `--as <id>` to act as another partner you registered';
 }
 
 /** A client that presents no secret, for /health and registration. */

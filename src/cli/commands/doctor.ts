@@ -1,0 +1,192 @@
+/**
+ * `duo doctor`: checks what has to be true for Claude Duo to work and says, for each problem,
+ * what to do. ✗ is broken (non-zero exit), ! works but deserves a look, ✓ is fine.
+ */
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { DuoError } from '../../shared/errors.ts';
+import type { HealthReply } from '../../shared/protocol.ts';
+import { VERSION } from '../../shared/version.ts';
+import type { z } from 'zod';
+import { parse, describeError, type Command } from '../command.ts';
+import { findClaude, findDuoServers, hasHook, readJsonObject, settingsPath } from '../claude-code.ts';
+import { anonymousClient, candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
+import { BrokerClient } from '../../partner/broker-client.ts';
+import { CHANNELS_LAUNCH } from './install.ts';
+
+type Level = 'ok' | 'warn' | 'fail';
+const MARK: Record<Level, string> = { ok: '✓', warn: '!', fail: '✗' };
+
+export const command: Command = {
+  name: 'doctor',
+  summary: 'Check the setup and say what to fix',
+  help: `Usage: duo doctor [--as ID] [--broker URL]
+
+Checks, for this project: the broker answers (/health) and runs the same version; the partner's
+secret is stored and the broker accepts it; Claude Code runs the duo partner (~/.claude.json,
+.mcp.json) with the same BROKER_URL; the session hooks are installed; Claude Code sessions were
+started with channels. Says what to fix; exits 1 when something is broken.`,
+  async run(args, ctx) {
+    const { values } = parse(args, { as: { type: 'string' }, broker: { type: 'string' } }, false);
+    const results: Level[] = [];
+    const report = (level: Level, text: string, fix?: string) => {
+      results.push(level);
+      ctx.out(`${MARK[level]} ${text}\n${fix ? `  → ${fix}\n` : ''}`);
+    };
+
+    const setup = cliSetup(ctx, { broker: values.broker });
+    const { config } = setup;
+    ctx.out(`Claude Duo ${VERSION} — broker ${config.brokerUrl}, project ${config.projectDir}\n\n`);
+
+    // Broker and version.
+    let health: z.infer<typeof HealthReply> | undefined;
+    try {
+      health = await anonymousClient(setup, 2_000).health();
+      report('ok', `The broker answers at ${config.brokerUrl} (version ${health.version}, up ${health.uptimeSeconds} s).`);
+    } catch (error) {
+      // The sentence already says what to do (start the broker, or check BROKER_URL).
+      report('fail', describeError(error));
+    }
+    if (health && health.version !== VERSION) {
+      const major = (v: string) => v.split('.')[0];
+      report(
+        major(health.version) === major(VERSION) ? 'warn' : 'fail',
+        `The broker runs version ${health.version}, this duo is ${VERSION}.`,
+        'Restart the broker from the same checkout as the partner (`duo broker`) so both speak the same protocol.',
+      );
+    }
+
+    // Secrets file and identity.
+    await checkIdentity(setup, values.as, health !== undefined, report);
+
+    // Claude Code: the MCP server.
+    const servers = findDuoServers(ctx.env, config.projectDir);
+    const claude = findClaude(ctx.env);
+    if (servers.length > 0) {
+      const first = servers[0]!;
+      report('ok', `Claude Code runs the duo partner: "${first.name}" in ${first.where}.`);
+      const url = first.env.BROKER_URL;
+      if (url !== undefined && url.replace(/\/+$/, '') !== config.brokerUrl) {
+        report('warn', `That entry uses BROKER_URL=${url}, but this check used ${config.brokerUrl}.`, 'Make them agree: set BROKER_URL here, or re-add the server with duo install --broker <url>.');
+      }
+    } else if (claude && claudeKnowsDuo(claude, ctx.env, config.projectDir)) {
+      report('ok', 'Claude Code runs the duo partner (claude mcp get duo).');
+    } else {
+      report('fail', 'Claude Code does not run the duo partner in this project (not in ~/.claude.json or .mcp.json).', 'Run `duo install` (add --scope project for this folder only).');
+    }
+    if (!claude) report('warn', 'The claude command is not on PATH (fine if you start Claude Code some other way).');
+
+    // Claude Code: the hooks.
+    const hooked = (['user', 'project'] as const).some((scope) => {
+      try {
+        const settings = readJsonObject(settingsPath(scope, ctx.env, config.projectDir));
+        return hasHook(settings, 'SessionStart') && hasHook(settings, 'SessionEnd');
+      } catch {
+        return false;
+      }
+    });
+    if (hooked) report('ok', 'The SessionStart / SessionEnd hooks are installed.');
+    else report('warn', 'The duo session hooks are not installed: new sessions will not see their unread messages at start.', 'Run `duo install`.');
+
+    // Channels: a live Claude Code process started with the flag is the best evidence there is.
+    const sessions = claudeProcesses();
+    if (sessions === undefined) {
+      report('warn', `Cannot tell whether channels are on. Start Claude Code with \`${CHANNELS_LAUNCH}\` so messages reach the model as they arrive.`);
+    } else if (sessions.length === 0) {
+      report('ok', `No Claude Code session is running now; start one with \`${CHANNELS_LAUNCH}\` for live messages.`);
+    } else {
+      const withChannels = sessions.filter((args) => /--dangerously-load-development-channels(\s+|=)\S*server:duo/.test(args)).length;
+      if (withChannels === sessions.length) report('ok', `Channels are on in ${withChannels} running Claude Code session${withChannels === 1 ? '' : 's'}.`);
+      else {
+        report(
+          'warn',
+          `${sessions.length - withChannels} of ${sessions.length} running Claude Code sessions started without channels: their agents see messages only when they call listen.`,
+          `Start them with \`${CHANNELS_LAUNCH}\`.`,
+        );
+      }
+    }
+
+    const failures = results.filter((r) => r === 'fail').length;
+    const warnings = results.filter((r) => r === 'warn').length;
+    ctx.out(`\n${failures === 0 ? 'Everything needed works' : `${failures} problem${failures === 1 ? '' : 's'} to fix`}${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}.\n`);
+    return failures === 0 ? 0 : 1;
+  },
+};
+
+async function checkIdentity(setup: CliSetup, as: string | undefined, brokerUp: boolean, report: (level: Level, text: string, fix?: string) => void): Promise<void> {
+  const { config, store } = setup;
+  let mode: number | undefined;
+  try {
+    mode = statSync(store.filePath).mode & 0o777;
+  } catch {
+    // no file yet
+  }
+  if (mode !== undefined && (mode & 0o077) !== 0) {
+    report('warn', `The secrets file ${store.filePath} is readable by others (mode ${mode.toString(8)}).`, `chmod 600 ${store.filePath}`);
+  }
+  let ids: string[];
+  let secret: string | undefined;
+  let partnerId: string;
+  try {
+    ids = candidatePartnerIds(setup, as);
+    partnerId = ids.find((id) => store.getSecret(config.brokerUrl, id) !== undefined) ?? ids[0]!;
+    secret = store.getSecret(config.brokerUrl, partnerId);
+  } catch (error) {
+    report('fail', describeError(error), 'Fix or delete the secrets file; the partner registers again (a lost secret means a new id).');
+    return;
+  }
+  if (secret === undefined) {
+    report('fail', `No secret stored for partner "${partnerId}" on ${config.brokerUrl} (in ${store.filePath}).`, `${noSecretFix(partnerId, as !== undefined)}.`);
+    return;
+  }
+  if (!brokerUp) {
+    report('ok', `A secret for partner "${partnerId}" is stored in ${store.filePath} (not checked: the broker is down).`);
+    return;
+  }
+  const client = new BrokerClient({ brokerUrl: config.brokerUrl, timeoutMs: 2_000, ...(config.token === undefined ? {} : { token: config.token }) });
+  client.setCredentials({ partnerId, secret });
+  try {
+    const { partners } = await client.partners();
+    const me = partners.find((p) => p.id === partnerId);
+    report('ok', `The broker accepts the stored secret of "${partnerId}"${me ? ` (${me.online ? 'online now' : 'offline now'})` : ''}.`);
+  } catch (error) {
+    if (error instanceof DuoError && error.code === 'unauthorized') {
+      report(
+        'fail',
+        `The broker does not accept the stored secret of "${partnerId}" (its database was reset or replaced?).`,
+        `Start Claude Code in this project: the partner registers again (under a hashed fallback id if "${partnerId}" belongs to someone else now). Or run duo register.`,
+      );
+    } else {
+      report('fail', `Could not check the secret of "${partnerId}": ${describeError(error)}`);
+    }
+  }
+}
+
+/** `claude mcp get duo` succeeds: the server is configured somewhere we did not look. */
+function claudeKnowsDuo(claude: string, env: Record<string, string | undefined>, cwd: string): boolean {
+  try {
+    execFileSync(claude, ['mcp', 'get', 'duo'], { env: env as NodeJS.ProcessEnv, cwd, timeout: 5_000, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Command lines of running `claude` processes, or undefined when ps cannot be used. */
+function claudeProcesses(): string[] | undefined {
+  let text: string;
+  try {
+    text = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8', timeout: 2_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+  return text.split('\n').filter(isClaudeProcess);
+}
+
+/** `claude …`, or a runtime running the claude script (`node …/claude …`, `node …/claude-code/cli.js …`). */
+export function isClaudeProcess(line: string): boolean {
+  const [exec = '', script = ''] = line.trim().split(/\s+/);
+  const base = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+  if (base(exec) === 'claude') return true;
+  return /^(node|bun|deno)$/.test(base(exec)) && (base(script) === 'claude' || /claude-code\/cli\.m?js$/.test(script));
+}

@@ -1,0 +1,37 @@
+/**
+ * A stand-in `claude` executable for CLI tests: records every invocation, and keeps `mcp add`
+ * and `mcp get` honest by writing and reading ~/.claude.json (user scope) or .mcp.json (project
+ * scope) the way Claude Code does.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const script = `#!${process.execPath}
+const fs = require('node:fs');
+const path = require('node:path');
+const args = process.argv.slice(2);
+fs.appendFileSync(process.env.FAKE_CLAUDE_LOG, JSON.stringify(args) + '\\n');
+const read = (file) => { try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return {}; } };
+if (args[0] === 'mcp' && args[1] === 'add') {
+  const name = args[2];
+  const scope = args[args.indexOf('-s') + 1];
+  const env = {};
+  args.forEach((a, i) => { if (a === '-e') { const [k, ...v] = args[i + 1].split('='); env[k] = v.join('='); } });
+  const [command, ...rest] = args.slice(args.indexOf('--') + 1);
+  const file = scope === 'project' ? path.join(process.cwd(), '.mcp.json') : path.join(process.env.HOME, '.claude.json');
+  const json = read(file);
+  json.mcpServers = { ...json.mcpServers, [name]: { type: 'stdio', command, args: rest, env } };
+  fs.writeFileSync(file, JSON.stringify(json, null, 2));
+  console.log('Added stdio MCP server ' + name);
+}
+`;
+
+/** Writes the fake into `dir` and returns the directory (to put on PATH) and its log file. */
+export function installFakeClaude(dir: string): { binDir: string; log: string } {
+  const binDir = join(dir, 'fake-bin');
+  mkdirSync(binDir, { recursive: true });
+  const file = join(binDir, 'claude');
+  writeFileSync(file, script);
+  chmodSync(file, 0o755);
+  return { binDir, log: join(dir, 'fake-claude.log') };
+}
