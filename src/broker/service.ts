@@ -411,7 +411,7 @@ export class BrokerService {
       (error) => this.log.error({ err: error, partnerId: partner.id }, 'replay failed'),
     );
     const previous = this.sessions.attach(session);
-    if (previous) session.pushedUpTo = Math.max(session.pushedUpTo, previous.pushedUpTo);
+    if (previous) session.inherit(previous);
     else if (!this.restListeners.has(partner.id)) this.broadcastPresence(partner.id, true, partner.status);
     return session;
   }

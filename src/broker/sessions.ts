@@ -21,8 +21,10 @@ const PUMP_PAGE = 256;
 
 export class Session {
   sentUpTo: number;
-  /** Highest id ever pushed to this partner, across sessions (drives the `redelivered` flag). */
+  /** Highest id ever pushed to this partner, across sessions; saved when the session ends. */
   pushedUpTo: number;
+  /** Ids at or below this were pushed to an earlier session: replaying them is a redelivery. */
+  private pushedBefore: number;
   private paused = false;
   private pumping = false;
   private dirty = false;
@@ -39,6 +41,13 @@ export class Session {
   ) {
     this.sentUpTo = since;
     this.pushedUpTo = pushedUpTo;
+    this.pushedBefore = pushedUpTo;
+  }
+
+  /** Takes over what an older session of the same partner had pushed. */
+  inherit(previous: Session): void {
+    this.pushedUpTo = Math.max(this.pushedUpTo, previous.pushedUpTo);
+    this.pushedBefore = Math.max(this.pushedBefore, previous.pushedUpTo);
   }
 
   send(frame: ServerFrame): void {
@@ -85,7 +94,13 @@ export class Session {
     try {
       while (this.dirty && !this.paused && !this.closed) {
         this.dirty = false;
-        const page = await this.readUnread(this.partnerId, this.sentUpTo, PUMP_PAGE);
+        const afterId = this.sentUpTo;
+        const page = await this.readUnread(this.partnerId, afterId, PUMP_PAGE);
+        // A resume moved the starting point while we read: this page may skip a gap; read again.
+        if (this.sentUpTo !== afterId) {
+          this.dirty = true;
+          continue;
+        }
         for (const message of page) {
           if (this.closed) return;
           if (message.id > this.sentUpTo) this.push(message);
@@ -108,7 +123,7 @@ export class Session {
   }
 
   private push(message: Message): void {
-    const flagged = message.id <= this.pushedUpTo ? { ...message, redelivered: true as const } : message;
+    const flagged = message.id <= this.pushedBefore ? { ...message, redelivered: true as const } : message;
     this.send({ type: 'message', message: flagged });
     this.sentUpTo = message.id;
     if (message.id > this.pushedUpTo) this.pushedUpTo = message.id;

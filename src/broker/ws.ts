@@ -104,7 +104,9 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
           })
           .catch((error: unknown) => {
             fail(error);
-            socket.close(CloseCode.unauthorized, 'hello refused');
+            // A wrong secret is final; a storage hiccup is worth another try.
+            if (toDuoError(error).code === 'unauthorized') socket.close(CloseCode.unauthorized, 'hello refused');
+            else socket.close(CloseCode.tryAgainLater, 'hello failed; retry');
           });
         return;
       }

@@ -245,6 +245,8 @@ export const CloseCode = {
   unsupportedData: 1003,
   /** The broker is shutting down; reconnect later. */
   goingAway: 1001,
+  /** The hello could not be processed right now (storage busy); reconnect later. */
+  tryAgainLater: 1013,
 } as const;
 
 /** Explains a zod failure in one sentence: which field and what is wrong with it. */

@@ -173,4 +173,22 @@ describe('flow control', () => {
     expect(b.messages().map((m) => m.content)).toEqual(['before pause', 'held 0', 'held 1', 'held 2']);
     b.close();
   });
+
+  it('re-sends from the lower point when a second resume arrives while the first is still reading', async () => {
+    const b = await connect(broker.url, bob);
+    for (let i = 1; i <= 10; i++) await talk(broker.url, alice, { to: 'bob', content: `m${i}` });
+    await b.until((c) => c.messages().length === 10);
+    const ids = b.messages().map((m) => m.id);
+    b.send({ type: 'pause' });
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 11; i <= 15; i++) await talk(broker.url, alice, { to: 'bob', content: `m${i}` });
+    // Both frames land in one tick: the second moves the starting point under the first's read.
+    b.socket.send(JSON.stringify({ type: 'resume', since: ids[9] }));
+    b.socket.send(JSON.stringify({ type: 'resume', since: ids[4] }));
+    await b.until((c) => c.messages().length >= 20, 5000, 'the re-sent messages');
+    const after = b.messages().slice(10).map((m) => m.content);
+    expect(after.slice(-10)).toEqual(['m6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12', 'm13', 'm14', 'm15']);
+    expect(b.messages().some((m) => m.redelivered)).toBe(false);
+    b.close();
+  });
 });
