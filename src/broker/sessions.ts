@@ -105,7 +105,12 @@ export class Session {
           if (this.closed) return;
           if (message.id > this.sentUpTo) this.push(message);
         }
-        if (page.length === PUMP_PAGE) this.dirty = true;
+        if (page.length === PUMP_PAGE) {
+          this.dirty = true;
+          // The store answers within the microtask queue, so without this the whole backlog would
+          // go out before the client's `pause` (or `resume`) frame is even read: yield between pages.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
     } catch (error) {
       // The store failed; keep the session and try again on the next message.
