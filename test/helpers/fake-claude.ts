@@ -23,6 +23,9 @@ if (args[0] === 'mcp' && args[1] === 'add') {
   json.mcpServers = { ...json.mcpServers, [name]: { type: 'stdio', command, args: rest, env } };
   fs.writeFileSync(file, JSON.stringify(json, null, 2));
   console.log('Added stdio MCP server ' + name);
+} else if (args[0] === 'mcp' && args[1] === 'get') {
+  const found = [path.join(process.env.HOME, '.claude.json'), path.join(process.cwd(), '.mcp.json')].some((file) => read(file).mcpServers?.[args[2]]);
+  process.exit(found ? 0 : 1);
 }
 `;
 

@@ -16,7 +16,7 @@ import { DuoError } from '../../shared/errors.ts';
 import { directMembers } from '../../shared/ids.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
 import { quoted } from '../../partner/format.ts';
-import { describeError, parse, UsageError, type CliContext, type Command } from '../command.ts';
+import { describeError, parse, type CliContext, type Command } from '../command.ts';
 import { actAs, cliSetup, type ActingAs } from '../identity.ts';
 
 const HookInput = z.looseObject({
@@ -46,16 +46,27 @@ Run by Claude Code (see "duo install"); reads the hook's JSON (session_id, cwd, 
   session-end    marks the partner offline (skipped for /clear, where the session goes on).
 Both always exit 0, session-end within about a second.`,
   async run(args, ctx) {
-    const { values, positionals } = parse(args, { broker: { type: 'string' } });
-    const event = positionals[0];
-    if (event !== 'session-start' && event !== 'session-end') throw new UsageError('Name the event: session-start or session-end.');
+    let broker: string | undefined;
+    let event: string | undefined;
+    try {
+      const { values, positionals } = parse(args, { broker: { type: 'string' } });
+      broker = values.broker;
+      event = positionals[0];
+    } catch (error) {
+      ctx.err(`duo hook: ${describeError(error)}\n`);
+    }
+    if (event !== 'session-start' && event !== 'session-end') {
+      // A mistyped hook in settings.json must not fail every session: say it, exit 0.
+      ctx.err(`duo hook: name the event, session-start or session-end (got ${event === undefined ? 'none' : JSON.stringify(event)}); see duo hook --help.\n`);
+      return 0;
+    }
     const budget = event === 'session-start' ? START_BUDGET_MS : END_BUDGET_MS;
     // The backstop: whatever is still pending, the hook is over.
     setTimeout(() => process.exit(0), budget).unref();
     const input = await readHookInput(ctx.stdin, STDIN_DEADLINE_MS);
     try {
-      if (event === 'session-start') await sessionStart(ctx, input, values.broker);
-      else await sessionEnd(ctx, input, values.broker);
+      if (event === 'session-start') await sessionStart(ctx, input, broker);
+      else await sessionEnd(ctx, input, broker);
     } catch (error) {
       // Even a broken secrets file or configuration must not fail the session: say it and move on.
       if (event === 'session-start') ctx.out(`Claude Duo: ${describeError(error)}\n`);
