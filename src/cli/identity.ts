@@ -7,7 +7,7 @@
  */
 import { DuoError } from '../shared/errors.ts';
 import { isPartnerId } from '../shared/ids.ts';
-import { BrokerClient } from '../partner/broker-client.ts';
+import { BrokerClient, type Credentials } from '../partner/broker-client.ts';
 import { partnerConfigFromEnv, type PartnerConfig } from '../partner/config.ts';
 import { candidateIds, projectRealPath } from '../partner/identity.ts';
 import { SecretStore } from '../partner/secrets.ts';
@@ -52,9 +52,7 @@ export function actAs(setup: CliSetup, as?: string, timeoutMs = 5_000): ActingAs
   for (const partnerId of ids) {
     const secret = store.getSecret(config.brokerUrl, partnerId);
     if (secret === undefined) continue;
-    const client = new BrokerClient({ brokerUrl: config.brokerUrl, timeoutMs, ...(config.token === undefined ? {} : { token: config.token }) });
-    client.setCredentials({ partnerId, secret });
-    return { partnerId, client, setup };
+    return { partnerId, client: brokerClient(setup, timeoutMs, { partnerId, secret }), setup };
   }
   throw new DuoError('unauthorized', noSecretHelp(setup, ids[0]!, as !== undefined));
 }
@@ -70,7 +68,9 @@ export function noSecretFix(partnerId: string, explicit: boolean): string {
     : 'Start Claude Code in this project once (after `duo install`) so its partner registers, or run `duo register` here; use `--as <id>` to act as another partner you registered';
 }
 
-/** A client that presents no secret, for /health and registration. */
-export function anonymousClient({ config }: CliSetup, timeoutMs = 5_000): BrokerClient {
-  return new BrokerClient({ brokerUrl: config.brokerUrl, timeoutMs, ...(config.token === undefined ? {} : { token: config.token }) });
+/** A client for the configured broker (with its access token), acting as `credentials` when given. */
+export function brokerClient({ config }: CliSetup, timeoutMs = 5_000, credentials?: Credentials): BrokerClient {
+  const client = new BrokerClient({ brokerUrl: config.brokerUrl, timeoutMs, ...(config.token === undefined ? {} : { token: config.token }) });
+  client.setCredentials(credentials);
+  return client;
 }

@@ -1,7 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretStore } from '../../src/partner/secrets.ts';
 import { freePort, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, runDuo, type CliHome } from '../helpers/cli.ts';
 import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
@@ -21,7 +19,7 @@ beforeAll(async () => {
   aliceDir = h.project('alice');
   const registered = await runDuo(['register'], { env: h.env, cwd: aliceDir });
   expect(registered.code, registered.stderr).toBe(0);
-  alice = { partnerId: 'alice', secret: new SecretStore(join(h.env.XDG_CONFIG_HOME!, 'claude-duo', 'secrets.json')).getSecret(broker.url, 'alice')! };
+  alice = { partnerId: 'alice', secret: h.secrets().getSecret(broker.url, 'alice')! };
   bob = await register(broker.url, 'bob');
 });
 
@@ -61,7 +59,7 @@ describe('duo hook session-start', () => {
     const down = `http://127.0.0.1:${await freePort()}`;
     const env = { ...h.env, BROKER_URL: down };
     // The store has no secret for that URL: copy alice's so the hook gets as far as the network.
-    new SecretStore(join(h.env.XDG_CONFIG_HOME!, 'claude-duo', 'secrets.json')).saveSecret(down, 'alice', alice.secret);
+    h.secrets().saveSecret(down, 'alice', alice.secret);
     const run = await runDuo(['hook', 'session-start'], { env, cwd: aliceDir, input: hookInput('SessionStart', { source: 'startup' }) });
     expect(run.code).toBe(0);
     expect(run.stdout.trim().split('\n')).toHaveLength(1);
@@ -109,7 +107,7 @@ describe('duo hook session-end', () => {
       const address = blackhole.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
       env = { ...h.env, BROKER_URL: url };
-      new SecretStore(join(h.env.XDG_CONFIG_HOME!, 'claude-duo', 'secrets.json')).saveSecret(url, 'alice', alice.secret);
+      h.secrets().saveSecret(url, 'alice', alice.secret);
     });
 
     afterAll(async () => {

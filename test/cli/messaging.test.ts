@@ -1,6 +1,4 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretStore } from '../../src/partner/secrets.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, runDuo, type CliHome } from '../helpers/cli.ts';
 import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
@@ -20,7 +18,7 @@ beforeAll(async () => {
   bob = await register(broker.url, 'bob');
   const registered = await duo(['register', '--name', 'Alice']);
   expect(registered.code, registered.stderr).toBe(0);
-  const secret = new SecretStore(join(h.env.XDG_CONFIG_HOME!, 'claude-duo', 'secrets.json')).getSecret(broker.url, 'alice');
+  const secret = h.secrets().getSecret(broker.url, 'alice');
   alice = { partnerId: 'alice', secret: secret! };
 });
 

@@ -1,6 +1,4 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SecretStore } from '../../src/partner/secrets.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, LiveDuo, runDuo, type CliHome } from '../helpers/cli.ts';
 import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
@@ -16,7 +14,7 @@ beforeAll(async () => {
   h = cliHome(broker.url);
   aliceDir = h.project('alice');
   expect((await runDuo(['register'], { env: h.env, cwd: aliceDir })).code).toBe(0);
-  alice = { partnerId: 'alice', secret: new SecretStore(join(h.env.XDG_CONFIG_HOME!, 'claude-duo', 'secrets.json')).getSecret(broker.url, 'alice')! };
+  alice = { partnerId: 'alice', secret: h.secrets().getSecret(broker.url, 'alice')! };
   bob = await register(broker.url, 'bob');
 });
 

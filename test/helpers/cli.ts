@@ -5,6 +5,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { SecretStore } from '../../src/partner/secrets.ts';
+import { secretsFilePath } from '../../src/shared/paths.ts';
 import { tempDir } from './broker.ts';
 
 export const DUO_BIN = new URL('../../bin/duo.js', import.meta.url).pathname;
@@ -14,6 +16,8 @@ export interface CliHome {
   env: Record<string, string>;
   /** A project folder under the home (created), by its real path. */
   project(name: string): string;
+  /** The per-user secrets store the CLI uses with this home. */
+  secrets(): SecretStore;
 }
 
 export function cliHome(brokerUrl?: string): CliHome {
@@ -34,6 +38,7 @@ export function cliHome(brokerUrl?: string): CliHome {
       mkdirSync(dir, { recursive: true });
       return dir;
     },
+    secrets: () => new SecretStore(secretsFilePath(env)),
   };
 }
 

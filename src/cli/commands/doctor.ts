@@ -10,8 +10,7 @@ import { VERSION } from '../../shared/version.ts';
 import type { z } from 'zod';
 import { parse, describeError, type Command } from '../command.ts';
 import { findClaude, findDuoServers, hasHook, readJsonObject, settingsPath } from '../claude-code.ts';
-import { anonymousClient, candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
-import { BrokerClient } from '../../partner/broker-client.ts';
+import { brokerClient, candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
 import { CHANNELS_LAUNCH } from './install.ts';
 
 type Level = 'ok' | 'warn' | 'fail';
@@ -41,7 +40,7 @@ started with channels. Says what to fix; exits 1 when something is broken.`,
     // Broker and version.
     let health: z.infer<typeof HealthReply> | undefined;
     try {
-      health = await anonymousClient(setup, 2_000).health();
+      health = await brokerClient(setup, 2_000).health();
       report('ok', `The broker answers at ${config.brokerUrl} (version ${health.version}, up ${health.uptimeSeconds} s).`);
     } catch (error) {
       // The sentence already says what to do (start the broker, or check BROKER_URL).
@@ -143,8 +142,7 @@ async function checkIdentity(setup: CliSetup, as: string | undefined, brokerUp: 
     report('ok', `A secret for partner "${partnerId}" is stored in ${store.filePath} (not checked: the broker is down).`);
     return;
   }
-  const client = new BrokerClient({ brokerUrl: config.brokerUrl, timeoutMs: 2_000, ...(config.token === undefined ? {} : { token: config.token }) });
-  client.setCredentials({ partnerId, secret });
+  const client = brokerClient(setup, 2_000, { partnerId, secret });
   try {
     const { partners } = await client.partners();
     const me = partners.find((p) => p.id === partnerId);

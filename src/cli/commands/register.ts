@@ -1,7 +1,7 @@
 import { DisplayName } from '../../shared/protocol.ts';
 import { preferredPartnerId, registerIdentity } from '../../partner/identity.ts';
 import { parse, UsageError, type Command } from '../command.ts';
-import { anonymousClient, cliSetup } from '../identity.ts';
+import { brokerClient, cliSetup } from '../identity.ts';
 
 export const command: Command = {
   name: 'register',
@@ -25,7 +25,7 @@ harmless: a partner whose secret you hold is re-registered, not duplicated.
     const { config, store } = setup;
     const name = values.name === undefined ? undefined : DisplayName.safeParse(values.name);
     if (name && !name.success) throw new UsageError('--name must be 1-100 characters.');
-    const client = anonymousClient(setup);
+    const client = brokerClient(setup);
 
     let partnerId: string;
     let created: boolean;
