@@ -40,7 +40,7 @@ const QUICK: Sizes = {
   fanoutRecipients: 100,
   fanoutSamples: 60,
   fanoutBurst: 100,
-  idlePartners: 4000,
+  idlePartners: 5000,
   stormPartners: 1000,
 };
 
@@ -68,7 +68,7 @@ const USAGE = `usage: npm run bench [-- [--full] [--rounds N] [--json FILE] [--o
   --only LIST     run only these scenarios: ${SCENARIOS.join(', ')}
   --cpu-prof DIR  write a V8 CPU profile of the broker into DIR
   --no-broker     measure the anchors only
-  --idle N        number of idle partners (quick: 4000, full: 10000)`;
+  --idle N        number of idle partners (quick: 5000, full: 10000)`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const { values } = parseArgs({
