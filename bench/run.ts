@@ -325,7 +325,7 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
         ours: get(ours, (r) => r.sweepMs),
         unit: 'ms',
         better: 'lower',
-        note: haveBroker ? `interval ${get('ours', (r) => r.heartbeatMs)} ms (raw ${ANCHOR_HEARTBEAT_MS} ms)` : undefined,
+        note: get('ours', (r) => r.heartbeatMs) === undefined ? undefined : `interval ${get('ours', (r) => r.heartbeatMs)} ms (raw ${ANCHOR_HEARTBEAT_MS} ms)`,
       },
     );
   }

@@ -66,6 +66,13 @@ export function formatValue(value: number | undefined, unit: Unit): string {
   }
 }
 
+/** The line of a (possibly multi-line, stack-carrying) error that says what went wrong. */
+function headline(error: string): string {
+  const lines = error.split('\n').map((line) => line.trim()).filter(Boolean);
+  const telling = lines.find((line) => /\bError\b/.test(line) && !line.startsWith('at ')) ?? lines[0] ?? '';
+  return (lines[0] !== undefined && telling !== lines[0] ? `${lines[0]} ${telling}` : telling).slice(0, 160);
+}
+
 export function renderTable(rows: readonly Row[]): string {
   const header = ['', 'scenario', 'anchor', 'anchor value', 'ours', 'ratio', 'goal', 'note'];
   const lines = rows.map((row) => {
@@ -78,7 +85,7 @@ export function renderTable(rows: readonly Row[]): string {
       formatValue(row.ours, row.unit),
       verdict.ratio === undefined ? '—' : `${verdict.ratio.toFixed(2)}×`,
       verdict.met === false ? `${verdict.goalText}  MISSED` : verdict.goalText,
-      row.error === undefined ? (row.note ?? '') : `error: ${row.error.slice(0, 100)}`,
+      row.error === undefined ? (row.note ?? '') : `error: ${headline(row.error)}`,
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
