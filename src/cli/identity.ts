@@ -1,10 +1,11 @@
 /**
  * Who a human command acts as. `duo send`, `tail`, `who`, `history` and the hooks speak as a
  * partner: `--as <id>` when given, else the partner of the current project, derived as the
- * partner derives it (PARTNER_ID, else the id this project registered last time according to
- * the secrets store, else the folder's slug or its hashed fallback). The secret always comes from
+ * partner derives it (PARTNER_ID, else the id this project (or a folder above the current one)
+ * registered as according to the secrets store, else the folder's slug or its hashed fallback). The secret always comes from
  * the per-user secrets store; a missing one is explained with what to run.
  */
+import { dirname } from 'node:path';
 import { DuoError } from '../shared/errors.ts';
 import { isPartnerId } from '../shared/ids.ts';
 import { BrokerClient, type Credentials } from '../partner/broker-client.ts';
@@ -28,15 +29,23 @@ export function cliSetup(ctx: CliContext, options: { broker?: string | undefined
  * The partner id to act as, in order of preference; the first one with a stored secret wins.
  * Without `as`, a PARTNER_ID in the environment outranks what the store remembers for the project.
  */
-export function candidatePartnerIds({ config, store }: CliSetup, as?: string): string[] {
+export function candidatePartnerIds(setup: CliSetup, as?: string): string[] {
+  const { config, store } = setup;
   if (as !== undefined) {
     if (!isPartnerId(as)) throw new DuoError('bad_request', `"${as}" is not a partner id (lower-case letters, digits, "_" and "-", up to 64).`);
     return [as];
   }
   const derived = candidateIds({ config, store });
-  const remembered = store.getProjectPartner(config.brokerUrl, projectRealPath(config.projectDir));
-  const ordered = config.partnerId === undefined && remembered !== undefined ? [remembered, ...derived] : derived;
-  return [...new Set(ordered)];
+  if (config.partnerId !== undefined) return derived;
+  // What this folder registered as comes first; the folder's own ids next; then, from a
+  // subfolder, the partner of the nearest folder above that registered (as git finds its repo).
+  const here = projectRealPath(config.projectDir);
+  const own = store.getProjectPartner(config.brokerUrl, here);
+  let above: string | undefined;
+  for (let dir = dirname(here); above === undefined && dir !== dirname(dir); dir = dirname(dir)) {
+    above = store.getProjectPartner(config.brokerUrl, dir);
+  }
+  return [...new Set([own, ...derived, above].filter((id): id is string => id !== undefined))];
 }
 
 export interface ActingAs {

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, runDuo, type CliHome } from '../helpers/cli.ts';
@@ -104,6 +106,14 @@ describe('acting as another identity', () => {
     const sent = await duo(['send', '--as', 'alice-cli', 'bob', 'from the human']);
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout).toMatch(/to bob \(direct:alice-cli:bob\) as alice-cli/);
+  });
+
+  it('from a subfolder of the project acts as the project partner', async () => {
+    const sub = join(aliceDir, 'src', 'lib');
+    mkdirSync(sub, { recursive: true });
+    const who = await duo(['who'], sub);
+    expect(who.code, who.stderr).toBe(0);
+    expect(who.stdout).toMatch(/You are alice\./);
   });
 
   it('without a stored secret says what to run, and exits 1', async () => {
