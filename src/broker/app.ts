@@ -2,7 +2,7 @@
  * Builds the broker from its dependencies: config, database, clock. Tests start exactly this;
  * main.ts only adds the listening socket and signal handling.
  */
-import { createServer } from 'node:http';
+import { createServer, STATUS_CODES } from 'node:http';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
@@ -44,6 +44,23 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     serverFactory: (handler) => createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, handler),
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Requests the HTTP parser cannot read (broken request line or framing, oversized headers, a
+    // header timeout) get the same {error, code} body as every other refusal.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || socket.destroyed) return;
+      const duo =
+        code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new DuoError('request_timeout', 'The request took too long to arrive; send it again in one go.')
+          : code === 'HPE_HEADER_OVERFLOW'
+            ? new DuoError('headers_too_large', 'The request headers are too large (16 KiB at most).')
+            : new DuoError('bad_request', 'The request is not valid HTTP/1.1.');
+      const body = JSON.stringify(errorReply(duo));
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${duo.status} ${STATUS_CODES[duo.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy();
+    },
   });
   const service = new BrokerService(new Store(database.db), deps.clock ?? { now: () => new Date() }, app.log);
   await service.start();
@@ -53,7 +70,19 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
 
   // JSON only: Fastify's default text/plain parser would let a web form post reach the routes.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
+  // Bodies are decoded strictly: invalid UTF-8 is refused, not silently turned into U+FFFD.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: config.bodyLimit }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(new DuoError('invalid_json', 'The request body is not valid UTF-8; send JSON encoded as UTF-8.'), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
 
   // Registered before the guard so that its own hooks mark upgrade requests first: a refused
   // upgrade then gets its HTTP error and the socket is destroyed instead of left hanging.

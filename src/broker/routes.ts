@@ -79,7 +79,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   app.post('/unregister', async (request) => {
     const id = await caller(request);
-    const body = parseInput(UnregisterBody, request.body ?? {}, 'unregister body');
+    const body = parseInput(UnregisterBody, request.body === undefined ? {} : request.body, 'unregister body');
     if (body.partnerId !== undefined && body.partnerId !== id) {
       throw new DuoError('forbidden', `Your secret belongs to "${id}", not "${body.partnerId}"; a partner can only unregister itself.`);
     }
@@ -132,7 +132,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   app.post('/conversations/:id/leave', async (request) => {
     const id = await caller(request);
     const conversationId = parseInput(ConversationId, pathParam(request, 'id'), 'conversation id');
-    parseInput(EmptyBody, request.body ?? {}, 'leave body');
+    parseInput(EmptyBody, request.body === undefined ? {} : request.body, 'leave body');
     await service.leave(id, conversationId);
     return { left: true, conversationId };
   });
@@ -153,7 +153,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   app.post('/partners/:id/status', async (request) => {
     const id = await callerAs(request, pathParam(request, 'id'));
-    const body = parseInput(StatusBody, request.body ?? {}, 'status');
+    const body = parseInput(StatusBody, request.body === undefined ? {} : request.body, 'status');
     return service.setStatus(id, body.status || null);
   });
 

@@ -148,6 +148,9 @@ export class BrokerService {
 
   /** Stores a message and pushes it to its recipients. Resolves only after the commit. */
   talk(senderId: string, input: TalkInput): Promise<TalkReply> {
+    if ((input.to === undefined) === (input.conversationId === undefined)) {
+      return Promise.reject(new DuoError('bad_request', 'Give exactly one of "to" (a partner id) or "conversationId".'));
+    }
     if (input.to !== undefined && input.to === senderId) {
       return Promise.reject(new DuoError('bad_request', 'You cannot send a message to yourself; "to" must be another partner id.'));
     }

@@ -45,7 +45,13 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
     for (const socket of alive.keys()) socket.close(CloseCode.goingAway, 'broker shutting down');
   });
 
-  app.get('/ws', { websocket: true }, (socket) => {
+  // A plain HTTP GET (no upgrade) gets a JSON error like every other refusal.
+  const notWebSocket = async () => {
+    throw new DuoError('bad_request', 'This endpoint speaks WebSocket only: connect with a WebSocket client to ws://<broker>/ws.');
+  };
+  app.route({ method: 'GET', url: '/ws', handler: notWebSocket, wsHandler: onSocket });
+
+  function onSocket(socket: WebSocket): void {
     let session: Session | undefined;
     let helloPending = false;
     let strikes = 0;
@@ -142,5 +148,5 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
           return;
       }
     });
-  });
+  }
 }

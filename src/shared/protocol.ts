@@ -22,12 +22,16 @@ export const ConversationId = z
     message: 'a conversation id looks like "direct:alice:bob" or "group_…"',
   });
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export const Content = z
   .string()
   .min(1, 'a message cannot be empty')
   .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_CONTENT_BYTES, {
     message: `a message is at most 64 KiB (${MAX_CONTENT_BYTES} bytes of UTF-8); split it or send a file path instead`,
-  });
+  })
+  // A lone surrogate has no UTF-8 form: stored, it would silently become U+FFFD.
+  .refine((text) => !LONE_SURROGATE.test(text), { message: 'a message must be valid Unicode text (it contains a lone surrogate)' });
 
 export const ClientMsgId = z.string().min(1).max(128);
 export const DisplayName = z.string().trim().min(1).max(MAX_NAME_LENGTH);
