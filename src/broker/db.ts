@@ -6,7 +6,7 @@
 import { mkdirSync, openSync, readFileSync, closeSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { DuoError } from '../shared/errors.ts';
 import type { Database } from './schema.ts';
@@ -37,7 +37,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     releaseLock();
     throw storageError(error);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   try {
     await migrate(db);
   } catch (error) {
@@ -51,6 +51,28 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     async close() {
       await db.destroy();
       releaseLock();
+    },
+  };
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every query afresh; the broker runs the same few statements all the time, so
+ * prepared statements are kept by SQL text (bounded, since `in (…)` lists vary).
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        statement = sqlite.prepare(sql);
+        cache.set(sql, statement);
+      }
+      return statement;
     },
   };
 }
