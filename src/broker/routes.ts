@@ -100,19 +100,23 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       throw new DuoError('bad_request', `timeout is in seconds and at most ${deps.maxListenSeconds}.`);
     }
     const aborted = new AbortController();
-    reply.raw.on('close', () => {
+    reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) aborted.abort();
     });
-    const messages = await service.waitForUnread(id, {
+    const { messages, claim } = await service.waitForUnread(id, {
       conversationId: query.conversationId,
       timeoutMs: timeout * 1000,
       limit: Math.min(query.limit ?? DEFAULT_LISTEN_LIMIT, MAX_LISTEN_LIMIT),
+      peek: query.peek ?? false,
       signal: aborted.signal,
     });
-    if (!query.peek && messages.length > 0) {
+    if (claim) {
       // Read means delivered: the cursor moves only once the whole response was written.
-      reply.raw.on('finish', () => {
-        service.consume(id, messages).catch((error: unknown) => request.log.warn({ err: error }, 'could not mark listened messages read'));
+      reply.raw.once('finish', () => {
+        claim.commit().catch((error: unknown) => request.log.warn({ err: error }, 'could not mark listened messages read'));
+      });
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) claim.release();
       });
     }
     return { messages };

@@ -31,6 +31,12 @@ export interface TalkInput {
   clientMsgId?: string | undefined;
 }
 
+/** Messages handed to one REST response: commit once written, release if it was not. */
+export interface Claim {
+  commit(): Promise<void>;
+  release(): void;
+}
+
 interface AckInput {
   partnerId: string;
   conversationId: string;
@@ -57,6 +63,8 @@ export class BrokerService {
   private readonly membership = new Membership();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly restListeners = new Map<string, number>();
+  /** Per partner and conversation: handed out by a REST listen, cursor not yet committed. */
+  private readonly consuming = new Map<string, Map<string, number>>();
   private readonly noticeTimers = new Map<string, NodeJS.Timeout>();
   private readonly talks: Batcher<{ senderId: string; input: TalkInput }, TalkReply>;
   private readonly acks: Batcher<AckInput, boolean>;
@@ -232,33 +240,60 @@ export class BrokerService {
 
   // ---------------------------------------------------------------- reading
 
-  /** Unread messages for `partnerId` (none consumed), waiting up to `timeoutMs` for the first. */
-  async waitForUnread(partnerId: string, options: { conversationId?: string | undefined; timeoutMs: number; limit: number; signal?: AbortSignal }): Promise<Message[]> {
+  /**
+   * Unread messages for `partnerId`, waiting up to `timeoutMs` for the first. Unless peeking,
+   * they come with a claim (taken in the same tick as the read, so two listens never get the
+   * same message) that the caller commits once they were delivered. A waiting listen that will
+   * consume counts as presence; a peek only reads.
+   */
+  async waitForUnread(
+    partnerId: string,
+    options: { conversationId?: string | undefined; timeoutMs: number; limit: number; peek?: boolean; signal?: AbortSignal },
+  ): Promise<{ messages: Message[]; claim?: Claim }> {
     if (options.conversationId !== undefined) this.requireMember(options.conversationId, partnerId);
     const deadline = Date.now() + options.timeoutMs;
-    this.restListeners.set(partnerId, (this.restListeners.get(partnerId) ?? 0) + 1);
-    if (this.restListeners.get(partnerId) === 1 && !this.sessions.has(partnerId)) this.announce(partnerId, true);
+    const release = options.peek ? undefined : this.restPresence(partnerId);
     try {
       for (;;) {
         // Arm the wake-up before reading, so a message committed in between is not missed.
         const woken = this.armWaiter(partnerId, Math.max(0, deadline - Date.now()), options.signal);
-        const messages = await this.unread(partnerId, 0, options.limit, options.conversationId);
+        const messages = this.withoutConsuming(partnerId, await this.unread(partnerId, 0, options.limit, options.conversationId));
         if (messages.length > 0 || Date.now() >= deadline || options.signal?.aborted) {
           woken.cancel();
-          return messages;
+          if (options.peek || messages.length === 0) return { messages };
+          return { messages, claim: this.claim(partnerId, messages) };
         }
         await woken.promise;
-        if (options.signal?.aborted) return [];
+        if (options.signal?.aborted) return { messages: [] };
       }
     } finally {
-      const left = (this.restListeners.get(partnerId) ?? 1) - 1;
-      if (left === 0) this.restListeners.delete(partnerId);
-      else this.restListeners.set(partnerId, left);
-      if (left === 0 && !this.sessions.has(partnerId)) {
-        this.announce(partnerId, false);
-        await this.store.updatePartner(partnerId, { last_seen: this.nowIso() }).catch(() => {});
-      }
+      release?.();
     }
+  }
+
+  /** Counts a REST long-poll as presence until the returned function is called. */
+  private restPresence(partnerId: string): () => void {
+    const count = (this.restListeners.get(partnerId) ?? 0) + 1;
+    this.restListeners.set(partnerId, count);
+    if (count === 1 && !this.sessions.has(partnerId)) void this.announce(partnerId, true);
+    return () => {
+      const left = (this.restListeners.get(partnerId) ?? 1) - 1;
+      if (left > 0) {
+        this.restListeners.set(partnerId, left);
+        return;
+      }
+      this.restListeners.delete(partnerId);
+      if (this.sessions.has(partnerId)) return;
+      void this.announce(partnerId, false);
+      this.store.updatePartner(partnerId, { last_seen: this.nowIso() }).catch(() => {});
+    };
+  }
+
+  /** Drops messages an earlier listen already handed out while their cursor is still being written. */
+  private withoutConsuming(partnerId: string, messages: Message[]): Message[] {
+    const pending = this.consuming.get(partnerId);
+    if (!pending) return messages;
+    return messages.filter((m) => m.id > (pending.get(m.conversationId) ?? 0));
   }
 
   private async unread(partnerId: string, afterId: number, limit: number, conversationId?: string): Promise<Message[]> {
@@ -291,11 +326,31 @@ export class BrokerService {
     if (set) for (const wakeUp of [...set]) wakeUp();
   }
 
-  /** Marks `messages` read: each conversation's cursor moves to the highest id given. */
-  async consume(partnerId: string, messages: Message[]): Promise<void> {
+  /**
+   * Claims `messages` for one REST response: until the claim is committed (the response was
+   * written: cursors move) or released (it was not: they stay unread), no other listen hands
+   * them out.
+   */
+  private claim(partnerId: string, messages: Message[]): Claim {
     const highest = new Map<string, number>();
     for (const m of messages) highest.set(m.conversationId, Math.max(highest.get(m.conversationId) ?? 0, m.id));
-    await Promise.all([...highest].map(([conversationId, upTo]) => this.ack(partnerId, conversationId, upTo)));
+    let pending = this.consuming.get(partnerId);
+    if (!pending) this.consuming.set(partnerId, (pending = new Map()));
+    for (const [conversationId, upTo] of highest) pending.set(conversationId, Math.max(pending.get(conversationId) ?? 0, upTo));
+    const release = () => {
+      for (const [conversationId, upTo] of highest) if (pending.get(conversationId) === upTo) pending.delete(conversationId);
+      if (pending.size === 0 && this.consuming.get(partnerId) === pending) this.consuming.delete(partnerId);
+    };
+    return {
+      commit: async () => {
+        try {
+          await Promise.all([...highest].map(([conversationId, upTo]) => this.ack(partnerId, conversationId, upTo)));
+        } finally {
+          release();
+        }
+      },
+      release,
+    };
   }
 
   /** Marks read up to `upTo` in one conversation. Acks within a tick share one transaction. */

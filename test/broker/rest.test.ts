@@ -1,7 +1,24 @@
+import { rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConversationsReply, HistoryReply, ListenReply, PartnersReply, RegisterReply, TalkReply } from '../../src/shared/protocol.ts';
-import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { startBroker, startBrokerProcess, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { api, register, talk, type Registered } from '../helpers/clients.ts';
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+function keepAliveGet(port: number, path: string, secret: string): Promise<{ body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, headers: { authorization: `Bearer ${secret}` } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 let broker: TestBroker;
 let alice: Registered;
@@ -85,6 +102,15 @@ describe('talk and listen', () => {
     await new Promise((r) => setTimeout(r, 50));
     const after = await api(broker.url, 'GET', '/listen/bob?timeout=0', { secret: bob.secret });
     expect(after.body.messages).toEqual([]);
+  });
+
+  it('gives a message to only one of two concurrent long-polls', async () => {
+    const one = api(broker.url, 'GET', '/listen/bob?timeout=2', { secret: bob.secret });
+    const two = api(broker.url, 'GET', '/listen/bob?timeout=2', { secret: bob.secret });
+    await new Promise((r) => setTimeout(r, 100));
+    await talk(broker.url, alice, { to: 'bob', content: 'only once' });
+    const [a, b] = await Promise.all([one, two]);
+    expect([...a.body.messages, ...b.body.messages]).toHaveLength(1);
   });
 
   it('filters listen by conversation', async () => {
@@ -205,4 +231,33 @@ describe('partners and settings', () => {
     const health = await api(broker.url, 'GET', '/health');
     expect(health.body).toMatchObject({ ok: true, version: expect.any(String) });
   });
+});
+
+describe('listen against a broker process', () => {
+  it('never hands a message to the next long-poll while the previous one is still marking it read', async () => {
+    // A broker in its own process, as in real use: in-process, the test's own requests could not
+    // overtake the broker's pending cursor write.
+    const dir = tempDir();
+    const child = await startBrokerProcess({ dbPath: join(dir, 'duo.db') });
+    const alice = await register(child.url, 'alice');
+    const bob = await register(child.url, 'bob');
+    try {
+      for (let round = 0; round < 30; round++) {
+        const parked = keepAliveGet(child.port, '/listen/bob?timeout=10', bob.secret);
+        await new Promise((r) => setTimeout(r, 5));
+        const sending = talk(child.url, alice, { to: 'bob', content: `m${round}` });
+        const first = await parked;
+        // Straight away on the same connection, as a client looping on listen does: the previous
+        // cursor may not be written yet.
+        const next = await keepAliveGet(child.port, '/listen/bob?timeout=0', bob.secret);
+        await sending;
+        const contents = [...first.body.messages, ...next.body.messages].map((m: { content: string }) => m.content);
+        expect(contents, `round ${round}`).toEqual([`m${round}`]);
+      }
+    } finally {
+      await child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
 });
