@@ -145,6 +145,8 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
           return;
         case 'resume':
           current.resume(frame.since);
+          // Sent before the pump's first page (which waits for a read): frames after it are new.
+          send({ type: 'resumed', ...(ref === undefined ? {} : { ref }), since: frame.since });
           return;
       }
     });

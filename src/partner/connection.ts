@@ -92,6 +92,8 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   private readonly pending = new Map<string, PendingTalk>();
   private nextRef = 0;
   private paused = false;
+  /** A resume after dropped messages was sent and the broker has not confirmed it yet. */
+  private resuming = false;
   /** Highest id acknowledged per conversation; re-sent after every reconnect (acks are idempotent). */
   private readonly acked = new Map<string, number>();
 
@@ -180,11 +182,13 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   /** Call after taking messages out of the inbox: resumes the broker once it drained below half. */
   inboxDrained(): void {
     const { inbox } = this.options;
-    if (!(this.paused || inbox.isDropping) || !inbox.isBelowHalf) return;
+    if (!(this.paused || inbox.isDropping) || this.resuming || !inbox.isBelowHalf) return;
     // Disconnected: the next hello carries `since` and starts unpaused.
     if (this.current !== 'open' || !this.ws) return;
     const since = inbox.since;
-    inbox.resetDropping();
+    // After a drop, frames already on the way would land above the gap: keep dropping until the
+    // broker confirms the resume (`resumed`), after which it sends from `since` again.
+    this.resuming = inbox.isDropping;
     this.paused = false;
     this.send(this.ws, { type: 'resume', since });
   }
@@ -267,6 +271,11 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
         pending.reject(error);
         break;
       }
+      case 'resumed':
+        this.resuming = false;
+        this.options.inbox.resetDropping();
+        if (this.options.inbox.isFull && !this.paused) this.pause(ws);
+        break;
       case 'presence':
         this.emit('presence', frame);
         break;
@@ -282,6 +291,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     // The broker's flow-control state is per socket: start unpaused, then pause again at once
     // if the inbox is still full. Acks that may have been lost with the old socket go again.
     this.paused = false;
+    this.resuming = false;
     this.options.inbox.resetDropping();
     for (const [conversationId, upTo] of this.acked) this.send(ws, { type: 'ack', conversationId, upTo });
     if (this.options.inbox.isFull) this.pause(ws);
@@ -293,6 +303,9 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     const { inbox } = this.options;
     const result = inbox.add(message);
     if (result === 'added') this.emit('message', message);
+    // While a resume is unconfirmed, drops are the frames already on the way: expected, and
+    // pausing again would leave the broker paused with nobody left to resume it.
+    if (this.resuming) return;
     if ((result === 'dropped' || inbox.isFull) && !this.paused) this.pause(ws);
   }
 

@@ -219,6 +219,11 @@ export const PresenceFrame = z.strictObject({
   online: z.boolean(),
   status: z.string().nullable(),
 });
+/**
+ * Confirms a `resume`: every message frame after this one starts above `since`. A client that
+ * dropped messages discards frames until it sees this, so nothing is accepted past a gap.
+ */
+export const ResumedFrame = z.strictObject({ type: z.literal('resumed'), ref: z.string().optional(), since: MessageId });
 export const ErrorFrame = z.strictObject({
   type: z.literal('error'),
   ref: z.string().optional(),
@@ -226,7 +231,7 @@ export const ErrorFrame = z.strictObject({
   error: z.string(),
 });
 
-export const ServerFrame = z.discriminatedUnion('type', [WelcomeFrame, MessageFrame, SentFrame, PresenceFrame, ErrorFrame]);
+export const ServerFrame = z.discriminatedUnion('type', [WelcomeFrame, MessageFrame, SentFrame, PresenceFrame, ResumedFrame, ErrorFrame]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 export type SentFrame = z.infer<typeof SentFrame>;
