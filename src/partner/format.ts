@@ -22,14 +22,17 @@ export function quoted(text: string): string {
   return `"${escapeEnvelope(text).replace(/\n/g, ' ').replace(/"/g, '&quot;')}"`;
 }
 
-/** One message: `[HH:MM] sender:` then the enveloped text. */
-export function formatMessage(message: Message): string {
+/** One message: `[HH:MM] sender:` then the enveloped text; `note` goes after the sender. */
+export function formatMessage(message: Message, note = ''): string {
   const time = localTime(message.createdAt);
-  return `[${time}] ${message.from}:\n${envelope(message, time ? { time } : {})}`;
+  return `[${time}] ${message.from}:${note ? ` ${note}` : ''}\n${envelope(message, time ? { time } : {})}`;
 }
 
-/** Messages grouped under a 📁 header per conversation, in id order within each. */
-export function formatMessages(messages: readonly Message[]): string {
+/**
+ * Messages grouped under a 📁 header per conversation, in id order within each. Those for which
+ * `seen` holds are marked as already shown, so a repeat is not mistaken for a new message.
+ */
+export function formatMessages(messages: readonly Message[], seen: (message: Message) => boolean = () => false): string {
   const groups = new Map<string, Message[]>();
   for (const message of messages) {
     const group = groups.get(message.conversationId) ?? [];
@@ -37,7 +40,7 @@ export function formatMessages(messages: readonly Message[]): string {
     groups.set(message.conversationId, group);
   }
   return [...groups]
-    .map(([conversationId, group]) => [`📁 ${conversationId}`, ...group.map(formatMessage)].join('\n'))
+    .map(([conversationId, group]) => [`📁 ${conversationId}`, ...group.map((m) => formatMessage(m, seen(m) ? '(shown to you before as a channel event; you replied since)' : ''))].join('\n'))
     .join('\n\n');
 }
 

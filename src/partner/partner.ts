@@ -231,7 +231,12 @@ export class Partner extends EventEmitter<PartnerEvents> {
 
   /** Held messages the model has not consumed nor answered, for the unread footer. */
   unreadMessages(): Message[] {
-    return this.inbox.peek().filter((message) => message.id > (this.repliedUpTo.get(message.conversationId) ?? 0));
+    return this.inbox.peek().filter((message) => !this.wasAnswered(message));
+  }
+
+  /** True for a message pushed as a channel event that the model has since replied after. */
+  wasAnswered(message: Message): boolean {
+    return message.id <= (this.repliedUpTo.get(message.conversationId) ?? 0);
   }
 
   /** True when more messages may be waiting on the broker than the inbox holds (flow control). */

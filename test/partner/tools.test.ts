@@ -176,6 +176,10 @@ describe('talk and listen', () => {
     await expect.poll(async () => (await alice.partner.client.conversations()).conversations[0]?.unread).toBe(0);
     await waitUntil(() => bob.partner.inbox.size === 1);
     expect((await bob.call('listen', { timeout: 0 })).text).toContain('got it');
+    // Still held for a client that ignores channel events, but marked as already shown.
+    const again = await alice.call('listen', { timeout: 0 });
+    expect(again.text).toContain('pushed to you');
+    expect(again.text).toContain('shown to you before as a channel event');
   });
 
   it('ends other tool results with an unread footer of counts and ids only', async () => {

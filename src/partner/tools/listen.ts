@@ -53,7 +53,7 @@ export const listenTool: ToolRegistrar = (server, partner) => {
 
         const messages = partner.consume(conversationId, LISTEN_BATCH);
         const more = partner.inbox.peek(filter).length;
-        const text = [formatMessages(messages), more > 0 ? `(${more} more waiting — call listen again)` : '']
+        const text = [formatMessages(messages, (m) => partner.wasAnswered(m)), more > 0 ? `(${more} more waiting — call listen again)` : '']
           .filter(Boolean)
           .join('\n\n');
         const line = footer(partner);
