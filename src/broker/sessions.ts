@@ -12,12 +12,20 @@ import { CloseCode, type Message, type ServerFrame } from '../shared/protocol.ts
 export interface SessionSocket {
   send(data: string): void;
   close(code: number, reason: string): void;
+  /** Bytes queued on the socket and not yet written to the network (ws keeps this count). */
+  readonly bufferedAmount?: number;
 }
 
 /** Reads unread messages above `afterId`, oldest first, flagged `redelivered` where they apply. */
 export type UnreadReader = (partnerId: string, afterId: number, limit: number) => Promise<Message[]>;
 
 const PUMP_PAGE = 256;
+/**
+ * Past this many unsent bytes a session stops pushing until the socket drains: a client that
+ * stops reading (stuck, or its TCP window full) must not pull its whole backlog into our memory.
+ */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+const DRAIN_CHECK_MS = 20;
 
 export class Session {
   sentUpTo: number;
@@ -64,8 +72,10 @@ export class Session {
   /** Called for every committed message addressed to this partner, in id order. */
   deliver(message: Message): void {
     if (this.closed) return;
-    if (this.paused || this.pumping || this.dirty) {
+    if (this.paused || this.pumping || this.dirty || this.congested) {
       this.dirty = true;
+      // Not paused and no pump running (congested, or the last pump failed): start one.
+      if (!this.paused) void this.pump();
       return;
     }
     if (message.id <= this.sentUpTo) return;
@@ -93,6 +103,8 @@ export class Session {
     this.pumping = true;
     try {
       while (this.dirty && !this.paused && !this.closed) {
+        while (this.congested && !this.paused && !this.closed) await new Promise((resolve) => setTimeout(resolve, DRAIN_CHECK_MS));
+        if (this.paused || this.closed) break;
         this.dirty = false;
         const afterId = this.sentUpTo;
         const page = await this.readUnread(this.partnerId, afterId, PUMP_PAGE);
@@ -103,6 +115,11 @@ export class Session {
         }
         for (const message of page) {
           if (this.closed) return;
+          if (this.congested) {
+            // The rest of the page is read again once the socket drains.
+            this.dirty = true;
+            break;
+          }
           if (message.id > this.sentUpTo) this.push(message);
         }
         if (page.length === PUMP_PAGE) {
@@ -125,6 +142,10 @@ export class Session {
   replay(): Promise<void> {
     this.dirty = true;
     return this.pump();
+  }
+
+  private get congested(): boolean {
+    return (this.socket.bufferedAmount ?? 0) > MAX_BUFFERED_BYTES;
   }
 
   private push(message: Message): void {

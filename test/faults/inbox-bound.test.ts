@@ -12,6 +12,7 @@ import type { Message } from '../../src/shared/protocol.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { connect, register, talk, type WsClient } from '../helpers/clients.ts';
 import { figure, scale, sleep, waitFor } from '../helpers/scale.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 let broker: TestBroker;
 const cleanup: Array<() => unknown> = [];
@@ -24,8 +25,7 @@ const FLOOD = scale(10_000, 50_000);
 const LIMITS = { maxMessages: 200, maxBytes: 256 * 1024 };
 
 /** Sends `count` numbered messages as fast as the socket takes them; resolves when all are stored. */
-async function flood(sender: WsClient, to: string, count: number): Promise<void> {
-  const padding = 'p'.repeat(200);
+async function flood(sender: WsClient, to: string, count: number, padding = 'p'.repeat(200)): Promise<void> {
   for (let i = 0; i < count; i++) {
     sender.send({ type: 'talk', ref: `f${i}`, to, content: `flood ${i} ${padding}` });
     if (i % 500 === 499) await sender.until((c) => c.frames.filter((f) => f.type === 'sent').length >= i - 200, 30_000, 'the broker to keep up');
@@ -152,4 +152,41 @@ it('a partner whose inbox overflows its hard limit still reads every message onc
     connection.inboxDrained();
   }
   expect(read.map((m) => Number(m.content.split(' ')[1]))).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
+});
+
+const STALLED = scale(5_000, 20_000);
+
+it(`a client that stops reading does not pull its backlog into the broker's memory (${STALLED} × 4 KB), and gets it all once it reads`, { timeout: scale(60_000, 180_000) }, async () => {
+  broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
+  const alice = await register(broker.url, 'alice');
+  const bob = await register(broker.url, 'bob');
+  const proxy = await TcpProxy.start(broker.port);
+  cleanup.push(() => proxy.close());
+  const b = await connect(proxy.url, bob);
+  cleanup.push(() => b.close());
+  // bob's process stops reading its socket: TCP buffers fill, then the broker must hold back.
+  proxy.silence();
+  const buffered = () => ((broker.broker.service.sessions.get('bob') as any)?.socket?.bufferedAmount ?? 0) as number;
+  let maxBuffered = 0;
+  const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, buffered())), 5);
+  cleanup.push(() => clearInterval(sampler));
+  const sender = await connect(broker.url, alice);
+  cleanup.push(() => sender.close());
+  await flood(sender, 'bob', STALLED, 'q'.repeat(4_000));
+  await sleep(500);
+  const bufferedWhileStalled = buffered();
+  proxy.heal();
+  await b.until((c) => c.messages().length >= STALLED, scale(30_000, 120_000), `all ${STALLED} after healing`);
+  clearInterval(sampler);
+  const got = b.messages();
+  figure('stalled reader (broker send buffer)', {
+    messages: STALLED,
+    messageBytes: 4_000,
+    maxBrokerBufferedKiB: Math.round(maxBuffered / 1024),
+    bufferedWhileStalledKiB: Math.round(bufferedWhileStalled / 1024),
+    delivered: got.length,
+    duplicates: got.length - new Set(got.map((m) => m.id)).size,
+  });
+  expect(maxBuffered).toBeLessThan(2 * 1024 * 1024);
+  expect(got.map((m) => Number(m.content.split(' ')[1]))).toEqual(Array.from({ length: STALLED }, (_, i) => i));
 });
