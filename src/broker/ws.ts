@@ -53,7 +53,6 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
 
   function onSocket(socket: WebSocket): void {
     let session: Session | undefined;
-    let helloPending = false;
     let strikes = 0;
     alive.set(socket, true);
 
@@ -62,6 +61,12 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
       const duo = toDuoError(error);
       if (duo.code === 'internal') app.log.error({ err: error }, 'websocket operation failed');
       send({ type: 'error', ...(ref === undefined ? {} : { ref }), code: duo.code, error: duo.message });
+    };
+
+    /** Before hello, a bad frame ends the socket: it is not a client we know how to talk to. */
+    const refuse = (error: DuoError, ref?: string) => {
+      fail(error, ref);
+      if (!session) socket.close(CloseCode.unauthorized, 'expected a valid hello');
     };
 
     const helloDeadline = setTimeout(() => socket.close(CloseCode.helloTimeout, 'no hello in time'), deps.helloTimeoutMs);
@@ -74,39 +79,50 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
     });
     socket.on('error', (error) => app.log.debug({ err: error }, 'websocket error'));
 
+    /** Frames that arrived after hello but before welcome: handled once the session exists. */
+    let early: string[] | undefined;
+
     socket.on('message', (data, isBinary) => {
       alive.set(socket, true);
       if (isBinary) {
         socket.close(CloseCode.unsupportedData, 'binary frames are not supported; send JSON text');
         return;
       }
+      const text = data.toString();
+      if (early) early.push(text);
+      else onFrame(text);
+    });
+
+    function onFrame(text: string): void {
       let raw: unknown;
       try {
-        raw = JSON.parse(data.toString());
+        raw = JSON.parse(text);
       } catch {
-        return fail(new DuoError('invalid_json', 'That frame is not valid JSON; every frame is one JSON object with a "type".'));
+        return refuse(new DuoError('invalid_json', 'That frame is not valid JSON; every frame is one JSON object with a "type".'));
       }
       const ref = typeof (raw as { ref?: unknown })?.ref === 'string' ? (raw as { ref: string }).ref : undefined;
       const parsed = ClientFrame.safeParse(raw);
       if (!parsed.success) {
-        return fail(new DuoError('bad_request', `Invalid frame: ${describeIssues(parsed.error)}. Frame types: hello, talk, ack, pause, resume.`), ref);
+        return refuse(new DuoError('bad_request', `Invalid frame: ${describeIssues(parsed.error)}. Frame types: hello, talk, ack, pause, resume.`), ref);
       }
       const frame = parsed.data;
 
       if (!session) {
-        if (frame.type !== 'hello' || helloPending) {
-          if (frame.type !== 'hello') fail(new DuoError('unauthorized', 'Say hello first: {"type":"hello","partnerId":"…","secret":"…","since":0}.'));
-          return;
+        if (frame.type !== 'hello') {
+          return refuse(new DuoError('unauthorized', 'Say hello first: {"type":"hello","partnerId":"…","secret":"…","since":0}.'), ref);
         }
-        helloPending = true;
+        early = [];
         service
           .authenticateAs(frame.partnerId, frame.secret)
-          .then((partner) => {
+          .then(async (partner) => {
             clearTimeout(helloDeadline);
             if (socket.readyState !== socket.OPEN) return;
             session = service.openSession(partner, socket, frame.since);
             send({ type: 'welcome', partnerId: partner.id, name: partner.name, version: VERSION, heartbeatMs: deps.heartbeatMs });
-            return session.replay();
+            const queued = early ?? [];
+            early = undefined;
+            for (const next of queued) onFrame(next);
+            await session.replay();
           })
           .catch((error: unknown) => {
             fail(error);
@@ -149,6 +165,6 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
           send({ type: 'resumed', ...(ref === undefined ? {} : { ref }), since: frame.since });
           return;
       }
-    });
+    }
   }
 }

@@ -242,7 +242,7 @@ export type PresenceFrame = z.infer<typeof PresenceFrame>;
 export const CloseCode = {
   /** A newer session of the same partner id took over; the old one must not reconnect. */
   replaced: 4001,
-  /** The hello frame was missing, malformed or carried a wrong secret. */
+  /** The first frame was not a valid hello, or the hello carried a wrong secret. */
   unauthorized: 4003,
   /** No hello arrived within the deadline. */
   helloTimeout: 4008,

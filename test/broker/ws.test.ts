@@ -40,6 +40,29 @@ describe('hello and welcome', () => {
     client.close();
   });
 
+  it('closes at once, with 4003, a socket whose first frame is not a valid hello', async () => {
+    for (const frame of [{ type: 'hello', partnerId: 'alice' }, { type: 'talk', ref: 'r0', to: 'bob', content: 'x' }, 'not json']) {
+      const client = new WsClient(broker.url);
+      await client.opened;
+      if (typeof frame === 'string') client.sendRaw(frame);
+      else client.send(frame);
+      expect(await client.closed).toBe(CloseCode.unauthorized);
+      expect(client.frames[0]?.type).toBe('error');
+      if (typeof frame === 'object' && 'ref' in frame) expect(client.frames[0]).toMatchObject({ ref: 'r0' });
+    }
+  });
+
+  it('handles frames pipelined right behind the hello, after the welcome', async () => {
+    const client = new WsClient(broker.url);
+    await client.opened;
+    client.send({ type: 'hello', partnerId: 'alice', secret: alice.secret, since: 0 });
+    client.send({ type: 'talk', ref: 'p1', to: 'bob', content: 'no need to wait' });
+    const sent = await client.frame('sent', (f) => f.ref === 'p1');
+    expect(client.frames[0]?.type).toBe('welcome');
+    expect(sent.conversationId).toBe('direct:alice:bob');
+    client.close();
+  });
+
   it('closes a socket that never says hello', async () => {
     const client = new WsClient(broker.url);
     await client.opened;
