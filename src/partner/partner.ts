@@ -45,6 +45,14 @@ export interface PartnerDeps {
   store?: SecretStore;
 }
 
+/** How many sends with an unknown outcome keep their clientMsgId for a retry. */
+const MAX_UNSETTLED = 100;
+
+/** The broker may have stored the message or not: the request did not get an answer. */
+function isIndeterminate(error: unknown): boolean {
+  return error instanceof DuoError && (error.code === 'unavailable' || error.code === 'internal');
+}
+
 /** Errors worth retrying: the broker is down, busy or rate limiting. */
 function isTransient(error: unknown): boolean {
   return error instanceof DuoError && ['unavailable', 'rate_limited', 'storage_busy', 'internal'].includes(error.code);
@@ -67,6 +75,8 @@ export class Partner extends EventEmitter<PartnerEvents> {
   private readonly shown = new Map<string, number>();
   /** Per conversation, messages at or below this id were shown and then replied to: read. */
   private readonly repliedUpTo = new Map<string, number>();
+  /** clientMsgIds of sends whose outcome is unknown, by text and target. */
+  private readonly unsettled = new Map<string, string>();
   /** The conversation of the message the model saw last: where `talk` without a target goes. */
   private lastConversationId: string | undefined;
 
@@ -177,25 +187,46 @@ export class Partner extends EventEmitter<PartnerEvents> {
 
   /**
    * Sends over the WebSocket when it is up, else (or when the socket dies mid-request) over REST
-   * with the same clientMsgId, so the broker never stores the message twice.
+   * with the same clientMsgId, so the broker never stores the message twice. When the outcome is
+   * unknown (the broker went away before confirming), the clientMsgId is kept for this text and
+   * target, so the model calling talk again with the same message cannot send it twice either.
    */
   async talk(content: string, target: SendTarget): Promise<SentMessage> {
     await this.requireIdentity();
-    const body = { content, clientMsgId: randomUUID(), ...target };
+    const key = JSON.stringify([content, target.to ?? null, target.conversationId ?? null]);
+    const clientMsgId = this.unsettled.get(key) ?? randomUUID();
+    const body = { content, clientMsgId, ...target };
     let sent: SentMessage;
-    if (this.connection.isOpen) {
-      try {
-        sent = await this.connection.talk(body);
-      } catch (error) {
-        if (!(error instanceof DuoError) || error.code !== 'unavailable') throw error;
-        sent = await this.client.talk(body);
+    try {
+      sent = await this.sendOnce(body);
+    } catch (error) {
+      if (!isIndeterminate(error)) {
+        this.unsettled.delete(key);
+        throw error;
       }
-    } else {
-      sent = await this.client.talk(body);
+      // Re-inserted so the map's order stays oldest-first for the bound below.
+      this.unsettled.delete(key);
+      this.unsettled.set(key, clientMsgId);
+      if (this.unsettled.size > MAX_UNSETTLED) this.unsettled.delete(this.unsettled.keys().next().value!);
+      throw new DuoError(
+        (error as DuoError).code,
+        `${(error as Error).message} The message may or may not have been stored; calling talk again with the same text and target is safe: it will not be sent twice.`,
+      );
     }
+    this.unsettled.delete(key);
     this.repliedIn(sent.conversationId);
     this.lastConversationId = sent.conversationId;
     return { messageId: sent.messageId, conversationId: sent.conversationId, duplicate: sent.duplicate };
+  }
+
+  private async sendOnce(body: { content: string; clientMsgId: string } & SendTarget): Promise<SentMessage> {
+    if (!this.connection.isOpen) return this.client.talk(body);
+    try {
+      return await this.connection.talk(body);
+    } catch (error) {
+      if (!(error instanceof DuoError) || error.code !== 'unavailable') throw error;
+      return this.client.talk(body);
+    }
   }
 
   /** Removes up to `limit` held messages and marks them read: they are about to reach the model. */
