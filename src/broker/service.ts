@@ -8,12 +8,14 @@ import { DuoError } from '../shared/errors.ts';
 import { directConversationId, directMembers } from '../shared/ids.ts';
 import type { ConversationSummary, Message, PartnerSummary, RegisterReply, TalkReply } from '../shared/protocol.ts';
 import { Batcher, type BatchOutcome } from './batcher.ts';
+import { Claims } from './claims.ts';
 import { storageError } from './db.ts';
 import { Membership } from './membership.ts';
 import { updateNotice } from './notice.ts';
 import type { MessageRow, PartnerRow } from './schema.ts';
 import { Session, SessionRegistry, type SessionSocket } from './sessions.ts';
 import type { Store } from './store.ts';
+import { Wakeups } from './wakeups.ts';
 
 export interface Clock {
   now(): Date;
@@ -61,10 +63,9 @@ function toMessage(row: MessageRow): Message {
 export class BrokerService {
   readonly sessions = new SessionRegistry();
   private readonly membership = new Membership();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly wakeups = new Wakeups();
   private readonly restListeners = new Map<string, number>();
-  /** Per partner and conversation: handed out by a REST listen, cursor not yet committed. */
-  private readonly consuming = new Map<string, Map<string, number>>();
+  private readonly claims = new Claims();
   private readonly noticeTimers = new Map<string, NodeJS.Timeout>();
   private readonly talks: Batcher<{ senderId: string; input: TalkInput }, TalkReply>;
   private readonly acks: Batcher<AckInput, boolean>;
@@ -233,7 +234,7 @@ export class BrokerService {
       if (recipient === message.from) continue;
       const session = this.sessions.get(recipient);
       if (session) session.deliver(message);
-      this.wake(recipient);
+      this.wakeups.wake(recipient);
       if (!this.isOnline(recipient)) this.scheduleNotice(recipient);
     }
   }
@@ -256,8 +257,8 @@ export class BrokerService {
     try {
       for (;;) {
         // Arm the wake-up before reading, so a message committed in between is not missed.
-        const woken = this.armWaiter(partnerId, Math.max(0, deadline - Date.now()), options.signal);
-        const messages = this.withoutConsuming(partnerId, await this.unread(partnerId, 0, options.limit, options.conversationId));
+        const woken = this.wakeups.arm(partnerId, Math.max(0, deadline - Date.now()), options.signal);
+        const messages = this.claims.unclaimed(partnerId, await this.unread(partnerId, 0, options.limit, options.conversationId));
         if (messages.length > 0 || Date.now() >= deadline || options.signal?.aborted) {
           woken.cancel();
           if (options.peek || messages.length === 0) return { messages };
@@ -289,41 +290,9 @@ export class BrokerService {
     };
   }
 
-  /** Drops messages an earlier listen already handed out while their cursor is still being written. */
-  private withoutConsuming(partnerId: string, messages: Message[]): Message[] {
-    const pending = this.consuming.get(partnerId);
-    if (!pending) return messages;
-    return messages.filter((m) => m.id > (pending.get(m.conversationId) ?? 0));
-  }
-
   private async unread(partnerId: string, afterId: number, limit: number, conversationId?: string): Promise<Message[]> {
     const rows = await this.store.unreadFor(partnerId, { afterId, limit, ...(conversationId === undefined ? {} : { conversationId }) });
     return rows.map(toMessage);
-  }
-
-  private armWaiter(partnerId: string, timeoutMs: number, signal?: AbortSignal): { promise: Promise<void>; cancel(): void } {
-    let set = this.waiters.get(partnerId);
-    if (!set) this.waiters.set(partnerId, (set = new Set()));
-    let done!: () => void;
-    const promise = new Promise<void>((resolve) => (done = resolve));
-    const timer = setTimeout(() => cancel(), timeoutMs);
-    const onAbort = () => cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const cancel = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      const current = this.waiters.get(partnerId);
-      current?.delete(cancel);
-      if (current?.size === 0) this.waiters.delete(partnerId);
-      done();
-    };
-    set.add(cancel);
-    return { promise, cancel };
-  }
-
-  private wake(partnerId: string): void {
-    const set = this.waiters.get(partnerId);
-    if (set) for (const wakeUp of [...set]) wakeUp();
   }
 
   /**
@@ -332,15 +301,7 @@ export class BrokerService {
    * them out.
    */
   private claim(partnerId: string, messages: Message[]): Claim {
-    const highest = new Map<string, number>();
-    for (const m of messages) highest.set(m.conversationId, Math.max(highest.get(m.conversationId) ?? 0, m.id));
-    let pending = this.consuming.get(partnerId);
-    if (!pending) this.consuming.set(partnerId, (pending = new Map()));
-    for (const [conversationId, upTo] of highest) pending.set(conversationId, Math.max(pending.get(conversationId) ?? 0, upTo));
-    const release = () => {
-      for (const [conversationId, upTo] of highest) if (pending.get(conversationId) === upTo) pending.delete(conversationId);
-      if (pending.size === 0 && this.consuming.get(partnerId) === pending) this.consuming.delete(partnerId);
-    };
+    const { highest, release } = this.claims.take(partnerId, messages);
     return {
       commit: async () => {
         try {
