@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DuoError } from '../shared/errors.ts';
 import { directConversationId, directMembers } from '../shared/ids.ts';
-import type { ConversationSummary, Message, PartnerSummary, RegisterReply, TalkReply } from '../shared/protocol.ts';
+import { CloseCode, type ConversationSummary, type Message, type PartnerSummary, type RegisterReply, type TalkReply } from '../shared/protocol.ts';
 import { Batcher, type BatchOutcome } from './batcher.ts';
 import { Claims } from './claims.ts';
 import { storageError } from './db.ts';
@@ -149,7 +149,7 @@ export class BrokerService {
     const session = this.sessions.get(partnerId);
     if (session) {
       this.detachSession(session);
-      session.close(4010, 'unregistered');
+      session.close(CloseCode.unregistered, 'unregistered');
     }
   }
 

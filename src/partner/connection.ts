@@ -32,10 +32,11 @@ import type { Logger } from './log.ts';
 
 /**
  * idle: not started; connecting: socket opening or hello sent; open: welcomed; waiting: backing
- * off before the next attempt; replaced: another session took over (dormant); unauthorized: the
- * broker refused the secret (the owner re-registers); closed: shut down for good.
+ * off before the next attempt; replaced: another session took over (dormant); unregistered: the
+ * partner was unregistered, e.g. by the SessionEnd hook (dormant); unauthorized: the broker
+ * refused the secret (the owner re-registers); closed: shut down for good.
  */
-export type ConnectionState = 'idle' | 'connecting' | 'open' | 'waiting' | 'replaced' | 'unauthorized' | 'closed';
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'waiting' | 'replaced' | 'unregistered' | 'unauthorized' | 'closed';
 
 type ConnectionEvents = {
   state: [state: ConnectionState];
@@ -110,7 +111,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     return this.current === 'open';
   }
 
-  /** Connects as `credentials` (again after `replaced` or `unauthorized`: that is a takeover). */
+  /** Connects as `credentials` (again after `replaced`, `unregistered` or `unauthorized`). */
   start(credentials: Credentials): void {
     if (this.current === 'closed') return;
     const switched = this.credentials?.partnerId !== credentials.partnerId;
@@ -323,6 +324,10 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     this.options.logger.info('disconnected from the broker', { code, reason });
     if (code === CloseCode.replaced) {
       this.setState('replaced');
+      return;
+    }
+    if (code === CloseCode.unregistered) {
+      this.setState('unregistered');
       return;
     }
     if (code === CloseCode.unauthorized) {

@@ -19,9 +19,10 @@ import { SecretStore } from './secrets.ts';
 /**
  * starting: first registration in flight; ready: registered and connected; unreachable: the
  * broker cannot be reached (retrying); failed: the broker refused us for a reason retrying will
- * not fix; replaced: another session of this id took over; closed: shut down.
+ * not fix; replaced: another session of this id took over; unregistered: the id was unregistered
+ * (the session ended, or someone called /unregister); closed: shut down.
  */
-export type PartnerStatus = 'starting' | 'ready' | 'unreachable' | 'failed' | 'replaced' | 'closed';
+export type PartnerStatus = 'starting' | 'ready' | 'unreachable' | 'failed' | 'replaced' | 'unregistered' | 'closed';
 
 export interface SendTarget {
   to?: string;
@@ -110,7 +111,7 @@ export class Partner extends EventEmitter<PartnerEvents> {
   get status(): PartnerStatus {
     const state = this.connection.state;
     if (this.closed || state === 'closed') return 'closed';
-    if (state === 'replaced') return 'replaced';
+    if (state === 'replaced' || state === 'unregistered') return state;
     if (!this.current) {
       if (!this.failure) return 'starting';
       return isTransient(this.failure) ? 'unreachable' : 'failed';
@@ -164,7 +165,7 @@ export class Partner extends EventEmitter<PartnerEvents> {
   /** The identity to act as, or an error telling the model why there is none and what to do. */
   async requireIdentity(): Promise<Omit<Identity, 'secret'>> {
     if (this.closed) throw this.closedError();
-    if (this.connection.state === 'replaced') throw this.replacedError();
+    if (this.isDormant) throw this.dormantError();
     if (!this.current && this.registration) await this.registration.catch(() => undefined);
     if (this.current) return this.identity!;
     if (this.failure) throw this.failure;
@@ -176,7 +177,7 @@ export class Partner extends EventEmitter<PartnerEvents> {
     await this.requireIdentity();
     // Just registered or reconnecting right now: give the socket one request timeout to open.
     if (this.connection.state === 'connecting') await this.settle(this.config.requestTimeoutMs);
-    if (this.connection.state === 'replaced') throw this.replacedError();
+    if (this.isDormant) throw this.dormantError();
     if (!this.connection.isOpen) {
       throw new DuoError(
         'unavailable',
@@ -283,8 +284,16 @@ export class Partner extends EventEmitter<PartnerEvents> {
     this.emit('status', 'closed');
   }
 
-  replacedError(): DuoError {
+  /** Another session took over, or the id was unregistered: no reconnecting until register. */
+  get isDormant(): boolean {
+    return this.connection.state === 'replaced' || this.connection.state === 'unregistered';
+  }
+
+  dormantError(): DuoError {
     const id = this.current?.partnerId ?? 'this id';
+    if (this.connection.state === 'unregistered') {
+      return new DuoError('conflict', `Partner "${id}" was unregistered (its session ended, or someone called /unregister), so it is offline. Call register to come back online.`);
+    }
     return new DuoError(
       'conflict',
       `Another Claude Code session took over partner "${id}", so this session no longer receives messages. Keep using the other session, or call register here to take the id back.`,

@@ -196,6 +196,25 @@ describe('talk and listen', () => {
   });
 });
 
+describe('unregister', () => {
+  it('goes offline and stays offline after /unregister, until register is called', async () => {
+    const id = uid('leaver');
+    const p = await partner({ partnerId: id });
+    const secret = new SecretStore(secretsFilePath({ XDG_CONFIG_HOME: `${p.home}/config` })).getSecret(broker.url, id)!;
+    const reply = await fetch(`${broker.url}/unregister`, { method: 'POST', headers: { authorization: `Bearer ${secret}` } });
+    expect(reply.status).toBe(200);
+    await waitUntil(() => p.partner.status === 'unregistered', 3_000, 'unregistered');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(broker.broker.service.isOnline(id)).toBe(false);
+    const listened = await p.call('listen', { timeout: 0 });
+    expect(listened.isError).toBe(true);
+    expect(listened.text).toMatch(/unregistered.*call register/i);
+    expect((await p.call('register')).isError).toBe(false);
+    await waitUntil(() => p.partner.status === 'ready', 3_000, 'back online');
+    expect(broker.broker.service.isOnline(id)).toBe(true);
+  });
+});
+
 describe('groups, history and settings', () => {
   it('creates a group from a comma-separated list, talks in it, shows history and leaves it', async () => {
     const [a, b, c] = [uid('alice'), uid('bob'), uid('carol')];

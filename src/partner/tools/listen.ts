@@ -15,7 +15,7 @@ export const LISTEN_MAX_SECONDS = 3600;
 /** At most this many messages per call, so one result stays readable. */
 export const LISTEN_BATCH = 50;
 
-type WaitEnd = 'message' | 'timeout' | 'cancelled' | 'disconnected' | 'replaced';
+type WaitEnd = 'message' | 'timeout' | 'cancelled' | 'disconnected' | 'dormant';
 
 export const listenTool: ToolRegistrar = (server, partner) => {
   server.registerTool(
@@ -38,7 +38,7 @@ export const listenTool: ToolRegistrar = (server, partner) => {
           await partner.requireConnected();
           const end = await waitForMessage(filter, seconds, extra.signal, extra._meta?.progressToken, extra.sendNotification);
           if (end === 'cancelled') return { content: [] };
-          if (end === 'replaced') throw partner.replacedError();
+          if (end === 'dormant') throw partner.dormantError();
           if (end === 'disconnected') {
             throw new DuoError(
               'unavailable',
@@ -85,7 +85,8 @@ export const listenTool: ToolRegistrar = (server, partner) => {
       // A short outage is survivable (the connection resumes where it left off); a longer one
       // ends the wait with an error rather than letting the model wait for nothing.
       const onStatus = (status: PartnerStatus) => {
-        if (status === 'replaced' || status === 'closed') finish(status === 'replaced' ? 'replaced' : 'disconnected');
+        if (status === 'replaced' || status === 'unregistered') finish('dormant');
+        else if (status === 'closed') finish('disconnected');
         else if (status === 'ready') {
           clearTimeout(graceTimer);
           graceTimer = undefined;
