@@ -1,7 +1,8 @@
 /**
  * Messages a REST listen handed out whose read cursor is not written yet, per partner and
- * conversation (the highest id claimed). While claimed, no other listen hands them out; the
- * claim ends when the cursor write finished or the response was never delivered.
+ * conversation (the highest id claimed). While a conversation is claimed, no other listen hands
+ * out its messages; the claim ends when the cursor write finished or the response was never
+ * delivered.
  */
 import type { Message } from '../shared/protocol.ts';
 
@@ -22,10 +23,14 @@ export class Claims {
     return { highest, release };
   }
 
-  /** `messages` without those another listen has claimed. */
+  /**
+   * `messages` without any from a conversation another listen has a claim in. Newer messages of
+   * that conversation wait too: committing them would move the cursor over the claimed ones,
+   * which must stay unread if their response never arrives.
+   */
   unclaimed(partnerId: string, messages: Message[]): Message[] {
     const claimed = this.byPartner.get(partnerId);
     if (!claimed) return messages;
-    return messages.filter((m) => m.id > (claimed.get(m.conversationId) ?? 0));
+    return messages.filter((m) => !claimed.has(m.conversationId));
   }
 }

@@ -302,15 +302,20 @@ export class BrokerService {
    */
   private claim(partnerId: string, messages: Message[]): Claim {
     const { highest, release } = this.claims.take(partnerId, messages);
+    // Other listens of this partner may be waiting for the claimed conversations to free up.
+    const end = () => {
+      release();
+      this.wakeups.wake(partnerId);
+    };
     return {
       commit: async () => {
         try {
           await Promise.all([...highest].map(([conversationId, upTo]) => this.ack(partnerId, conversationId, upTo)));
         } finally {
-          release();
+          end();
         }
       },
-      release,
+      release: end,
     };
   }
 
@@ -437,6 +442,8 @@ export class BrokerService {
 
   /** Forgets a closed session; records what was pushed so a later replay flags it redelivered. */
   detachSession(session: Session): void {
+    // The socket is gone: a replay still running must stop sending into it.
+    session.ended();
     if (!this.sessions.detach(session)) return;
     const at = this.nowIso();
     this.store.updatePartner(session.partnerId, { pushed_up_to: session.pushedUpTo, last_seen: at }).catch((error: unknown) => {

@@ -69,6 +69,11 @@ export class Session {
     this.socket.close(code, reason);
   }
 
+  /** The socket closed on its own (client left, heartbeat terminated it): stop all sending. */
+  ended(): void {
+    this.closed = true;
+  }
+
   /** Called for every committed message addressed to this partner, in id order. */
   deliver(message: Message): void {
     if (this.closed) return;

@@ -169,6 +169,23 @@ describe('replay and takeover', () => {
     a.close();
   });
 
+  it('stops replaying into a socket that went away mid-backlog', async () => {
+    for (let i = 0; i < 300; i++) await talk(broker.url, alice, { to: 'bob', content: `${i} ${'x'.repeat(8000)}` });
+    const b = new WsClient(broker.url);
+    await b.opened;
+    // Stop reading at once, so the backlog piles up on the broker's side of the socket.
+    (b.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    b.send({ type: 'hello', partnerId: 'bob', secret: bob.secret, since: 0 });
+    await new Promise((r) => setTimeout(r, 200));
+    const session = broker.broker.service.sessions.get('bob');
+    expect(session).toBeDefined();
+    b.socket.terminate();
+    await b.closed;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(broker.broker.service.sessions.get('bob')).toBeUndefined();
+    expect(session!.closed).toBe(true);
+  });
+
   it('terminates a socket that stops answering pings', async () => {
     const b = await connect(broker.url, bob);
     // Stop the client's automatic pong replies: it now looks like a half-open connection.
