@@ -148,8 +148,8 @@ export class BrokerService {
     await this.store.updatePartner(partnerId, { last_seen: this.nowIso() });
     const session = this.sessions.get(partnerId);
     if (session) {
-      this.detachSession(session);
       session.close(CloseCode.unregistered, 'unregistered');
+      this.detachSession(session);
     }
   }
 

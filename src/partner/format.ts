@@ -57,7 +57,7 @@ export function conversationLabel(conversationId: string, me: string | undefined
  * `📬 3 unread: 2 from bob (direct:alice:bob), 1 in group_x — call listen`
  */
 export function unreadFooter(messages: readonly Message[], me: string | undefined, saturated = false): string {
-  if (messages.length === 0) return '';
+  if (messages.length === 0) return saturated ? '📬 More messages are waiting on the broker — call listen' : '';
   const byConversation = new Map<string, Message[]>();
   for (const message of messages) {
     const group = byConversation.get(message.conversationId) ?? [];

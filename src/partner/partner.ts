@@ -98,7 +98,10 @@ export class Partner extends EventEmitter<PartnerEvents> {
       reconnectCapMs: deps.config.reconnectCapMs,
       clientName: `duo-partner/${VERSION}`,
     });
-    this.connection.on('message', (message) => this.emit('message', message));
+    this.connection.on('message', (message) => {
+      this.makeRoom();
+      this.emit('message', message);
+    });
     this.connection.on('state', (state) => this.onConnectionState(state));
   }
 
@@ -259,6 +262,18 @@ export class Partner extends EventEmitter<PartnerEvents> {
     this.shown.delete(conversationId);
     this.repliedUpTo.set(conversationId, Math.max(this.repliedUpTo.get(conversationId) ?? 0, upTo));
     this.connection.ack(conversationId, upTo);
+    this.makeRoom();
+  }
+
+  /**
+   * Answered messages are read already and stay only as a courtesy to clients that ignore
+   * channel events. When the inbox is full they make room, so a channel-only session never ends
+   * up paused with nothing it would call listen for.
+   */
+  private makeRoom(): void {
+    if (!this.inbox.isFull) return;
+    for (const [conversationId, upTo] of this.repliedUpTo) this.inbox.discard(conversationId, upTo);
+    this.connection.inboxDrained();
   }
 
   /** Held messages the model has not consumed nor answered, for the unread footer. */

@@ -196,6 +196,22 @@ describe('talk and listen', () => {
   });
 });
 
+describe('a session that only reads channel events', () => {
+  it('keeps receiving after its inbox filled with answered messages', async () => {
+    const [a, b] = [uid('alice'), uid('bob')];
+    const alice = await partner({ partnerId: a, overrides: { inboxMaxMessages: 5 } });
+    const bob = await partner({ partnerId: b });
+    for (let i = 1; i <= 12; i++) {
+      await bob.call('talk', { message: `question ${i}`, to: a });
+      await waitUntil(() => alice.channel.length === i, 5_000, `channel event ${i}`);
+      // The model answers each channel event without ever calling listen.
+      await alice.call('talk', { message: `answer ${i}` });
+    }
+    expect(alice.channel.map((e) => e.meta.message_id)).toHaveLength(12);
+    expect(alice.partner.inbox.size).toBeLessThanOrEqual(5);
+  });
+});
+
 describe('unregister', () => {
   it('goes offline and stays offline after /unregister, until register is called', async () => {
     const id = uid('leaver');
