@@ -111,6 +111,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     database,
     async close() {
       clearInterval(sweeper);
+      await service.closeSessions();
       service.stop();
       await app.close();
       await database.close();

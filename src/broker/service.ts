@@ -83,7 +83,17 @@ export class BrokerService {
     this.membership.load(await this.store.allMemberships());
   }
 
-  /** Stops timers; sessions are closed by the WebSocket layer. */
+  /** Ends every session (1001) and records what each was pushed, while the database is open. */
+  async closeSessions(): Promise<void> {
+    await Promise.all(
+      [...this.sessions.all()].map((session) => {
+        session.close(CloseCode.goingAway, 'broker shutting down');
+        return this.detachSession(session);
+      }),
+    );
+  }
+
+  /** Stops timers. */
   stop(): void {
     for (const timer of this.noticeTimers.values()) clearTimeout(timer);
     this.noticeTimers.clear();
@@ -149,7 +159,7 @@ export class BrokerService {
     const session = this.sessions.get(partnerId);
     if (session) {
       session.close(CloseCode.unregistered, 'unregistered');
-      this.detachSession(session);
+      void this.detachSession(session);
     }
   }
 
@@ -440,17 +450,21 @@ export class BrokerService {
     return session;
   }
 
-  /** Forgets a closed session; records what was pushed so a later replay flags it redelivered. */
-  detachSession(session: Session): void {
+  /**
+   * Forgets a closed session; records what was pushed so a later replay flags it redelivered.
+   * Resolves once that is written (never rejects).
+   */
+  detachSession(session: Session): Promise<void> {
     // The socket is gone: a replay still running must stop sending into it.
     session.ended();
-    if (!this.sessions.detach(session)) return;
+    if (!this.sessions.detach(session)) return Promise.resolve();
     const at = this.nowIso();
-    this.store.updatePartner(session.partnerId, { pushed_up_to: session.pushedUpTo, last_seen: at }).catch((error: unknown) => {
+    const recorded = this.store.updatePartner(session.partnerId, { pushed_up_to: session.pushedUpTo, last_seen: at }).catch((error: unknown) => {
       this.log.warn({ err: error, partnerId: session.partnerId }, 'could not record session end');
     });
     if (!this.restListeners.has(session.partnerId)) void this.announce(session.partnerId, false);
     this.scheduleNotice(session.partnerId);
+    return recorded;
   }
 
   // ---------------------------------------------------------------- offline notice

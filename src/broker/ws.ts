@@ -75,7 +75,7 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
     socket.on('close', () => {
       clearTimeout(helloDeadline);
       alive.delete(socket);
-      if (session) service.detachSession(session);
+      if (session) void service.detachSession(session);
     });
     socket.on('error', (error) => app.log.debug({ err: error }, 'websocket error'));
 

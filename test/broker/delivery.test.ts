@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Message } from '../../src/shared/protocol.ts';
-import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { CloseCode, type Message } from '../../src/shared/protocol.ts';
+import { startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { api, connect, register, talk, type Registered, type WsClient } from '../helpers/clients.ts';
 
 let broker: TestBroker;
@@ -99,5 +101,31 @@ describe('batched commits', () => {
     expect(alsoGood!.status).toBe(200);
     const history = await api(broker.url, 'GET', '/conversations/direct:a:b/messages', { secret: a.secret });
     expect(history.body.messages.map((m: Message) => m.content)).toEqual(['one', 'three']);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('records what each live session was pushed, so a replay after restart flags it redelivered', async () => {
+    const dir = tempDir();
+    const dbPath = join(dir, 'duo.db');
+    const first = await startBroker({ dbPath });
+    const a = await register(first.url, 'a');
+    const b = await register(first.url, 'b');
+    const listener = await connect(first.url, b);
+    await talk(first.url, a, { to: 'b', content: 'pushed, never acked' });
+    await listener.until((c) => c.messages().length === 1);
+    await first.broker.close();
+    expect(await listener.closed).toBe(CloseCode.goingAway);
+
+    const second = await startBroker({ dbPath });
+    try {
+      const again = await connect(second.url, b);
+      await again.until((c) => c.messages().length === 1);
+      expect(again.messages()[0]).toMatchObject({ content: 'pushed, never acked', redelivered: true });
+      again.close();
+    } finally {
+      await second.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
