@@ -7,11 +7,11 @@
  * hooks can act as the same identity the partner registered.
  *
  * Writes go to a temporary file in the same directory and are renamed over the old one, so a
- * crash never leaves a half-written file; every write re-reads the file first so two processes
- * saving different ids do not undo each other.
+ * crash never leaves a half-written file. Each read-change-write holds a lock file, so two
+ * processes registering at the same moment cannot drop each other's secret (shown only once).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { DuoError } from '../shared/errors.ts';
@@ -39,6 +39,9 @@ export function brokerKey(brokerUrl: string): string {
   const url = new URL(brokerUrl);
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
+
+const LOCK_WAIT_MS = 3_000;
+const LOCK_STALE_MS = 10_000;
 
 export class SecretStore {
   readonly filePath: string;
@@ -111,15 +114,48 @@ export class SecretStore {
   }
 
   private update(change: (file: SecretsFile) => void): void {
-    const file = this.read();
-    change(file);
-    this.write(file);
-  }
-
-  private write(file: SecretsFile): void {
     const dir = dirname(this.filePath);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
+    this.withLock(() => {
+      const file = this.read();
+      change(file);
+      this.write(file);
+    });
+  }
+
+  /** Runs `work` holding `<file>.lock`; a lock older than LOCK_STALE_MS was left by a crash. */
+  private withLock(work: () => void): void {
+    const lock = `${this.filePath}.lock`;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        closeSync(openSync(lock, 'wx', 0o600));
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+          throw new DuoError('internal', `Cannot lock the Duo secrets file ${this.filePath}: ${(error as Error).message}.`, { cause: error });
+        }
+        const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+        if (Date.now() - since > LOCK_STALE_MS) {
+          rmSync(lock, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) {
+          throw new DuoError('internal', `The Duo secrets file is locked by another process (${lock}); retry, or delete that file if no duo process is running.`);
+        }
+        // A synchronous pause: the store's API is synchronous and the wait is a few milliseconds.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
+    try {
+      work();
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }
+
+  private write(file: SecretsFile): void {
     const temp = `${this.filePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       const fd = openSync(temp, 'wx', 0o600);

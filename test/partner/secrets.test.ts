@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,5 +62,23 @@ describe('SecretStore', () => {
     secrets.saveSecret('http://localhost:3210', 'alice', 'one');
     writeFileSync(secrets.filePath, '{nope');
     expect(() => secrets.getSecret('http://localhost:3210', 'alice')).toThrow(/not valid JSON; fix or delete it/);
+  });
+
+  it('loses no secret when several processes save at the same moment', async () => {
+    const secrets = store();
+    const module = new URL('../../src/partner/secrets.ts', import.meta.url).pathname;
+    const writers = Array.from({ length: 6 }, (_, w) => {
+      const script = `import { SecretStore } from ${JSON.stringify(module)};
+        const s = new SecretStore(${JSON.stringify(secrets.filePath)});
+        for (let i = 0; i < 15; i++) s.saveSecret('http://localhost:3210', 'p${w}-' + i, 'secret-${w}-' + i);`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      return new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(stderr)))));
+    });
+    await Promise.all(writers);
+    for (let w = 0; w < 6; w++) {
+      for (let i = 0; i < 15; i++) expect(secrets.getSecret('http://localhost:3210', `p${w}-${i}`)).toBe(`secret-${w}-${i}`);
+    }
   });
 });
