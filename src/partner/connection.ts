@@ -67,6 +67,8 @@ interface PendingTalk {
 const MAX_FRAME_BYTES = 1024 * 1024;
 /** Used until the welcome frame states the broker's heartbeat. */
 const DEFAULT_HEARTBEAT_MS = 15_000;
+/** How long after a refused ack (rate limit, busy database) the acks go again. */
+const ACK_RESEND_MS = 1_000;
 
 export function webSocketUrl(brokerUrl: string): string {
   const url = new URL(brokerUrl);
@@ -93,6 +95,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   private readonly pending = new Map<string, PendingTalk>();
   private nextRef = 0;
   private paused = false;
+  private ackResendTimer: NodeJS.Timeout | undefined;
   /** A resume after dropped messages was sent and the broker has not confirmed it yet. */
   private resuming = false;
   /** Highest id acknowledged per conversation; re-sent after every reconnect (acks are idempotent). */
@@ -173,6 +176,16 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     if ((this.acked.get(conversationId) ?? 0) >= upTo) return;
     this.acked.set(conversationId, upTo);
     if (this.current === 'open' && this.ws) this.send(this.ws, { type: 'ack', conversationId, upTo });
+  }
+
+  private resendAcksSoon(ws: WebSocket): void {
+    if (this.ackResendTimer) return;
+    this.ackResendTimer = setTimeout(() => {
+      this.ackResendTimer = undefined;
+      if (ws !== this.ws || this.current !== 'open') return;
+      for (const [conversationId, upTo] of this.acked) this.send(ws, { type: 'ack', conversationId, upTo });
+    }, ACK_RESEND_MS);
+    this.ackResendTimer.unref();
   }
 
   /** Stops re-sending acks for a conversation this partner left. */
@@ -265,6 +278,8 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
         const error = new DuoError(isErrorCode(frame.code) ? frame.code : 'internal', frame.error);
         if (!pending || frame.ref === undefined) {
           this.options.logger.warn('broker error frame', { code: frame.code, error: frame.error });
+          // Acks carry no ref: after a refusal that passes, send them all again (they are idempotent).
+          if (frame.code === 'rate_limited' || frame.code === 'storage_busy') this.resendAcksSoon(ws);
           break;
         }
         this.pending.delete(frame.ref);
@@ -374,8 +389,10 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   private clearTimers(): void {
     clearTimeout(this.helloTimer);
     clearTimeout(this.silenceTimer);
+    clearTimeout(this.ackResendTimer);
     this.helloTimer = undefined;
     this.silenceTimer = undefined;
+    this.ackResendTimer = undefined;
   }
 
   private clearReconnect(): void {

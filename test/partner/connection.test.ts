@@ -158,3 +158,26 @@ describe('connection against a hand-driven WebSocket server', () => {
     await conn.close();
   });
 });
+
+describe('acks refused by the rate limiter', () => {
+  it('are sent again once the limit passes, so read messages do not come back', async () => {
+    const strict = await startBroker({ rateLimit: 1, rateBurst: 2 });
+    try {
+      const alice = await startPartner(strict.url, { partnerId: 'rl-alice' });
+      const bob = await startPartner(strict.url, { partnerId: 'rl-bob' });
+      open.push(alice, bob);
+      await bob.call('talk', { message: 'read me', to: 'rl-alice' });
+      await waitUntil(() => alice.partner.inbox.size === 1);
+      // Spend alice's tokens, so the ack that listen sends is refused.
+      await alice.call('list_partners');
+      await alice.call('list_partners');
+      expect((await alice.call('listen', { timeout: 0 })).text).toContain('read me');
+      const unread = async () => (await strict.broker.service.listConversations('rl-alice'))[0]?.unread;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect.poll(unread, { timeout: 5_000, interval: 100 }).toBe(0);
+    } finally {
+      await Promise.all(open.splice(0).map((p) => p.close()));
+      await strict.close();
+    }
+  });
+});
