@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import { DuoError, errorStatus, type ErrorCode } from '../shared/errors.ts';
+import { codeForStatus, DuoError, type ErrorCode } from '../shared/errors.ts';
 import { describeIssues, type ErrorReply } from '../shared/protocol.ts';
 import { storageError } from './db.ts';
 
@@ -35,8 +35,7 @@ export function toDuoError(error: unknown): DuoError {
   const known = code === undefined ? undefined : fastifyCodes[code];
   if (known) return new DuoError(known, fastifyMessages[known]!);
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    const byStatus = (Object.keys(errorStatus) as ErrorCode[]).find((c) => errorStatus[c] === statusCode) ?? 'bad_request';
-    return new DuoError(byStatus, (error as Error).message || 'The request was not understood.');
+    return new DuoError(codeForStatus(statusCode), (error as Error).message || 'The request was not understood.');
   }
   return new DuoError('internal', 'The broker hit an unexpected error; nothing was acknowledged. Retry, and check the broker log if it persists.', { cause: error });
 }

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 /** The database as Kysely sees it; mirrors migrations/. */
 export interface Database {
@@ -47,4 +47,3 @@ export interface MessagesTable {
 export type PartnerRow = Selectable<PartnersTable>;
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
-export type NewMessage = Insertable<MessagesTable>;

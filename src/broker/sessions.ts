@@ -37,7 +37,6 @@ export class Session {
   private pumping = false;
   private dirty = false;
   closed = false;
-  alive = true;
 
   constructor(
     readonly partnerId: string,
@@ -170,10 +169,6 @@ export class SessionRegistry {
 
   has(partnerId: string): boolean {
     return this.sessions.has(partnerId);
-  }
-
-  get size(): number {
-    return this.sessions.size;
   }
 
   all(): IterableIterator<Session> {

@@ -58,10 +58,6 @@ export class Store {
 
   // ---------------------------------------------------------------- conversations and members
 
-  getConversation(id: string): Promise<ConversationRow | undefined> {
-    return this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
-  }
-
   allMemberships(): Promise<Array<{ conversation_id: string; partner_id: string }>> {
     return this.db.selectFrom('members').select(['conversation_id', 'partner_id']).execute();
   }
@@ -76,16 +72,6 @@ export class Store {
 
   async removeMember(conversationId: string, partnerId: string): Promise<void> {
     await this.db.deleteFrom('members').where('conversation_id', '=', conversationId).where('partner_id', '=', partnerId).execute();
-  }
-
-  getCursor(conversationId: string, partnerId: string): Promise<number | undefined> {
-    return this.db
-      .selectFrom('members')
-      .select('cursor')
-      .where('conversation_id', '=', conversationId)
-      .where('partner_id', '=', partnerId)
-      .executeTakeFirst()
-      .then((row) => row?.cursor);
   }
 
   /** Moves a read cursor forward, never back, and never past the conversation's newest message. */

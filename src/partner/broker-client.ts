@@ -5,7 +5,7 @@
  * DuoError. The CLI uses it too.
  */
 import type { z } from 'zod';
-import { DuoError, isErrorCode } from '../shared/errors.ts';
+import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
 import {
   ConversationReply,
   ConversationsReply,
@@ -189,18 +189,8 @@ function errorFromReply(response: Response, json: unknown, brokerUrl: string): D
   const retryAfter = Number(response.headers.get('retry-after'));
   const options = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : undefined;
   if (reply.success) {
-    const code = isErrorCode(reply.data.code) ? reply.data.code : statusCode(response.status);
+    const code = isErrorCode(reply.data.code) ? reply.data.code : codeForStatus(response.status);
     return new DuoError(code, reply.data.error, options);
   }
-  return new DuoError(statusCode(response.status), `The broker at ${brokerUrl} answered HTTP ${response.status}.`, options);
-}
-
-function statusCode(status: number): DuoError['code'] {
-  if (status === 401) return 'unauthorized';
-  if (status === 403) return 'forbidden';
-  if (status === 404) return 'not_found';
-  if (status === 409) return 'conflict';
-  if (status === 429) return 'rate_limited';
-  if (status === 503) return 'unavailable';
-  return status >= 500 ? 'internal' : 'bad_request';
+  return new DuoError(codeForStatus(response.status), `The broker at ${brokerUrl} answered HTTP ${response.status}.`, options);
 }

@@ -21,6 +21,7 @@ import { setStatusTool } from './tools/set-status.ts';
 import { talkTool } from './tools/talk.ts';
 
 export const CHANNEL_METHOD = 'notifications/claude/channel';
+const MAX_REMEMBERED_PUSHES = 10_000;
 
 export const INSTRUCTIONS = `You are connected to Claude Duo, a message network between Claude Code sessions ("partners"), each known by a partner id.
 
@@ -77,6 +78,8 @@ export function createPartnerServer(partner: Partner): McpServer {
   const push = (message: Message) => {
     if (!initialized || pushed.has(message.id)) return;
     pushed.add(message.id);
+    // Only recent ids can come again (a replay after reconnect): keep the set bounded.
+    if (pushed.size > MAX_REMEMBERED_PUSHES) pushed.delete(pushed.values().next().value!);
     server.server
       .notification(channelNotification(message))
       .then(() => partner.markShown(message))

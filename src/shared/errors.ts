@@ -4,6 +4,7 @@
  * a WebSocket error frame and an MCP tool error.
  */
 export const errorStatus = {
+  // The first code of each status is the generic one codeForStatus falls back to.
   bad_request: 400,
   invalid_json: 400,
   unauthorized: 401,
@@ -12,20 +13,20 @@ export const errorStatus = {
   origin_forbidden: 403,
   not_member: 403,
   not_found: 404,
-  request_timeout: 408,
   unknown_partner: 404,
   unknown_conversation: 404,
-  id_taken: 409,
+  request_timeout: 408,
   conflict: 409,
+  id_taken: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   misdirected_host: 421,
-  headers_too_large: 431,
   rate_limited: 429,
+  headers_too_large: 431,
   internal: 500,
-  storage_full: 507,
-  storage_busy: 503,
   unavailable: 503,
+  storage_busy: 503,
+  storage_full: 507,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
@@ -49,4 +50,10 @@ export class DuoError extends Error {
 
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(errorStatus, value);
+}
+
+/** The generic code for an HTTP status, for replies that carry no code of their own. */
+export function codeForStatus(status: number): ErrorCode {
+  const code = (Object.keys(errorStatus) as ErrorCode[]).find((c) => errorStatus[c] === status);
+  return code ?? (status >= 500 ? 'internal' : 'bad_request');
 }

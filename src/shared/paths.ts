@@ -4,21 +4,21 @@ import { join } from 'node:path';
 type Env = Record<string, string | undefined>;
 
 /** `$XDG_DATA_HOME/claude-duo`, else `~/.local/share/claude-duo`. */
-export function dataDir(env: Env = process.env): string {
+export function dataDir(env: Env): string {
   return join(env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share'), 'claude-duo');
 }
 
 /** `$XDG_CONFIG_HOME/claude-duo`, else `~/.config/claude-duo`. */
-export function configDir(env: Env = process.env): string {
+export function configDir(env: Env): string {
   return join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'claude-duo');
 }
 
-export function defaultDbPath(env: Env = process.env): string {
+export function defaultDbPath(env: Env): string {
   return join(dataDir(env), 'duo.db');
 }
 
 /** Per-user file of partner secrets, keyed by broker URL and partner id (mode 0600). */
-export function secretsFilePath(env: Env = process.env): string {
+export function secretsFilePath(env: Env): string {
   return join(configDir(env), 'secrets.json');
 }
 

@@ -91,7 +91,7 @@ class DemoPartner {
     const project = join(dir, name);
     mkdirSync(project);
     const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(process.env)) {
+    for (const [key, value] of Object.entries(ctx.env)) {
       if (value !== undefined && !/^(PARTNER_ID|PARTNER_NAME|CLAUDE_PROJECT_DIR|DUO_TOKEN)$/.test(key)) env[key] = value;
     }
     Object.assign(env, { BROKER_URL: brokerUrl, XDG_CONFIG_HOME: join(dir, 'config'), DUO_LOG_LEVEL: 'warn' });
