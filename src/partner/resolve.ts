@@ -46,3 +46,17 @@ export async function resolvePartner(input: string, listPartners: () => Promise<
   if (bySlug) return bySlug.id;
   throw new DuoError('unknown_partner', `No partner is called "${value}". Call list_partners to see the ids you can talk to.`);
 }
+
+/**
+ * Where a message goes when one word names the target (the talk tool's `to`, `duo send`): a
+ * conversation id or the seed's `direct_a_b` is a conversation; anything else names a partner.
+ */
+export async function resolveTarget(
+  input: string,
+  me: string,
+  listPartners: () => Promise<readonly PartnerSummary[]>,
+): Promise<{ to: string } | { conversationId: string }> {
+  const value = input.trim();
+  if (isConversationId(value) || /^direct_/.test(value)) return { conversationId: resolveConversation(value, me) };
+  return { to: await resolvePartner(value, listPartners) };
+}

@@ -6,7 +6,7 @@ import { partnerConfigFromEnv } from '../../src/partner/config.ts';
 import { backoffDelay, webSocketUrl } from '../../src/partner/connection.ts';
 import { localTime, unreadFooter } from '../../src/partner/format.ts';
 import { candidateIds, preferredPartnerId } from '../../src/partner/identity.ts';
-import { resolveConversation, resolvePartner } from '../../src/partner/resolve.ts';
+import { resolveConversation, resolvePartner, resolveTarget } from '../../src/partner/resolve.ts';
 import { SecretStore } from '../../src/partner/secrets.ts';
 import { fallbackPartnerId } from '../../src/shared/ids.ts';
 import type { Message } from '../../src/shared/protocol.ts';
@@ -68,6 +68,15 @@ describe('connection helpers', () => {
 });
 
 describe('resolving what the model typed', () => {
+  it('reads one word as a conversation when it is one, else as a partner', async () => {
+    const partners = async () => [{ id: 'bob', name: 'Bob B', online: true, status: null, lastSeen: null }];
+    expect(await resolveTarget('group_abc123', 'alice', partners)).toEqual({ conversationId: 'group_abc123' });
+    expect(await resolveTarget('direct:alice:bob', 'alice', partners)).toEqual({ conversationId: 'direct:alice:bob' });
+    expect(await resolveTarget('direct_alice_bob', 'alice', partners)).toEqual({ conversationId: 'direct:alice:bob' });
+    expect(await resolveTarget('bob', 'alice', partners)).toEqual({ to: 'bob' });
+    expect(await resolveTarget('Bob B', 'alice', partners)).toEqual({ to: 'bob' });
+  });
+
   it('accepts our ids, seed-style direct ids and bare partner ids as conversations', () => {
     expect(resolveConversation('direct:alice:bob', 'alice')).toBe('direct:alice:bob');
     expect(resolveConversation('group_abc123', 'alice')).toBe('group_abc123');

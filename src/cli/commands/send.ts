@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isConversationId } from '../../shared/ids.ts';
-import { resolveConversation, resolvePartner } from '../../partner/resolve.ts';
+import { resolveTarget } from '../../partner/resolve.ts';
 import { parse, UsageError, type Command } from '../command.ts';
 import { conversationName } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
@@ -25,9 +24,7 @@ Use "-" as the text to read it from stdin.
     if (text.trim() === '') throw new UsageError('The message is empty.');
 
     const { partnerId: me, client } = actAs(cliSetup(ctx, { broker: values.broker }), values.as);
-    const where = isConversationId(target) || /^direct_|^group_/.test(target)
-      ? { conversationId: resolveConversation(target, me) }
-      : { to: await resolvePartner(target, async () => (await client.partners()).partners) };
+    const where = await resolveTarget(target, me, async () => (await client.partners()).partners);
     const sent = await client.talk({ content: text, ...where, clientMsgId: `cli-${randomUUID()}` });
     ctx.out(`Sent #${sent.messageId} to ${conversationName(sent.conversationId, me)} (${sent.conversationId}) as ${me}.\n`);
     return 0;

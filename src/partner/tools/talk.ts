@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { DuoError } from '../../shared/errors.ts';
-import { isPartnerId } from '../../shared/ids.ts';
 import { conversationLabel } from '../format.ts';
-import { resolveConversation, resolvePartner } from '../resolve.ts';
+import { resolveConversation, resolveTarget } from '../resolve.ts';
 import { ok, run, type ToolRegistrar } from './common.ts';
 
 export const talkTool: ToolRegistrar = (server, partner) => {
@@ -25,12 +24,7 @@ export const talkTool: ToolRegistrar = (server, partner) => {
         }
         let target: { to: string } | { conversationId: string };
         if (to !== undefined) {
-          const trimmed = to.trim();
-          if (!isPartnerId(trimmed) && /^direct[:_]|^group_/.test(trimmed)) {
-            target = { conversationId: resolveConversation(trimmed, me) };
-          } else {
-            target = { to: await resolvePartner(trimmed, async () => (await partner.client.partners()).partners) };
-          }
+          target = await resolveTarget(to, me, async () => (await partner.client.partners()).partners);
         } else if (conversation !== undefined) {
           target = { conversationId: resolveConversation(conversation, me) };
         } else if (partner.lastConversation) {
