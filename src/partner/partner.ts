@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { DuoError } from '../shared/errors.ts';
+import { DuoError, isTransient } from '../shared/errors.ts';
 import type { Message } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { BrokerClient } from './broker-client.ts';
@@ -54,10 +54,6 @@ function isIndeterminate(error: unknown): boolean {
   return error instanceof DuoError && (error.code === 'unavailable' || error.code === 'internal');
 }
 
-/** Errors worth retrying: the broker is down, busy or rate limiting. */
-function isTransient(error: unknown): boolean {
-  return error instanceof DuoError && ['unavailable', 'rate_limited', 'storage_busy', 'internal'].includes(error.code);
-}
 
 export class Partner extends EventEmitter<PartnerEvents> {
   readonly config: PartnerConfig;

@@ -57,3 +57,8 @@ export function codeForStatus(status: number): ErrorCode {
   const code = (Object.keys(errorStatus) as ErrorCode[]).find((c) => errorStatus[c] === status);
   return code ?? (status >= 500 ? 'internal' : 'bad_request');
 }
+
+/** Errors worth retrying later: the broker is down, busy, rate limiting, or briefly failing. */
+export function isTransient(error: unknown): boolean {
+  return error instanceof DuoError && ['unavailable', 'rate_limited', 'storage_busy', 'internal'].includes(error.code);
+}

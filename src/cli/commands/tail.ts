@@ -8,7 +8,7 @@
  * are fetched. The cost is up to one poll interval of delay, which a human does not notice.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DuoError } from '../../shared/errors.ts';
+import { DuoError, isTransient } from '../../shared/errors.ts';
 import { directMembers } from '../../shared/ids.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
 import type { BrokerClient } from '../../partner/broker-client.ts';
@@ -18,8 +18,6 @@ import { formatLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
 
 const HISTORY_PAGE = 100;
-/** Errors a poll survives: the broker is down, busy or briefly unhappy; the next poll retries. */
-const TRANSIENT = new Set(['unavailable', 'rate_limited', 'storage_busy', 'internal']);
 
 export const command: Command = {
   name: 'tail',
@@ -122,7 +120,8 @@ class Watcher {
       if (this.down) this.ctx.err('The broker answers again.\n');
       this.down = false;
     } catch (error) {
-      if (!(error instanceof DuoError) || !TRANSIENT.has(error.code)) throw error;
+      // A poll survives what the next poll may not see: the broker down, busy or briefly failing.
+      if (!isTransient(error)) throw error;
       if (!this.down) this.ctx.err(`${describeError(error)} Still watching; retrying.\n`);
       this.down = true;
     }
