@@ -4,13 +4,10 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { DuoError } from '../shared/errors.ts';
+import { parseConfig, positiveInt } from '../shared/config.ts';
 import { DEFAULT_BROKER_URL, secretsFilePath } from '../shared/paths.ts';
-import { DisplayName, PartnerId, describeIssues } from '../shared/protocol.ts';
+import { DisplayName, PartnerId } from '../shared/protocol.ts';
 
-const positive = z
-  .union([z.int(), z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number)])
-  .pipe(z.int().min(1));
 
 const brokerUrl = z
   .string()
@@ -35,13 +32,13 @@ export const PartnerConfig = z.strictObject({
   projectDir: z.string().min(1).refine(isAbsolute, 'the project directory must be an absolute path'),
   secretsFile: z.string().min(1),
   /** Every REST call and every WebSocket request gives up after this long: tools fail fast. */
-  requestTimeoutMs: positive.default(3_000),
-  reconnectBaseMs: positive.default(250),
-  reconnectCapMs: positive.default(10_000),
-  inboxMaxMessages: positive.default(1_000),
-  inboxMaxBytes: positive.default(8 * 1024 * 1024),
+  requestTimeoutMs: positiveInt.default(3_000),
+  reconnectBaseMs: positiveInt.default(250),
+  reconnectCapMs: positiveInt.default(10_000),
+  inboxMaxMessages: positiveInt.default(1_000),
+  inboxMaxBytes: positiveInt.default(8 * 1024 * 1024),
   /** How often a waiting `listen` sends an MCP progress notification. */
-  progressIntervalMs: positive.default(10_000),
+  progressIntervalMs: positiveInt.default(10_000),
   logLevel: z.enum(['error', 'warn', 'info', 'debug', 'silent']).default('info'),
 });
 export type PartnerConfig = z.infer<typeof PartnerConfig>;
@@ -65,10 +62,5 @@ export function partnerConfigFromEnv(
     secretsFile: secretsFilePath(env),
     logLevel: env.DUO_LOG_LEVEL,
   };
-  const input = Object.fromEntries(
-    Object.entries({ ...fromEnv, ...overrides }).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = PartnerConfig.safeParse(input);
-  if (!parsed.success) throw new DuoError('bad_request', `Invalid partner configuration: ${describeIssues(parsed.error)}.`);
-  return parsed.data;
+  return parseConfig(PartnerConfig, 'partner', fromEnv, overrides);
 }

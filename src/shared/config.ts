@@ -1,5 +1,5 @@
 /**
- * Broker configuration, parsed once from environment and flags into a typed object that is
+ * Configuration, parsed once from environment and flags into a typed object that is
  * passed down. Nothing below main.ts reads process.env.
  */
 import { z } from 'zod';
@@ -16,7 +16,8 @@ export function isLoopbackHost(host: string): boolean {
 const port = z
   .union([z.int(), z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number)])
   .pipe(z.int().min(0).max(65535));
-const positive = z
+/** A whole number of at least 1, given as a number (flags, tests) or a string (environment). */
+export const positiveInt = z
   .union([z.int(), z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number)])
   .pipe(z.int().min(1));
 const list = z
@@ -31,14 +32,14 @@ export const BrokerConfig = z.strictObject({
   allowedOrigins: list.default([]),
   /** Extra host names the broker answers to, besides loopback names and its bind address. */
   allowedHosts: list.default([]),
-  heartbeatMs: positive.default(15_000),
-  helloTimeoutMs: positive.default(5_000),
+  heartbeatMs: positiveInt.default(15_000),
+  helloTimeoutMs: positiveInt.default(5_000),
   /** Requests (or frames) per second per partner, with a burst of `rateBurst`. */
-  rateLimit: positive.default(50),
-  rateBurst: positive.default(200),
-  bodyLimit: positive.default(256 * 1024),
+  rateLimit: positiveInt.default(50),
+  rateBurst: positiveInt.default(200),
+  bodyLimit: positiveInt.default(256 * 1024),
   /** Longest REST long-poll, in seconds. */
-  maxListenSeconds: positive.default(3600),
+  maxListenSeconds: positiveInt.default(3600),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type BrokerConfig = z.infer<typeof BrokerConfig>;
@@ -59,12 +60,7 @@ export function brokerConfigFromEnv(
     rateLimit: env.DUO_RATE_LIMIT,
     logLevel: env.DUO_LOG_LEVEL,
   };
-  const input = Object.fromEntries(
-    Object.entries({ ...fromEnv, ...overrides }).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = BrokerConfig.safeParse(input);
-  if (!parsed.success) throw new DuoError('bad_request', `Invalid broker configuration: ${describeIssues(parsed.error)}.`);
-  const config = parsed.data;
+  const config = parseConfig(BrokerConfig, 'broker', fromEnv, overrides);
   if (!isLoopbackHost(config.host) && !config.token) {
     throw new DuoError(
       'token_required',
@@ -72,4 +68,22 @@ export function brokerConfigFromEnv(
     );
   }
   return config;
+}
+
+/**
+ * Parses environment values with flags (`overrides`) taking precedence; unset and empty values
+ * fall back to the schema's defaults. A failure names the setting and what is wrong with it.
+ */
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  what: string,
+  fromEnv: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+): z.infer<S> {
+  const input = Object.fromEntries(
+    Object.entries({ ...fromEnv, ...overrides }).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new DuoError('bad_request', `Invalid ${what} configuration: ${describeIssues(parsed.error)}.`);
+  return parsed.data;
 }
