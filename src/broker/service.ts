@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DuoError } from '../shared/errors.ts';
 import { directConversationId, directMembers } from '../shared/ids.ts';
-import { CloseCode, type ConversationSummary, type Message, type PartnerSummary, type RegisterReply, type TalkReply } from '../shared/protocol.ts';
+import { CloseCode, oneTarget, type ConversationSummary, type Message, type PartnerSummary, type RegisterReply, type TalkReply } from '../shared/protocol.ts';
 import { Batcher, type BatchOutcome } from './batcher.ts';
 import { Claims } from './claims.ts';
 import { storageError } from './db.ts';
@@ -167,7 +167,8 @@ export class BrokerService {
 
   /** Stores a message and pushes it to its recipients. Resolves only after the commit. */
   talk(senderId: string, input: TalkInput): Promise<TalkReply> {
-    if ((input.to === undefined) === (input.conversationId === undefined)) {
+    // The edges validate this too; the service keeps its own contract for any other caller.
+    if (!oneTarget(input)) {
       return Promise.reject(new DuoError('bad_request', 'Give exactly one of "to" (a partner id) or "conversationId".'));
     }
     if (input.to !== undefined && input.to === senderId) {

@@ -74,6 +74,12 @@ export const EmptyBody = z.strictObject({});
 
 export const UnregisterBody = z.strictObject({ partnerId: PartnerId.optional() });
 
+/** A message goes to a partner (`to`) or into a conversation (`conversationId`), never both. */
+export function oneTarget(talk: { to?: string | undefined; conversationId?: string | undefined }): boolean {
+  return (talk.to === undefined) !== (talk.conversationId === undefined);
+}
+const ONE_TARGET = { message: 'give exactly one of "to" (a partner id) or "conversationId"' };
+
 export const TalkBody = z
   .strictObject({
     content: Content,
@@ -81,9 +87,7 @@ export const TalkBody = z
     conversationId: ConversationId.optional(),
     clientMsgId: ClientMsgId.optional(),
   })
-  .refine((body) => (body.to === undefined) !== (body.conversationId === undefined), {
-    message: 'give exactly one of "to" (a partner id) or "conversationId"',
-  });
+  .refine(oneTarget, ONE_TARGET);
 export type TalkBody = z.infer<typeof TalkBody>;
 
 export const TalkReply = z.strictObject({
@@ -171,14 +175,16 @@ export const HelloFrame = z.strictObject({
 /** Any frame after hello may carry a `ref`; the reply or error frame echoes it. */
 const Ref = z.string().max(64).optional();
 
-export const TalkFrame = z.strictObject({
-  type: z.literal('talk'),
-  ref: Ref,
-  content: Content,
-  to: PartnerId.optional(),
-  conversationId: ConversationId.optional(),
-  clientMsgId: ClientMsgId.optional(),
-});
+export const TalkFrame = z
+  .strictObject({
+    type: z.literal('talk'),
+    ref: Ref,
+    content: Content,
+    to: PartnerId.optional(),
+    conversationId: ConversationId.optional(),
+    clientMsgId: ClientMsgId.optional(),
+  })
+  .refine(oneTarget, ONE_TARGET);
 
 export const AckFrame = z.strictObject({
   type: z.literal('ack'),
