@@ -1,10 +1,11 @@
 /**
- * A tiny leveled logger for the partner. stdout belongs to MCP frames, so every line goes to
- * stderr, where Claude Code keeps it in its MCP log. Callers never pass secrets.
+ * The partner's logger: pino, like the broker's, writing to stderr (stdout belongs to MCP
+ * frames; Claude Code keeps stderr in its MCP log), with secrets redacted should one ever be
+ * passed in a field.
  */
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'silent';
+import pino from 'pino';
 
-const rank: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, silent: -1 };
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'silent';
 
 export interface Logger {
   error(message: string, extra?: Record<string, unknown>): void;
@@ -13,12 +14,18 @@ export interface Logger {
   debug(message: string, extra?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
-  const emit = (at: Exclude<LogLevel, 'silent'>) => (message: string, extra?: Record<string, unknown>) => {
-    if (rank[at] > rank[level]) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: at, name: 'duo-partner', msg: message, ...extra })}\n`);
+export function createLogger(level: LogLevel): Logger {
+  const log = pino(
+    { name: 'duo-partner', level, redact: { paths: ['secret', 'token', '*.secret', '*.token'], censor: '[redacted]' } },
+    // Synchronous, so the last lines before an exit are not lost.
+    pino.destination({ dest: 2, sync: true }),
+  );
+  return {
+    error: (message, extra) => log.error(extra ?? {}, message),
+    warn: (message, extra) => log.warn(extra ?? {}, message),
+    info: (message, extra) => log.info(extra ?? {}, message),
+    debug: (message, extra) => log.debug(extra ?? {}, message),
   };
-  return { error: emit('error'), warn: emit('warn'), info: emit('info'), debug: emit('debug') };
 }
 
 export const silentLogger: Logger = createLogger('silent');
