@@ -3,6 +3,7 @@
  * bench client calls on any server (/health, /register). Anchors are deliberately naive: no
  * validation, no auth, no limits. They are the floor our broker is compared against.
  */
+import Database from 'better-sqlite3';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { RegisterReply } from '../../src/shared/protocol.ts';
@@ -72,4 +73,29 @@ export function exitOnSignal(close: () => void): void {
       process.exit(0);
     });
   }
+}
+
+/**
+ * A messages table at the broker's durability setting (WAL, synchronous=FULL), with a prepared
+ * one-row insert that commits on its own: what the SQLite anchors measure.
+ */
+export function openMessagesTable(path: string): {
+  insert(conversationId: string, from: string, content: string, createdAt: string): number;
+  close(): void;
+} {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  )`);
+  const insert = db.prepare('INSERT INTO messages (conversation_id, sender, content, created_at) VALUES (?, ?, ?, ?)');
+  return {
+    insert: (conversationId, from, content, createdAt) => Number(insert.run(conversationId, from, content, createdAt).lastInsertRowid),
+    close: () => db.close(),
+  };
 }

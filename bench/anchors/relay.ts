@@ -5,12 +5,11 @@
  * synchronous=FULL, the broker's setting) before it forwards. It speaks just enough of the Duo
  * frames for the bench client: hello → welcome, talk → message + sent; ack is ignored.
  */
-import Database from 'better-sqlite3';
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { directConversationId } from '../../src/shared/ids.ts';
 import type { ClientFrame, ConversationSummary, Message } from '../../src/shared/protocol.ts';
-import { exitOnSignal, handleCommonRoute, readJson, sendJson, type AnchorArgs } from './common.ts';
+import { exitOnSignal, handleCommonRoute, openMessagesTable, readJson, sendJson, type AnchorArgs } from './common.ts';
 
 interface Store {
   /** Commits the message and returns its id. */
@@ -23,26 +22,8 @@ function memoryStore(): Store {
   return { insert: () => ++lastId, close: () => {} };
 }
 
-function sqliteStore(path: string): Store {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.exec(`CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    content TEXT NOT NULL,
-    created_at TEXT NOT NULL
-  )`);
-  const insert = db.prepare('INSERT INTO messages (conversation_id, sender, content, created_at) VALUES (?, ?, ?, ?)');
-  return {
-    insert: (conversationId, from, content, createdAt) => Number(insert.run(conversationId, from, content, createdAt).lastInsertRowid),
-    close: () => db.close(),
-  };
-}
-
 export function startRelay(args: AnchorArgs): void {
-  const store = args.db === undefined ? memoryStore() : sqliteStore(args.db);
+  const store = args.db === undefined ? memoryStore() : openMessagesTable(args.db);
   const sockets = new Map<string, WebSocket>();
   const groups = new Map<string, string[]>();
   let groupCount = 0;

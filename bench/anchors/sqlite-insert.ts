@@ -4,7 +4,7 @@
  * and prints its figures as one JSON line on stdout.
  * Run: node --import tsx bench/anchors/sqlite-insert.ts --db FILE --count N
  */
-import Database from 'better-sqlite3';
+import { openMessagesTable } from './common.ts';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 
@@ -12,19 +12,9 @@ const { values } = parseArgs({ options: { db: { type: 'string' }, count: { type:
 if (values.db === undefined) throw new Error('sqlite-insert: --db is required');
 const count = Number(values.count);
 
-const db = new Database(values.db);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.exec(`CREATE TABLE messages (
-  id INTEGER PRIMARY KEY,
-  conversation_id TEXT NOT NULL,
-  sender TEXT NOT NULL,
-  content TEXT NOT NULL,
-  created_at TEXT NOT NULL
-)`);
-const insert = db.prepare('INSERT INTO messages (conversation_id, sender, content, created_at) VALUES (?, ?, ?, ?)');
+const table = openMessagesTable(values.db);
 
-const run = (i: number) => insert.run('direct:alice:bob', 'alice', `message ${i}`, new Date().toISOString());
+const run = (i: number) => table.insert('direct:alice:bob', 'alice', `message ${i}`, new Date().toISOString());
 for (let i = 0; i < Math.min(200, count); i++) run(i);
 
 const samplesMs: number[] = [];
@@ -35,5 +25,5 @@ for (let i = 0; i < count; i++) {
   samplesMs.push(performance.now() - t0);
 }
 const elapsedMs = performance.now() - started;
-db.close();
+table.close();
 process.stdout.write(`${JSON.stringify({ samplesMs, insertsPerSecond: (count / elapsedMs) * 1000 })}\n`);
