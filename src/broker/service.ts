@@ -39,16 +39,18 @@ export interface Claim {
   release(): void;
 }
 
-interface AckInput {
-  partnerId: string;
-  conversationId: string;
-  upTo: number;
-}
+/** What the write batcher commits: sends and read-cursor moves, in one transaction per tick. */
+type Write =
+  | { kind: 'talk'; senderId: string; input: TalkInput }
+  | { kind: 'ack'; partnerId: string; conversationId: string; upTo: number };
 
 interface StagedTalk {
   reply: TalkReply;
   message?: Message;
 }
+
+/** A staged talk, or for an ack whether the cursor moved. */
+type Written = StagedTalk | boolean;
 
 const NOTICE_DELAY_MS = 250;
 
@@ -67,16 +69,14 @@ export class BrokerService {
   private readonly restListeners = new Map<string, number>();
   private readonly claims = new Claims();
   private readonly noticeTimers = new Map<string, NodeJS.Timeout>();
-  private readonly talks: Batcher<{ senderId: string; input: TalkInput }, TalkReply>;
-  private readonly acks: Batcher<AckInput, boolean>;
+  private readonly writes: Batcher<Write, Written>;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
-    this.talks = new Batcher((items) => this.commitTalks(items));
-    this.acks = new Batcher((items) => this.commitAcks(items));
+    this.writes = new Batcher((items) => this.commitWrites(items));
   }
 
   async start(): Promise<void> {
@@ -174,18 +174,28 @@ export class BrokerService {
     if (input.to !== undefined && input.to === senderId) {
       return Promise.reject(new DuoError('bad_request', 'You cannot send a message to yourself; "to" must be another partner id.'));
     }
-    return this.talks.submit({ senderId, input });
+    return this.writes.submit({ kind: 'talk', senderId, input }).then((written) => (written as StagedTalk).reply);
   }
 
-  private async commitTalks(items: Array<{ senderId: string; input: TalkInput }>): Promise<Array<BatchOutcome<TalkReply>>> {
+  /**
+   * Commits everything submitted within one tick in one transaction (one fsync): sends and
+   * read-cursor moves alike, so an ack never makes the next send wait for a commit of its own.
+   * A send that is refused fails alone; a storage failure fails the batch and acknowledges
+   * nothing. Pushes happen after the commit, in id order.
+   */
+  private async commitWrites(items: Write[]): Promise<Array<BatchOutcome<Written>>> {
     const createdDirect = new Map<string, [string, string]>();
-    let staged: Array<BatchOutcome<StagedTalk>>;
+    let staged: Array<BatchOutcome<Written>>;
     try {
       staged = await this.store.transaction(async (tx) => {
-        const out: Array<BatchOutcome<StagedTalk>> = [];
-        for (const { senderId, input } of items) {
+        const out: Array<BatchOutcome<Written>> = [];
+        for (const item of items) {
           try {
-            out.push({ ok: true, value: await this.stageTalk(tx, senderId, input, createdDirect) });
+            const value =
+              item.kind === 'talk'
+                ? await this.stageTalk(tx, item.senderId, item.input, createdDirect)
+                : await tx.advanceCursor(item.conversationId, item.partnerId, item.upTo);
+            out.push({ ok: true, value });
           } catch (error) {
             if (!(error instanceof DuoError)) throw error;
             out.push({ ok: false, error });
@@ -197,8 +207,10 @@ export class BrokerService {
       throw storageError(error);
     }
     for (const [conversationId, pair] of createdDirect) for (const member of pair) this.membership.add(conversationId, member);
-    for (const outcome of staged) if (outcome.ok && outcome.value.message) this.publish(outcome.value.message);
-    return staged.map((o) => (o.ok ? { ok: true, value: o.value.reply } : o));
+    for (const outcome of staged) {
+      if (outcome.ok && typeof outcome.value === 'object' && outcome.value.message) this.publish(outcome.value.message);
+    }
+    return staged;
   }
 
   private async stageTalk(tx: Store, senderId: string, input: TalkInput, createdDirect: Map<string, [string, string]>): Promise<StagedTalk> {
@@ -330,24 +342,10 @@ export class BrokerService {
     };
   }
 
-  /** Marks read up to `upTo` in one conversation. Acks within a tick share one transaction. */
+  /** Marks read up to `upTo` in one conversation (committed with the other writes of its tick). */
   async ack(partnerId: string, conversationId: string, upTo: number): Promise<void> {
     this.requireMember(conversationId, partnerId);
-    if (await this.acks.submit({ partnerId, conversationId, upTo })) this.scheduleNotice(partnerId);
-  }
-
-  private async commitAcks(items: AckInput[]): Promise<Array<BatchOutcome<boolean>>> {
-    try {
-      return await this.store.transaction(async (tx) => {
-        const out: Array<BatchOutcome<boolean>> = [];
-        for (const { partnerId, conversationId, upTo } of items) {
-          out.push({ ok: true, value: await tx.advanceCursor(conversationId, partnerId, upTo) });
-        }
-        return out;
-      });
-    } catch (error) {
-      throw storageError(error);
-    }
+    if (await this.writes.submit({ kind: 'ack', partnerId, conversationId, upTo })) this.scheduleNotice(partnerId);
   }
 
   // ---------------------------------------------------------------- conversations
