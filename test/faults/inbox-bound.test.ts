@@ -25,6 +25,26 @@ const FLOOD = scale(10_000, 50_000);
 const LIMITS = { maxMessages: 200, maxBytes: 256 * 1024 };
 
 /** Sends `count` numbered messages as fast as the socket takes them; resolves when all are stored. */
+/**
+ * Reads the way listen does, until `count` messages arrived or `timeoutMs` passed: take a batch,
+ * ack it, let the connection resume the broker.
+ */
+async function readLikeListen(inbox: Inbox, connection: BrokerConnection, count: number, batchSize: number, timeoutMs: number): Promise<Message[]> {
+  const read: Message[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (read.length < count && Date.now() < deadline) {
+    const batch = inbox.take({}, batchSize);
+    if (batch.length === 0) {
+      await sleep(2);
+      continue;
+    }
+    read.push(...batch);
+    connection.ack(batch.at(-1)!.conversationId, batch.at(-1)!.id);
+    connection.inboxDrained();
+  }
+  return read;
+}
+
 async function flood(sender: WsClient, to: string, count: number, padding = 'p'.repeat(200)): Promise<void> {
   for (let i = 0; i < count; i++) {
     sender.send({ type: 'talk', ref: `f${i}`, to, content: `flood ${i} ${padding}` });
@@ -63,19 +83,8 @@ it(`a partner that never reads holds a bounded inbox under ${FLOOD} messages, th
   const pushedWhileIdle = pushes;
 
   // Now bob reads, the way listen does: take a batch, ack it, let the connection resume.
-  const read: Message[] = [];
   const readStarted = Date.now();
-  const deadline = Date.now() + scale(45_000, 240_000);
-  while (read.length < FLOOD && Date.now() < deadline) {
-    const batch = inbox.take({}, 50);
-    if (batch.length === 0) {
-      await sleep(2);
-      continue;
-    }
-    read.push(...batch);
-    connection.ack(batch.at(-1)!.conversationId, batch.at(-1)!.id);
-    connection.inboxDrained();
-  }
+  const read = await readLikeListen(inbox, connection, FLOOD, 50, scale(45_000, 240_000));
   const readMs = Date.now() - readStarted;
   const contents = read.map((m) => Number(m.content.split(' ')[1]));
   const inOrder = contents.every((n, i) => n === i);
@@ -139,18 +148,7 @@ it('a partner whose inbox overflows its hard limit still reads every message onc
   const sender = await connect(broker.url, alice);
   cleanup.push(() => sender.close());
   await flood(sender, 'bob', 3_000);
-  const read: Message[] = [];
-  const deadline = Date.now() + 20_000;
-  while (read.length < 3_000 && Date.now() < deadline) {
-    const batch = inbox.take({}, 25);
-    if (batch.length === 0) {
-      await sleep(2);
-      continue;
-    }
-    read.push(...batch);
-    connection.ack(batch.at(-1)!.conversationId, batch.at(-1)!.id);
-    connection.inboxDrained();
-  }
+  const read = await readLikeListen(inbox, connection, 3_000, 25, 20_000);
   expect(read.map((m) => Number(m.content.split(' ')[1]))).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
 });
 
