@@ -29,7 +29,12 @@ profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profi
 const totalUs = profile.endTime - profile.startTime;
 
 const shortUrl = (url: string) =>
-  url === '' ? '(native)' : url.replace(/^file:\/\/.*?\/node_modules\//, 'npm:').replace(/^file:\/\/.*?\/src\//, 'src/').replace(/^node:/, 'node:');
+  url === ''
+    ? '(native)'
+    : url
+        .replace(/^file:\/\/.*?\/node_modules\//, 'npm:')
+        .replace(/^file:\/\/.*?\/src\//, 'src/')
+        .replace(/^node:/, 'node:');
 const add = (map: Map<string, number>, key: string, us: number) => map.set(key, (map.get(key) ?? 0) + us);
 
 const parent = new Map<number, number>();
@@ -43,7 +48,16 @@ for (const [id, us] of selfUs) {
   const node = byId.get(id)!;
   const where = shortUrl(node.callFrame.url);
   add(byFunction, functionKey(node), us);
-  add(byFile, where.startsWith('npm:') ? where.split('/').slice(0, where.startsWith('npm:@') ? 2 : 1).join('/') : where, us);
+  add(
+    byFile,
+    where.startsWith('npm:')
+      ? where
+          .split('/')
+          .slice(0, where.startsWith('npm:@') ? 2 : 1)
+          .join('/')
+      : where,
+    us,
+  );
 }
 
 // Inclusive ("total") time: each function counted once per sample it appears in.

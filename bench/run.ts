@@ -52,7 +52,9 @@ async function main(): Promise<void> {
     const jobs = planJobs(options, targets, dir).filter((job) => enabled(job.scenario));
     const rounds: RoundFigures[] = [];
     for (let round = 1; round <= options.rounds; round++) {
-      const due = jobs.filter((job) => round === 1 || options.heavyEveryRound || !HEAVY_SCENARIOS.includes(job.scenario));
+      const due = jobs.filter(
+        (job) => round === 1 || options.heavyEveryRound || !HEAVY_SCENARIOS.includes(job.scenario),
+      );
       rounds.push(await runRound(round, options.rounds, due));
     }
     const rows = buildRows(rounds, options, targets.ours !== undefined);
@@ -60,12 +62,16 @@ async function main(): Promise<void> {
     console.log(
       `\nClaude Duo bench — ${options.full ? 'full' : 'quick'}, ${options.rounds} interleaved round(s)` +
         `${options.heavyEveryRound ? '' : ` (${HEAVY_SCENARIOS.join(', ')}: first round only)`}, medians over rounds, ${elapsed.toFixed(0)} s` +
-        `\nnode ${process.version}, ${cpus().length} CPU(s), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
+        `\nnode ${process.version}, ${cpus().length} CPU(s), load ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}\n`,
     );
     console.log(renderTable(rows));
     const missed = rows.filter((row) => judge(row).met === false).length;
     console.log(
-      missed === 0 ? '\nAll goals met.' : `\n${missed} line(s) missed their goal (marked ✗). The bench does not fail the build.`,
+      missed === 0
+        ? '\nAll goals met.'
+        : `\n${missed} line(s) missed their goal (marked ✗). The bench does not fail the build.`,
     );
     if (options.json !== undefined) {
       await writeFile(options.json, `${JSON.stringify(report(options, started, rounds, rows), null, 2)}\n`);
@@ -90,7 +96,12 @@ async function startTargets(options: BenchOptions, dir: string, servers: ServerP
   let count = 0;
   const startAnchor = async (name: string, file: string, args: string[] = []) => {
     const port = await freePort();
-    return startServer({ name, port, entry: join(ROOT, 'bench/anchors', file), args: ['--port', String(port), ...args] });
+    return startServer({
+      name,
+      port,
+      entry: join(ROOT, 'bench/anchors', file),
+      args: ['--port', String(port), ...args],
+    });
   };
   const startBroker = async () => {
     const port = await freePort();
@@ -119,7 +130,9 @@ async function startTargets(options: BenchOptions, dir: string, servers: ServerP
   const startRelay = () => startAnchor('raw ws', 'ws-relay.ts', ['--heartbeat-ms', String(ANCHOR_HEARTBEAT_MS)]);
   const [relay, floor, longpoll] = await Promise.all([
     kept('raw ws', startRelay),
-    kept('persisted floor', () => startAnchor('persisted floor', 'persisted-relay.ts', ['--db', join(dir, 'floor.db')])),
+    kept('persisted floor', () =>
+      startAnchor('persisted floor', 'persisted-relay.ts', ['--db', join(dir, 'floor.db')]),
+    ),
     kept('raw HTTP long-poll', () => startAnchor('raw HTTP long-poll', 'http-longpoll.ts')),
   ]);
   let ours: Target | undefined;
@@ -138,7 +151,11 @@ async function startTargets(options: BenchOptions, dir: string, servers: ServerP
 }
 
 /** Runs `run` against a server started for it alone, stopped afterwards. */
-async function onFresh<R>(label: string, start: () => Promise<ServerProcess>, run: (target: Target) => Promise<R>): Promise<R> {
+async function onFresh<R>(
+  label: string,
+  start: () => Promise<ServerProcess>,
+  run: (target: Target) => Promise<R>,
+): Promise<R> {
   const server = await start();
   const target = targetFor(label, server);
   try {
@@ -152,7 +169,12 @@ async function onFresh<R>(label: string, start: () => Promise<ServerProcess>, ru
 function planJobs(options: BenchOptions, t: Targets, dir: string): Job[] {
   const s = options.sizes;
   const jobs: Job[] = [];
-  const add = (scenario: ScenarioName, key: string, target: Target | undefined, run: (target: Target, prefix: string) => Promise<unknown>) => {
+  const add = (
+    scenario: ScenarioName,
+    key: string,
+    target: Target | undefined,
+    run: (target: Target, prefix: string) => Promise<unknown>,
+  ) => {
     if (target) jobs.push({ scenario, key, label: target.label, run: (prefix) => run(target, prefix) });
   };
   jobs.push({
@@ -161,8 +183,10 @@ function planJobs(options: BenchOptions, t: Targets, dir: string): Job[] {
     label: 'raw better-sqlite3',
     run: (prefix) => sqliteInsert(join(dir, `${prefix}.db`), s.latencySamples),
   });
-  for (const target of [t.floor, t.relay, t.ours]) add('latency', 'latency', target, (x, p) => wsLatency(x, p, s.latencySamples));
-  for (const target of [t.longpoll, t.ours]) add('rest', 'rest', target, (x, p) => restLatency(x, p, s.restLatencySamples));
+  for (const target of [t.floor, t.relay, t.ours])
+    add('latency', 'latency', target, (x, p) => wsLatency(x, p, s.latencySamples));
+  for (const target of [t.longpoll, t.ours])
+    add('rest', 'rest', target, (x, p) => restLatency(x, p, s.restLatencySamples));
   for (const target of [t.floor, t.ours]) {
     add('sustained', 'sustained1', target, (x, p) => sustained(x, p, 1, 64, s.sustainedSeconds));
     add('sustained', 'sustained50', target, (x, p) => sustained(x, p, 50, 8, s.sustainedSeconds));
@@ -176,7 +200,8 @@ function planJobs(options: BenchOptions, t: Targets, dir: string): Job[] {
     [t.relay, t.fresh.relay],
     [t.ours, t.fresh.ours],
   ] as const) {
-    if (start) add('idle', 'idle', target, (x, p) => onFresh(x.label, start, (fresh) => idle(fresh, p, s.idlePartners)));
+    if (start)
+      add('idle', 'idle', target, (x, p) => onFresh(x.label, start, (fresh) => idle(fresh, p, s.idlePartners)));
   }
   add('storm', 'storm', t.ours, (x, p) => storm(x, p, s.stormPartners));
   return jobs;
@@ -196,7 +221,9 @@ async function runRound(round: number, rounds: number, jobs: readonly Job[]): Pr
       try {
         const result = await job.run(prefix);
         figures[key][job.label] = result;
-        log(`bench: round ${round}/${rounds} ${key} ${job.label}: ${brief(result)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        log(
+          `bench: round ${round}/${rounds} ${key} ${job.label}: ${brief(result)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        );
       } catch (error) {
         figures[key][job.label] = { error: (error as Error).message };
         log(`bench: round ${round}/${rounds} ${key} ${job.label} FAILED: ${(error as Error).message}`);
@@ -207,11 +234,18 @@ async function runRound(round: number, rounds: number, jobs: readonly Job[]): Pr
 }
 
 function brief(result: unknown): string {
-  return JSON.stringify(result, (_key, value: unknown) => (typeof value === 'number' ? Number(value.toPrecision(4)) : value));
+  return JSON.stringify(result, (_key, value: unknown) =>
+    typeof value === 'number' ? Number(value.toPrecision(4)) : value,
+  );
 }
 
 /** The median over rounds of one number taken from one server's result for one figure. */
-function pick<T>(rounds: readonly RoundFigures[], key: string, label: string, get: (result: T) => number | undefined): number | undefined {
+function pick<T>(
+  rounds: readonly RoundFigures[],
+  key: string,
+  label: string,
+  get: (result: T) => number | undefined,
+): number | undefined {
   const values = rounds.map((round) => {
     const result = round[key]?.[label];
     if (result === undefined || (typeof result === 'object' && result !== null && 'error' in result)) return undefined;
@@ -239,10 +273,44 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
     const lat = (label: string, q: 'p50' | 'p99') => pick<Summary>(rounds, 'latency', label, (r) => r[q]);
     const error = failed(rounds, 'latency', 'ours');
     rows.push(
-      { scenario: 'talk→inbox WS p50', anchorName: 'persisted floor', anchor: lat('persisted floor', 'p50'), ours: lat(ours, 'p50'), unit: 'ms', better: 'lower', goal: { ratio: 1.5 }, error },
-      { scenario: 'talk→inbox WS p50', anchorName: 'raw ws relay', anchor: lat('raw ws', 'p50'), ours: lat(ours, 'p50'), unit: 'ms', better: 'lower', goal: { ratio: 3 }, error },
-      { scenario: 'talk→inbox WS p99', anchorName: 'persisted floor', anchor: lat('persisted floor', 'p99'), ours: lat(ours, 'p99'), unit: 'ms', better: 'lower', goal: { ratio: 2 }, error },
-      { scenario: 'talk→inbox WS p99', anchorName: 'raw ws relay', anchor: lat('raw ws', 'p99'), ours: lat(ours, 'p99'), unit: 'ms', better: 'lower' },
+      {
+        scenario: 'talk→inbox WS p50',
+        anchorName: 'persisted floor',
+        anchor: lat('persisted floor', 'p50'),
+        ours: lat(ours, 'p50'),
+        unit: 'ms',
+        better: 'lower',
+        goal: { ratio: 1.5 },
+        error,
+      },
+      {
+        scenario: 'talk→inbox WS p50',
+        anchorName: 'raw ws relay',
+        anchor: lat('raw ws', 'p50'),
+        ours: lat(ours, 'p50'),
+        unit: 'ms',
+        better: 'lower',
+        goal: { ratio: 3 },
+        error,
+      },
+      {
+        scenario: 'talk→inbox WS p99',
+        anchorName: 'persisted floor',
+        anchor: lat('persisted floor', 'p99'),
+        ours: lat(ours, 'p99'),
+        unit: 'ms',
+        better: 'lower',
+        goal: { ratio: 2 },
+        error,
+      },
+      {
+        scenario: 'talk→inbox WS p99',
+        anchorName: 'raw ws relay',
+        anchor: lat('raw ws', 'p99'),
+        ours: lat(ours, 'p99'),
+        unit: 'ms',
+        better: 'lower',
+      },
     );
   }
   if (has('rest')) {
@@ -260,7 +328,14 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
         error: failed(rounds, 'rest', 'ours'),
         note: haveBroker ? `repeated by a later long-poll: ${repeats ?? '—'} (median per round)` : undefined,
       },
-      { scenario: 'talk→inbox REST p99', anchorName: 'raw HTTP long-poll', anchor: lat('raw HTTP long-poll', 'p99'), ours: lat(ours, 'p99'), unit: 'ms', better: 'lower' },
+      {
+        scenario: 'talk→inbox REST p99',
+        anchorName: 'raw HTTP long-poll',
+        anchor: lat('raw HTTP long-poll', 'p99'),
+        ours: lat(ours, 'p99'),
+        unit: 'ms',
+        better: 'lower',
+      },
     );
   }
   for (const [key, name] of [
@@ -270,7 +345,10 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
     if (!has(key)) continue;
     const get = (label: string, f: (r: SustainedResult) => number) => pick<SustainedResult>(rounds, key, label, f);
     const sum = (f: (r: SustainedResult) => number) =>
-      rounds.reduce((acc, round) => acc + (isResult<SustainedResult>(round[key]?.ours) ? f(round[key].ours as SustainedResult) : 0), 0);
+      rounds.reduce(
+        (acc, round) => acc + (isResult<SustainedResult>(round[key]?.ours) ? f(round[key].ours as SustainedResult) : 0),
+        0,
+      );
     const [lost, dup, order] = [sum((r) => r.lost), sum((r) => r.duplicates), sum((r) => r.outOfOrder)];
     const delivered = get(ours, (r) => r.delivered);
     rows.push({
@@ -282,16 +360,41 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
       better: 'higher',
       goal: { ratio: 0.5, checks: [{ ok: haveBroker && lost + dup + order === 0, text: '0 lost/dup/reordered' }] },
       error: failed(rounds, key, 'ours'),
-      note: haveBroker ? `delivered ${Math.round(delivered ?? 0)}, lost ${lost}, dup ${dup}, out of order ${order}` : undefined,
+      note: haveBroker
+        ? `delivered ${Math.round(delivered ?? 0)}, lost ${lost}, dup ${dup}, out of order ${order}`
+        : undefined,
     });
   }
   if (has('fanout')) {
     const get = (label: string, f: (r: FanoutResult) => number) => pick<FanoutResult>(rounds, 'fanout', label, f);
     const n = s.fanoutRecipients;
     rows.push(
-      { scenario: `fan-out 1→${n} first p50`, anchorName: 'raw ws fan-out', anchor: get('raw ws', (r) => r.firstP50), ours: get(ours, (r) => r.firstP50), unit: 'ms', better: 'lower' },
-      { scenario: `fan-out 1→${n} last p50`, anchorName: 'raw ws fan-out', anchor: get('raw ws', (r) => r.lastP50), ours: get(ours, (r) => r.lastP50), unit: 'ms', better: 'lower', goal: { ratio: 2 }, error: failed(rounds, 'fanout', 'ours') },
-      { scenario: `fan-out 1→${n} last p99`, anchorName: 'raw ws fan-out', anchor: get('raw ws', (r) => r.lastP99), ours: get(ours, (r) => r.lastP99), unit: 'ms', better: 'lower' },
+      {
+        scenario: `fan-out 1→${n} first p50`,
+        anchorName: 'raw ws fan-out',
+        anchor: get('raw ws', (r) => r.firstP50),
+        ours: get(ours, (r) => r.firstP50),
+        unit: 'ms',
+        better: 'lower',
+      },
+      {
+        scenario: `fan-out 1→${n} last p50`,
+        anchorName: 'raw ws fan-out',
+        anchor: get('raw ws', (r) => r.lastP50),
+        ours: get(ours, (r) => r.lastP50),
+        unit: 'ms',
+        better: 'lower',
+        goal: { ratio: 2 },
+        error: failed(rounds, 'fanout', 'ours'),
+      },
+      {
+        scenario: `fan-out 1→${n} last p99`,
+        anchorName: 'raw ws fan-out',
+        anchor: get('raw ws', (r) => r.lastP99),
+        ours: get(ours, (r) => r.lastP99),
+        unit: 'ms',
+        better: 'lower',
+      },
       {
         scenario: `fan-out 1→${n} burst`,
         anchorName: 'raw ws fan-out',
@@ -316,7 +419,9 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
         better: 'lower',
         goal: { ratio: 2 },
         error: failed(rounds, 'idle', 'ours'),
-        note: haveBroker ? `connect all: ${get('ours', (r) => r.connectSeconds)?.toFixed(2)} s (raw ${get('raw ws', (r) => r.connectSeconds)?.toFixed(2)} s)` : undefined,
+        note: haveBroker
+          ? `connect all: ${get('ours', (r) => r.connectSeconds)?.toFixed(2)} s (raw ${get('raw ws', (r) => r.connectSeconds)?.toFixed(2)} s)`
+          : undefined,
       },
       {
         scenario: `${n} idle partners: heartbeat sweep`,
@@ -325,7 +430,10 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
         ours: get(ours, (r) => r.sweepMs),
         unit: 'ms',
         better: 'lower',
-        note: get('ours', (r) => r.heartbeatMs) === undefined ? undefined : `interval ${get('ours', (r) => r.heartbeatMs)} ms (raw ${ANCHOR_HEARTBEAT_MS} ms)`,
+        note:
+          get('ours', (r) => r.heartbeatMs) === undefined
+            ? undefined
+            : `interval ${get('ours', (r) => r.heartbeatMs)} ms (raw ${ANCHOR_HEARTBEAT_MS} ms)`,
       },
     );
   }
@@ -375,7 +483,14 @@ function report(options: BenchOptions, started: number, rounds: readonly RoundFi
     finishedAt: new Date().toISOString(),
     mode: options.full ? 'full' : 'quick',
     sizes: options.sizes,
-    machine: { node: process.version, platform: process.platform, cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemBytes: totalmem(), loadavg: loadavg() },
+    machine: {
+      node: process.version,
+      platform: process.platform,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      totalMemBytes: totalmem(),
+      loadavg: loadavg(),
+    },
     commit,
     rounds,
     table: rows.map((row) => ({ ...row, ...judge(row) })),
@@ -390,4 +505,3 @@ main()
     // Never fail the build; and do not wait for stray sockets to let the loop drain.
     process.exit(0);
   });
-

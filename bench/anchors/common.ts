@@ -33,7 +33,9 @@ export function readJson(req: IncomingMessage): Promise<Record<string, unknown>>
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
       try {
-        resolve(chunks.length === 0 ? {} : (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>));
+        resolve(
+          chunks.length === 0 ? {} : (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>),
+        );
       } catch (error) {
         reject(error as Error);
       }
@@ -95,7 +97,8 @@ export function openMessagesTable(path: string): {
   )`);
   const insert = db.prepare('INSERT INTO messages (conversation_id, sender, content, created_at) VALUES (?, ?, ?, ?)');
   return {
-    insert: (conversationId, from, content, createdAt) => Number(insert.run(conversationId, from, content, createdAt).lastInsertRowid),
+    insert: (conversationId, from, content, createdAt) =>
+      Number(insert.run(conversationId, from, content, createdAt).lastInsertRowid),
     close: () => db.close(),
   };
 }

@@ -41,13 +41,24 @@ const server = createServer((req, res) => {
       const from = bearer(req.headers.authorization);
       const to = String(body.to);
       const createdAt = new Date().toISOString();
-      const message: Message = { id: ++lastId, conversationId: directConversationId(from, to), from, content: String(body.content), createdAt };
+      const message: Message = {
+        id: ++lastId,
+        conversationId: directConversationId(from, to),
+        from,
+        content: String(body.content),
+        createdAt,
+      };
       const queue = queues.get(to);
       if (queue) queue.push(message);
       else queues.set(to, [message]);
       const waiter = waiters.get(to);
       if (waiter) answer(to, waiter);
-      const reply: TalkReply = { messageId: message.id, conversationId: message.conversationId, createdAt, duplicate: false };
+      const reply: TalkReply = {
+        messageId: message.id,
+        conversationId: message.conversationId,
+        createdAt,
+        duplicate: false,
+      };
       sendJson(res, 200, reply);
       return;
     }

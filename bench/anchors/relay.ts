@@ -64,7 +64,15 @@ export function startRelay(args: AnchorArgs): void {
       if (frame.type === 'hello') {
         partnerId = frame.partnerId;
         sockets.set(partnerId, ws);
-        ws.send(JSON.stringify({ type: 'welcome', partnerId, name: partnerId, version: 'anchor', heartbeatMs: args.heartbeatMs }));
+        ws.send(
+          JSON.stringify({
+            type: 'welcome',
+            partnerId,
+            name: partnerId,
+            version: 'anchor',
+            heartbeatMs: args.heartbeatMs,
+          }),
+        );
         return;
       }
       if (frame.type !== 'talk' || partnerId === undefined) return;
@@ -77,7 +85,9 @@ export function startRelay(args: AnchorArgs): void {
       for (const recipient of recipients) {
         if (recipient !== partnerId) sockets.get(recipient)?.send(push);
       }
-      ws.send(JSON.stringify({ type: 'sent', ref: frame.ref, messageId: id, conversationId, createdAt, duplicate: false }));
+      ws.send(
+        JSON.stringify({ type: 'sent', ref: frame.ref, messageId: id, conversationId, createdAt, duplicate: false }),
+      );
     });
     ws.on('close', () => {
       if (partnerId !== undefined && sockets.get(partnerId) === ws) sockets.delete(partnerId);

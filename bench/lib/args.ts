@@ -91,7 +91,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   }
   const rounds = values.rounds === undefined ? (values.full ? 5 : 3) : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive whole number\n${USAGE}`);
-  const only = values.only === undefined ? [] : values.only.split(',').map((s) => s.trim()).filter(Boolean);
+  const only =
+    values.only === undefined
+      ? []
+      : values.only
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   for (const name of only) {
     if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario "${name}"\n${USAGE}`);
   }
@@ -103,6 +109,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     only,
     skipBroker: values['no-broker'],
     heavyEveryRound: values.full,
-    sizes: { ...(values.full ? FULL : QUICK), ...(values.idle === undefined ? {} : { idlePartners: Number(values.idle) }) },
+    sizes: {
+      ...(values.full ? FULL : QUICK),
+      ...(values.idle === undefined ? {} : { idlePartners: Number(values.idle) }),
+    },
   };
 }

@@ -50,7 +50,9 @@ export class HttpClient {
           try {
             resolve({ status: res.statusCode ?? 0, body: (text === '' ? undefined : JSON.parse(text)) as T });
           } catch {
-            reject(new Error(`${method} ${path}: ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`));
+            reject(
+              new Error(`${method} ${path}: ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`),
+            );
           }
         });
         res.once('error', reject);

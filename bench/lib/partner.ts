@@ -41,7 +41,8 @@ export class WsPartner {
   ) {
     ws.on('ping', () => this.pings.push(performance.now()));
     ws.on('close', () => {
-      for (const talk of this.pending.values()) talk.reject(new Error(`${partnerId}: socket closed with a talk in flight`));
+      for (const talk of this.pending.values())
+        talk.reject(new Error(`${partnerId}: socket closed with a talk in flight`));
       this.pending.clear();
     });
   }
@@ -60,7 +61,9 @@ export class WsPartner {
         reject(error);
       };
       ws.once('error', fail);
-      ws.once('close', (code, reason) => fail(new Error(`${partnerId}: closed before welcome (${code} ${reason.toString()})`)));
+      ws.once('close', (code, reason) =>
+        fail(new Error(`${partnerId}: closed before welcome (${code} ${reason.toString()})`)),
+      );
       ws.once('open', () => partner.send({ type: 'hello', partnerId, secret, since: options.since ?? 0 }));
       ws.on('message', (data: WebSocket.RawData) => {
         const at = performance.now();
@@ -147,7 +150,11 @@ export async function register(http: HttpClient, partnerId: string): Promise<str
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; results keep the items' order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

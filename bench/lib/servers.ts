@@ -120,10 +120,14 @@ function healthStatus(baseUrl: string): Promise<number> {
 }
 
 export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), '--import', 'tsx', spec.entry, ...(spec.args ?? [])], {
-    env: { ...process.env, ...spec.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(spec.nodeArgs ?? []), '--import', 'tsx', spec.entry, ...(spec.args ?? [])],
+    {
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const server = new ServerProcess(spec.name, spec.port, child);
   try {
     await server.waitReady(spec.readyTimeoutMs ?? 30_000);

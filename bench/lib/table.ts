@@ -68,7 +68,10 @@ export function formatValue(value: number | undefined, unit: Unit): string {
 
 /** The line of a (possibly multi-line, stack-carrying) error that says what went wrong. */
 function headline(error: string): string {
-  const lines = error.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = error
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const telling = lines.find((line) => /\bError\b/.test(line) && !line.startsWith('at ')) ?? lines[0] ?? '';
   return (lines[0] !== undefined && telling !== lines[0] ? `${lines[0]} ${telling}` : telling).slice(0, 160);
 }
@@ -89,6 +92,10 @@ export function renderTable(rows: readonly Row[]): string {
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const render = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const render = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [render(header), widths.map((w) => '─'.repeat(w)).join('  '), ...lines.map(render)].join('\n');
 }

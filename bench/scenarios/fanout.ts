@@ -22,7 +22,13 @@ export interface FanoutResult {
 const BURST_WINDOW = 8;
 const ACK_EVERY = 50;
 
-export async function fanout(target: Target, prefix: string, recipientCount: number, samples: number, burst: number): Promise<FanoutResult> {
+export async function fanout(
+  target: Target,
+  prefix: string,
+  recipientCount: number,
+  samples: number,
+  burst: number,
+): Promise<FanoutResult> {
   const senderId = `${prefix}-s`;
   const senderSecret = await register(target.http, senderId);
   const ids = Array.from({ length: recipientCount }, (_, i) => `${prefix}-r${i}`);
@@ -68,7 +74,8 @@ export async function fanout(target: Target, prefix: string, recipientCount: num
     for (let i = 0; i < warmup + samples; i++) {
       const t0 = performance.now();
       await sender.talk(destination, String(i));
-      if (!(await waitFor(() => count.get(i) === recipientCount, 10_000, 0))) lost += recipientCount - (count.get(i) ?? 0);
+      if (!(await waitFor(() => count.get(i) === recipientCount, 10_000, 0)))
+        lost += recipientCount - (count.get(i) ?? 0);
       const [f, l] = [first.get(i), last.get(i)];
       if (i >= warmup && f !== undefined && l !== undefined) {
         firsts.push(f - t0);

@@ -31,7 +31,9 @@ export async function idle(target: Target, prefix: string, count: number): Promi
   const secrets = await mapLimit(ids, 32, (id) => register(target.http, id));
   const half = Math.floor(count / 2);
   const connect = (from: number, to: number) =>
-    mapLimit(ids.slice(from, to), CONNECT_CONCURRENCY, (id, i) => WsPartner.connect(target.server.wsUrl, id, secrets[from + i]!));
+    mapLimit(ids.slice(from, to), CONNECT_CONCURRENCY, (id, i) =>
+      WsPartner.connect(target.server.wsUrl, id, secrets[from + i]!),
+    );
 
   const t0 = performance.now();
   const partners = await connect(0, half);
@@ -46,7 +48,11 @@ export async function idle(target: Target, prefix: string, count: number): Promi
   let sweepMs: number | undefined;
   if (heartbeatMs > 0) {
     const mark = performance.now();
-    await waitFor(() => (sweepMs = completeSweep(partners, mark, heartbeatMs)) !== undefined, heartbeatMs * 2.5 + 5000, 100);
+    await waitFor(
+      () => (sweepMs = completeSweep(partners, mark, heartbeatMs)) !== undefined,
+      heartbeatMs * 2.5 + 5000,
+      100,
+    );
   }
   await mapLimit(partners, 500, (p) => p.close());
   return {

@@ -57,7 +57,9 @@ export async function restLatency(target: Target, prefix: string, samples: numbe
   const [aId, bId] = [`${prefix}-a`, `${prefix}-b`];
   const [aSecret, bSecret] = await Promise.all([register(target.http, aId), register(target.http, bId)]);
   const listen = () =>
-    target.http.ok<ListenReply>('GET', `/listen/${bId}?timeout=30`, undefined, bSecret).then((reply) => ({ reply, at: performance.now() }));
+    target.http
+      .ok<ListenReply>('GET', `/listen/${bId}?timeout=30`, undefined, bSecret)
+      .then((reply) => ({ reply, at: performance.now() }));
   const seen = new Set<number>();
   let repeats = 0;
   const latencies: number[] = [];

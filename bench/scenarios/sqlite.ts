@@ -14,14 +14,18 @@ const ENTRY = fileURLToPath(new URL('../anchors/sqlite-insert.ts', import.meta.u
 
 export function sqliteInsert(dbPath: string, count: number): Promise<SqliteResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', ENTRY, '--db', dbPath, '--count', String(count)], (error, stdout, stderr) => {
-      if (error) {
-        reject(new Error(`sqlite-insert failed: ${stderr || error.message}`));
-        return;
-      }
-      const { samplesMs, insertsPerSecond } = JSON.parse(stdout) as { samplesMs: number[]; insertsPerSecond: number };
-      const summary = summarize(samplesMs);
-      resolve({ n: summary.n, p50: summary.p50, p99: summary.p99, insertsPerSecond });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', ENTRY, '--db', dbPath, '--count', String(count)],
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(new Error(`sqlite-insert failed: ${stderr || error.message}`));
+          return;
+        }
+        const { samplesMs, insertsPerSecond } = JSON.parse(stdout) as { samplesMs: number[]; insertsPerSecond: number };
+        const summary = summarize(samplesMs);
+        resolve({ n: summary.n, p50: summary.p50, p99: summary.p99, insertsPerSecond });
+      },
+    );
   });
 }

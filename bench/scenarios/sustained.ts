@@ -32,27 +32,43 @@ interface Pair {
   lastId: number;
 }
 
-export async function sustained(target: Target, prefix: string, pairCount: number, window: number, seconds: number): Promise<SustainedResult> {
+export async function sustained(
+  target: Target,
+  prefix: string,
+  pairCount: number,
+  window: number,
+  seconds: number,
+): Promise<SustainedResult> {
   let lastDelivery = 0;
-  const pairs = await mapLimit(Array.from({ length: pairCount }, (_, i) => i), 16, async (i): Promise<Pair> => {
-    const [pId, cId] = [`${prefix}-p${i}`, `${prefix}-c${i}`];
-    const [pSecret, cSecret] = await Promise.all([register(target.http, pId), register(target.http, cId)]);
-    const pair = { acked: new Set<number>(), delivered: new Set<number>(), duplicates: 0, outOfOrder: 0, lastId: 0 } as Pair;
-    pair.consumer = await WsPartner.connect(target.server.wsUrl, cId, cSecret, {
-      onMessage: (message, at) => {
-        const seq = Number(message.content);
-        if (pair.delivered.has(seq)) pair.duplicates++;
-        else pair.delivered.add(seq);
-        // The contract: per conversation, recipients see messages in id order.
-        if (message.id < pair.lastId) pair.outOfOrder++;
-        pair.lastId = Math.max(pair.lastId, message.id);
-        lastDelivery = at;
-        if (pair.delivered.size % ACK_EVERY === 0) pair.consumer.ack(message.conversationId, message.id);
-      },
-    });
-    pair.producer = await WsPartner.connect(target.server.wsUrl, pId, pSecret);
-    return pair;
-  });
+  const pairs = await mapLimit(
+    Array.from({ length: pairCount }, (_, i) => i),
+    16,
+    async (i): Promise<Pair> => {
+      const [pId, cId] = [`${prefix}-p${i}`, `${prefix}-c${i}`];
+      const [pSecret, cSecret] = await Promise.all([register(target.http, pId), register(target.http, cId)]);
+      const pair = {
+        acked: new Set<number>(),
+        delivered: new Set<number>(),
+        duplicates: 0,
+        outOfOrder: 0,
+        lastId: 0,
+      } as Pair;
+      pair.consumer = await WsPartner.connect(target.server.wsUrl, cId, cSecret, {
+        onMessage: (message, at) => {
+          const seq = Number(message.content);
+          if (pair.delivered.has(seq)) pair.duplicates++;
+          else pair.delivered.add(seq);
+          // The contract: per conversation, recipients see messages in id order.
+          if (message.id < pair.lastId) pair.outOfOrder++;
+          pair.lastId = Math.max(pair.lastId, message.id);
+          lastDelivery = at;
+          if (pair.delivered.size % ACK_EVERY === 0) pair.consumer.ack(message.conversationId, message.id);
+        },
+      });
+      pair.producer = await WsPartner.connect(target.server.wsUrl, pId, pSecret);
+      return pair;
+    },
+  );
 
   const started = performance.now();
   const stopAt = started + seconds * 1000;
@@ -85,5 +101,14 @@ export async function sustained(target: Target, prefix: string, pairCount: numbe
   }
   await Promise.all(pairs.flatMap((p) => [p.producer.close(), p.consumer.close()]));
   const elapsed = (lastDelivery - started) / 1000;
-  return { pairs: pairCount, acked, delivered, lost, duplicates, outOfOrder, seconds: elapsed, msgPerSec: delivered / elapsed };
+  return {
+    pairs: pairCount,
+    acked,
+    delivered,
+    lost,
+    duplicates,
+    outOfOrder,
+    seconds: elapsed,
+    msgPerSec: delivered / elapsed,
+  };
 }

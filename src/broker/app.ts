@@ -36,12 +36,16 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       level: config.logLevel,
       // stdout belongs to whoever embeds us (the partner's MCP frames); logs go to stderr.
       stream: process.stderr,
-      redact: { paths: ['req.headers.authorization', 'req.headers["x-duo-token"]', 'secret', '*.secret'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers["x-duo-token"]', 'secret', '*.secret'],
+        censor: '[redacted]',
+      },
     },
     bodyLimit: config.bodyLimit,
     // Slow clients (slowloris) are cut off: headers within 10 s, the whole request within 30 s.
     // Long-poll responses are not affected; these limits only cover receiving the request.
-    serverFactory: (handler) => createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, handler),
+    serverFactory: (handler) =>
+      createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, handler),
     forceCloseConnections: true,
     return503OnClosing: true,
     // Requests the HTTP parser cannot read (broken request line or framing, oversized headers, a
@@ -57,7 +61,9 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
             : new DuoError('bad_request', 'The request is not valid HTTP/1.1.');
       const body = JSON.stringify(errorReply(duo));
       if (socket.writable) {
-        socket.write(`HTTP/1.1 ${duo.status} ${STATUS_CODES[duo.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        socket.write(
+          `HTTP/1.1 ${duo.status} ${STATUS_CODES[duo.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
       }
       socket.destroy();
     },
@@ -73,16 +79,23 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   // Bodies are decoded strictly: invalid UTF-8 is refused, not silently turned into U+FFFD.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: config.bodyLimit }, (request, body, done) => {
-    let text: string;
-    try {
-      text = utf8.decode(body as Buffer);
-    } catch {
-      done(new DuoError('invalid_json', 'The request body is not valid UTF-8; send JSON encoded as UTF-8.'), undefined);
-      return;
-    }
-    parseJson(request, text, done);
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: config.bodyLimit },
+    (request, body, done) => {
+      let text: string;
+      try {
+        text = utf8.decode(body as Buffer);
+      } catch {
+        done(
+          new DuoError('invalid_json', 'The request body is not valid UTF-8; send JSON encoded as UTF-8.'),
+          undefined,
+        );
+        return;
+      }
+      parseJson(request, text, done);
+    },
+  );
 
   // Registered before the guard so that its own hooks mark upgrade requests first: a refused
   // upgrade then gets its HTTP error and the socket is destroyed instead of left hanging.
@@ -97,12 +110,26 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     return reply.status(duo.status).send(errorReply(duo));
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(errorReply(new DuoError('not_found', `There is no ${request.method} ${request.url.split('?')[0]}. See the README's REST table.`))),
+    reply
+      .status(404)
+      .send(
+        errorReply(
+          new DuoError(
+            'not_found',
+            `There is no ${request.method} ${request.url.split('?')[0]}. See the README's REST table.`,
+          ),
+        ),
+      ),
   );
 
   await app.register(async (scope) => {
     await registerRoutes(scope, { service, limiter, maxListenSeconds: config.maxListenSeconds, startedAt: Date.now() });
-    await registerWebSocket(scope, { service, limiter, heartbeatMs: config.heartbeatMs, helloTimeoutMs: config.helloTimeoutMs });
+    await registerWebSocket(scope, {
+      service,
+      limiter,
+      heartbeatMs: config.heartbeatMs,
+      helloTimeoutMs: config.helloTimeoutMs,
+    });
   });
 
   return {

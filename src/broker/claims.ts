@@ -15,9 +15,11 @@ export class Claims {
     for (const m of messages) highest.set(m.conversationId, Math.max(highest.get(m.conversationId) ?? 0, m.id));
     let claimed = this.byPartner.get(partnerId);
     if (!claimed) this.byPartner.set(partnerId, (claimed = new Map()));
-    for (const [conversationId, upTo] of highest) claimed.set(conversationId, Math.max(claimed.get(conversationId) ?? 0, upTo));
+    for (const [conversationId, upTo] of highest)
+      claimed.set(conversationId, Math.max(claimed.get(conversationId) ?? 0, upTo));
     const release = () => {
-      for (const [conversationId, upTo] of highest) if (claimed.get(conversationId) === upTo) claimed.delete(conversationId);
+      for (const [conversationId, upTo] of highest)
+        if (claimed.get(conversationId) === upTo) claimed.delete(conversationId);
       if (claimed.size === 0 && this.byPartner.get(partnerId) === claimed) this.byPartner.delete(partnerId);
     };
     return { highest, release };

@@ -134,10 +134,22 @@ export function storageError(error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
   if (code === 'SQLITE_FULL') {
-    return new DuoError('storage_full', 'The broker could not store this: its disk or database is full. Nothing was saved; free space and retry.', { cause: error });
+    return new DuoError(
+      'storage_full',
+      'The broker could not store this: its disk or database is full. Nothing was saved; free space and retry.',
+      { cause: error },
+    );
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new DuoError('storage_busy', 'The broker database is locked by another process. Nothing was saved; retry in a moment.', { cause: error, retryAfter: 1 });
+    return new DuoError(
+      'storage_busy',
+      'The broker database is locked by another process. Nothing was saved; retry in a moment.',
+      { cause: error, retryAfter: 1 },
+    );
   }
-  return new DuoError('internal', `The broker's database failed (${code}). Nothing was saved; retry, and check the broker log if it persists.`, { cause: error });
+  return new DuoError(
+    'internal',
+    `The broker's database failed (${code}). Nothing was saved; retry, and check the broker log if it persists.`,
+    { cause: error },
+  );
 }

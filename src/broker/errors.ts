@@ -37,7 +37,11 @@ export function toDuoError(error: unknown): DuoError {
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return new DuoError(codeForStatus(statusCode), (error as Error).message || 'The request was not understood.');
   }
-  return new DuoError('internal', 'The broker hit an unexpected error; nothing was acknowledged. Retry, and check the broker log if it persists.', { cause: error });
+  return new DuoError(
+    'internal',
+    'The broker hit an unexpected error; nothing was acknowledged. Retry, and check the broker log if it persists.',
+    { cause: error },
+  );
 }
 
 export function errorReply(error: DuoError): ErrorReply {

@@ -11,24 +11,39 @@ import { DuoError } from '../shared/errors.ts';
 export const TOKEN_HEADER = 'x-duo-token';
 
 export function createGuard(config: BrokerConfig): (request: FastifyRequest) => void {
-  const hosts = new Set(['localhost', '127.0.0.1', '[::1]', bracketIpv6(config.host), ...config.allowedHosts.map((h) => h.toLowerCase())]);
+  const hosts = new Set([
+    'localhost',
+    '127.0.0.1',
+    '[::1]',
+    bracketIpv6(config.host),
+    ...config.allowedHosts.map((h) => h.toLowerCase()),
+  ]);
   const origins = new Set(config.allowedOrigins.map((o) => o.toLowerCase().replace(/\/$/, '')));
   const token = config.token === undefined ? undefined : Buffer.from(config.token);
 
   return (request) => {
     const origin = request.headers.origin;
     if (origin !== undefined && !origins.has(origin.toLowerCase())) {
-      throw new DuoError('origin_forbidden', `Requests from the web origin ${JSON.stringify(origin)} are refused. The broker is for local tools; allow an origin with DUO_ALLOWED_ORIGINS only if you must.`);
+      throw new DuoError(
+        'origin_forbidden',
+        `Requests from the web origin ${JSON.stringify(origin)} are refused. The broker is for local tools; allow an origin with DUO_ALLOWED_ORIGINS only if you must.`,
+      );
     }
     const host = hostName(request.headers.host);
     if (host === undefined || !hosts.has(host)) {
-      throw new DuoError('misdirected_host', `This broker does not answer to the host name ${JSON.stringify(request.headers.host ?? '')}. Use http://localhost:<port>, or add the name to DUO_ALLOWED_HOSTS.`);
+      throw new DuoError(
+        'misdirected_host',
+        `This broker does not answer to the host name ${JSON.stringify(request.headers.host ?? '')}. Use http://localhost:<port>, or add the name to DUO_ALLOWED_HOSTS.`,
+      );
     }
     if (token && request.url !== '/health') {
       const given = request.headers[TOKEN_HEADER];
       const buffer = Buffer.from(typeof given === 'string' ? given : '');
       if (buffer.length !== token.length || !timingSafeEqual(buffer, token)) {
-        throw new DuoError('token_required', `This broker requires its access token: send it in the "X-Duo-Token" header (the value of DUO_TOKEN).`);
+        throw new DuoError(
+          'token_required',
+          `This broker requires its access token: send it in the "X-Duo-Token" header (the value of DUO_TOKEN).`,
+        );
       }
     }
   };

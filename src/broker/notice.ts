@@ -28,7 +28,11 @@ export function renderNotice(counts: UnreadCount[]): string {
  * empty. With `create: false` only an existing block is updated. Returns false (and writes
  * nothing) when the path is not safe to write.
  */
-export async function updateNotice(projectPath: string, counts: UnreadCount[], options: { create: boolean } = { create: true }): Promise<boolean> {
+export async function updateNotice(
+  projectPath: string,
+  counts: UnreadCount[],
+  options: { create: boolean } = { create: true },
+): Promise<boolean> {
   // The registered path must be a real directory, not a symlink that could be re-pointed.
   const real = await realpath(projectPath).catch(() => undefined);
   if (real !== projectPath) return false;

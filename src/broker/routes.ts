@@ -46,7 +46,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   function throttle(key: string): void {
     const wait = limiter.take(key);
-    if (wait > 0) throw new DuoError('rate_limited', `Too many requests; wait ${wait} s and retry.`, { retryAfter: wait });
+    if (wait > 0)
+      throw new DuoError('rate_limited', `Too many requests; wait ${wait} s and retry.`, { retryAfter: wait });
   }
 
   /**
@@ -63,13 +64,22 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   async function callerAs(request: FastifyRequest, partnerId: string): Promise<string> {
     const id = await caller(request);
     const wanted = parseInput(PartnerId, partnerId, 'partner id in the path');
-    if (id !== wanted) throw new DuoError('forbidden', `Your secret belongs to "${id}", not "${wanted}"; a partner can only act as itself.`);
+    if (id !== wanted)
+      throw new DuoError(
+        'forbidden',
+        `Your secret belongs to "${id}", not "${wanted}"; a partner can only act as itself.`,
+      );
     return id;
   }
 
-  const pathParam = (request: FastifyRequest, name: string): string => (request.params as Record<string, string>)[name] ?? '';
+  const pathParam = (request: FastifyRequest, name: string): string =>
+    (request.params as Record<string, string>)[name] ?? '';
 
-  app.get('/health', async () => ({ ok: true, version: VERSION, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000) }));
+  app.get('/health', async () => ({
+    ok: true,
+    version: VERSION,
+    uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+  }));
 
   app.post('/register', async (request) => {
     throttle(`ip:${request.ip}`);
@@ -81,7 +91,10 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     const id = await caller(request);
     const body = parseInput(UnregisterBody, request.body === undefined ? {} : request.body, 'unregister body');
     if (body.partnerId !== undefined && body.partnerId !== id) {
-      throw new DuoError('forbidden', `Your secret belongs to "${id}", not "${body.partnerId}"; a partner can only unregister itself.`);
+      throw new DuoError(
+        'forbidden',
+        `Your secret belongs to "${id}", not "${body.partnerId}"; a partner can only unregister itself.`,
+      );
     }
     await service.unregister(id);
     return { partnerId: id, online: false };
@@ -113,7 +126,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     if (claim) {
       // Read means delivered: the cursor moves only once the whole response was written.
       reply.raw.once('finish', () => {
-        claim.commit().catch((error: unknown) => request.log.warn({ err: error }, 'could not mark listened messages read'));
+        claim
+          .commit()
+          .catch((error: unknown) => request.log.warn({ err: error }, 'could not mark listened messages read'));
       });
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) claim.release();
@@ -146,7 +161,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     const conversationId = parseInput(ConversationId, pathParam(request, 'id'), 'conversation id');
     const query = parseInput(HistoryQuery, request.query, 'history query');
     const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
-    if (limit < 1 || limit > MAX_HISTORY_LIMIT) throw new DuoError('bad_request', `limit must be between 1 and ${MAX_HISTORY_LIMIT}.`);
+    if (limit < 1 || limit > MAX_HISTORY_LIMIT)
+      throw new DuoError('bad_request', `limit must be between 1 and ${MAX_HISTORY_LIMIT}.`);
     return service.history(id, conversationId, { limit, before: query.before });
   });
 

@@ -6,7 +6,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DuoError } from '../shared/errors.ts';
 import { directConversationId, directMembers } from '../shared/ids.ts';
-import { CloseCode, oneTarget, type ConversationSummary, type Message, type PartnerSummary, type RegisterReply, type TalkReply } from '../shared/protocol.ts';
+import {
+  CloseCode,
+  oneTarget,
+  type ConversationSummary,
+  type Message,
+  type PartnerSummary,
+  type RegisterReply,
+  type TalkReply,
+} from '../shared/protocol.ts';
 import { Batcher, type BatchOutcome } from './batcher.ts';
 import { Claims } from './claims.ts';
 import { storageError } from './db.ts';
@@ -59,7 +67,13 @@ export function hashSecret(secret: string): string {
 }
 
 function toMessage(row: MessageRow): Message {
-  return { id: row.id, conversationId: row.conversation_id, from: row.sender, content: row.content, createdAt: row.created_at };
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    from: row.sender,
+    content: row.content,
+    createdAt: row.created_at,
+  };
 }
 
 export class BrokerService {
@@ -105,7 +119,10 @@ export class BrokerService {
 
   // ---------------------------------------------------------------- identity
 
-  async register(input: { partnerId: string; name?: string | undefined; projectPath?: string | undefined }, secret: string | undefined): Promise<RegisterReply> {
+  async register(
+    input: { partnerId: string; name?: string | undefined; projectPath?: string | undefined },
+    secret: string | undefined,
+  ): Promise<RegisterReply> {
     const existing = await this.store.getPartner(input.partnerId);
     if (!existing) {
       const newSecret = randomBytes(32).toString('base64url');
@@ -139,9 +156,17 @@ export class BrokerService {
 
   /** The partner a bearer secret belongs to. */
   async authenticate(secret: string | undefined): Promise<PartnerRow> {
-    if (!secret) throw new DuoError('unauthorized', 'This request needs your partner secret: send "Authorization: Bearer <secret>" (the secret /register returned the first time).');
+    if (!secret)
+      throw new DuoError(
+        'unauthorized',
+        'This request needs your partner secret: send "Authorization: Bearer <secret>" (the secret /register returned the first time).',
+      );
     const partner = await this.store.getPartnerBySecretHash(hashSecret(secret));
-    if (!partner) throw new DuoError('unauthorized', 'That secret belongs to no partner. Use the secret /register returned the first time (the partner keeps it in its per-user secrets file).');
+    if (!partner)
+      throw new DuoError(
+        'unauthorized',
+        'That secret belongs to no partner. Use the secret /register returned the first time (the partner keeps it in its per-user secrets file).',
+      );
     return partner;
   }
 
@@ -149,7 +174,10 @@ export class BrokerService {
   async authenticateAs(partnerId: string, secret: string): Promise<PartnerRow> {
     const partner = await this.store.getPartner(partnerId);
     if (!partner || !secretMatches(secret, partner.secret_hash)) {
-      throw new DuoError('unauthorized', `Wrong or unknown secret for partner "${partnerId}". Register first, or use the secret the first registration returned.`);
+      throw new DuoError(
+        'unauthorized',
+        `Wrong or unknown secret for partner "${partnerId}". Register first, or use the secret the first registration returned.`,
+      );
     }
     return partner;
   }
@@ -169,10 +197,14 @@ export class BrokerService {
   talk(senderId: string, input: TalkInput): Promise<TalkReply> {
     // The edges validate this too; the service keeps its own contract for any other caller.
     if (!oneTarget(input)) {
-      return Promise.reject(new DuoError('bad_request', 'Give exactly one of "to" (a partner id) or "conversationId".'));
+      return Promise.reject(
+        new DuoError('bad_request', 'Give exactly one of "to" (a partner id) or "conversationId".'),
+      );
     }
     if (input.to !== undefined && input.to === senderId) {
-      return Promise.reject(new DuoError('bad_request', 'You cannot send a message to yourself; "to" must be another partner id.'));
+      return Promise.reject(
+        new DuoError('bad_request', 'You cannot send a message to yourself; "to" must be another partner id.'),
+      );
     }
     return this.writes.submit({ kind: 'talk', senderId, input }).then((written) => (written as StagedTalk).reply);
   }
@@ -206,36 +238,70 @@ export class BrokerService {
     } catch (error) {
       throw storageError(error);
     }
-    for (const [conversationId, pair] of createdDirect) for (const member of pair) this.membership.add(conversationId, member);
+    for (const [conversationId, pair] of createdDirect)
+      for (const member of pair) this.membership.add(conversationId, member);
     for (const outcome of staged) {
       if (outcome.ok && typeof outcome.value === 'object' && outcome.value.message) this.publish(outcome.value.message);
     }
     return staged;
   }
 
-  private async stageTalk(tx: Store, senderId: string, input: TalkInput, createdDirect: Map<string, [string, string]>): Promise<StagedTalk> {
-    const conversationId = input.to !== undefined ? await this.directConversation(tx, senderId, input.to, createdDirect) : input.conversationId!;
+  private async stageTalk(
+    tx: Store,
+    senderId: string,
+    input: TalkInput,
+    createdDirect: Map<string, [string, string]>,
+  ): Promise<StagedTalk> {
+    const conversationId =
+      input.to !== undefined
+        ? await this.directConversation(tx, senderId, input.to, createdDirect)
+        : input.conversationId!;
     if (input.to === undefined) this.requireMember(conversationId, senderId);
     if (input.clientMsgId !== undefined) {
       const original = await tx.findByClientMsgId(senderId, input.clientMsgId);
       if (original) {
-        return { reply: { messageId: original.id, conversationId: original.conversation_id, createdAt: original.created_at, duplicate: true } };
+        return {
+          reply: {
+            messageId: original.id,
+            conversationId: original.conversation_id,
+            createdAt: original.created_at,
+            duplicate: true,
+          },
+        };
       }
     }
-    const row = { conversation_id: conversationId, sender: senderId, content: input.content, client_msg_id: input.clientMsgId ?? null, created_at: this.nowIso() };
+    const row = {
+      conversation_id: conversationId,
+      sender: senderId,
+      content: input.content,
+      client_msg_id: input.clientMsgId ?? null,
+      created_at: this.nowIso(),
+    };
     const id = await tx.insertMessage(row);
     const message = toMessage({ id, ...row });
     return { reply: { messageId: id, conversationId, createdAt: row.created_at, duplicate: false }, message };
   }
 
-  private async directConversation(tx: Store, senderId: string, to: string, createdDirect: Map<string, [string, string]>): Promise<string> {
+  private async directConversation(
+    tx: Store,
+    senderId: string,
+    to: string,
+    createdDirect: Map<string, [string, string]>,
+  ): Promise<string> {
     const conversationId = directConversationId(senderId, to);
     if (this.membership.exists(conversationId) || createdDirect.has(conversationId)) return conversationId;
     if (!(await tx.getPartner(to))) {
-      throw new DuoError('unknown_partner', `No partner is registered as "${to}". Call list_partners (GET /partners) to see who exists.`);
+      throw new DuoError(
+        'unknown_partner',
+        `No partner is registered as "${to}". Call list_partners (GET /partners) to see who exists.`,
+      );
     }
     const createdAt = this.nowIso();
-    await tx.insertConversation({ id: conversationId, kind: 'direct', name: `${senderId} & ${to}`, created_by: senderId, created_at: createdAt }, [senderId, to], 0);
+    await tx.insertConversation(
+      { id: conversationId, kind: 'direct', name: `${senderId} & ${to}`, created_by: senderId, created_at: createdAt },
+      [senderId, to],
+      0,
+    );
     createdDirect.set(conversationId, [senderId, to]);
     return conversationId;
   }
@@ -243,12 +309,21 @@ export class BrokerService {
   private requireMember(conversationId: string, partnerId: string): void {
     if (this.membership.isMember(conversationId, partnerId)) return;
     if (this.membership.exists(conversationId)) {
-      throw new DuoError('not_member', `You are not a member of "${conversationId}". Ask a member to create a group that includes you.`);
+      throw new DuoError(
+        'not_member',
+        `You are not a member of "${conversationId}". Ask a member to create a group that includes you.`,
+      );
     }
     if (directMembers(conversationId)?.includes(partnerId)) {
-      throw new DuoError('unknown_conversation', `The direct conversation "${conversationId}" does not exist yet; start it by sending with "to" set to the other partner.`);
+      throw new DuoError(
+        'unknown_conversation',
+        `The direct conversation "${conversationId}" does not exist yet; start it by sending with "to" set to the other partner.`,
+      );
     }
-    throw new DuoError('unknown_conversation', `There is no conversation "${conversationId}". Call list_conversations to see yours.`);
+    throw new DuoError(
+      'unknown_conversation',
+      `There is no conversation "${conversationId}". Call list_conversations to see yours.`,
+    );
   }
 
   /** Pushes a committed message to every other member, online or not. */
@@ -272,7 +347,13 @@ export class BrokerService {
    */
   async waitForUnread(
     partnerId: string,
-    options: { conversationId?: string | undefined; timeoutMs: number; limit: number; peek?: boolean; signal?: AbortSignal },
+    options: {
+      conversationId?: string | undefined;
+      timeoutMs: number;
+      limit: number;
+      peek?: boolean;
+      signal?: AbortSignal;
+    },
   ): Promise<{ messages: Message[]; claim?: Claim }> {
     if (options.conversationId !== undefined) this.requireMember(options.conversationId, partnerId);
     const deadline = Date.now() + options.timeoutMs;
@@ -281,7 +362,10 @@ export class BrokerService {
       for (;;) {
         // Arm the wake-up before reading, so a message committed in between is not missed.
         const woken = this.wakeups.arm(partnerId, Math.max(0, deadline - Date.now()), options.signal);
-        const messages = this.claims.unclaimed(partnerId, await this.unread(partnerId, 0, options.limit, options.conversationId));
+        const messages = this.claims.unclaimed(
+          partnerId,
+          await this.unread(partnerId, 0, options.limit, options.conversationId),
+        );
         if (messages.length > 0 || Date.now() >= deadline || options.signal?.aborted) {
           woken.cancel();
           if (options.peek || messages.length === 0) return { messages };
@@ -314,7 +398,11 @@ export class BrokerService {
   }
 
   private async unread(partnerId: string, afterId: number, limit: number, conversationId?: string): Promise<Message[]> {
-    const rows = await this.store.unreadFor(partnerId, { afterId, limit, ...(conversationId === undefined ? {} : { conversationId }) });
+    const rows = await this.store.unreadFor(partnerId, {
+      afterId,
+      limit,
+      ...(conversationId === undefined ? {} : { conversationId }),
+    });
     return rows.map(toMessage);
   }
 
@@ -356,7 +444,10 @@ export class BrokerService {
     const known = new Set((await this.store.listPartners()).map((p) => p.id));
     const unknown = members.filter((id) => !known.has(id));
     if (unknown.length > 0) {
-      throw new DuoError('unknown_partner', `No partner is registered as ${unknown.map((id) => `"${id}"`).join(', ')}. Call list_partners to see who exists.`);
+      throw new DuoError(
+        'unknown_partner',
+        `No partner is registered as ${unknown.map((id) => `"${id}"`).join(', ')}. Call list_partners to see who exists.`,
+      );
     }
     const id = `group_${randomBytes(10).toString('hex')}`;
     const createdAt = this.nowIso();
@@ -364,7 +455,11 @@ export class BrokerService {
       await this.store.transaction(async (tx) => {
         // New members start after the current newest message: nothing before they joined is unread.
         const cursor = await tx.maxMessageId();
-        await tx.insertConversation({ id, kind: 'group', name, created_by: creatorId, created_at: createdAt }, members, cursor);
+        await tx.insertConversation(
+          { id, kind: 'group', name, created_by: creatorId, created_at: createdAt },
+          members,
+          cursor,
+        );
       });
     } catch (error) {
       throw storageError(error);
@@ -388,9 +483,16 @@ export class BrokerService {
     return rows.map((row) => ({ ...row, members: [...this.membership.members(row.id)].sort() }));
   }
 
-  async history(partnerId: string, conversationId: string, options: { limit: number; before?: number | undefined }): Promise<{ messages: Message[]; hasMore: boolean }> {
+  async history(
+    partnerId: string,
+    conversationId: string,
+    options: { limit: number; before?: number | undefined },
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
     this.requireMember(conversationId, partnerId);
-    const { rows, hasMore } = await this.store.history(conversationId, { limit: options.limit, ...(options.before === undefined ? {} : { before: options.before }) });
+    const { rows, hasMore } = await this.store.history(conversationId, {
+      limit: options.limit,
+      ...(options.before === undefined ? {} : { before: options.before }),
+    });
     return { messages: rows.map(toMessage), hasMore };
   }
 
@@ -402,17 +504,29 @@ export class BrokerService {
 
   async listPartners(): Promise<PartnerSummary[]> {
     const rows = await this.store.listPartners();
-    return rows.map((p) => ({ id: p.id, name: p.name, online: this.isOnline(p.id), status: p.status, lastSeen: p.last_seen }));
+    return rows.map((p) => ({
+      id: p.id,
+      name: p.name,
+      online: this.isOnline(p.id),
+      status: p.status,
+      lastSeen: p.last_seen,
+    }));
   }
 
-  async setStatus(partnerId: string, status: string | null): Promise<{ partnerId: string; status: string | null; notifications: boolean }> {
+  async setStatus(
+    partnerId: string,
+    status: string | null,
+  ): Promise<{ partnerId: string; status: string | null; notifications: boolean }> {
     await this.store.updatePartner(partnerId, { status });
     const partner = (await this.store.getPartner(partnerId))!;
     this.broadcastPresence(partnerId, this.isOnline(partnerId), status);
     return { partnerId, status: partner.status, notifications: partner.notifications === 1 };
   }
 
-  async setNotifications(partnerId: string, enabled: boolean): Promise<{ partnerId: string; status: string | null; notifications: boolean }> {
+  async setNotifications(
+    partnerId: string,
+    enabled: boolean,
+  ): Promise<{ partnerId: string; status: string | null; notifications: boolean }> {
     await this.store.updatePartner(partnerId, { notifications: enabled ? 1 : 0 });
     const partner = (await this.store.getPartner(partnerId))!;
     this.scheduleNotice(partnerId, 0);
@@ -458,9 +572,11 @@ export class BrokerService {
     session.ended();
     if (!this.sessions.detach(session)) return Promise.resolve();
     const at = this.nowIso();
-    const recorded = this.store.updatePartner(session.partnerId, { pushed_up_to: session.pushedUpTo, last_seen: at }).catch((error: unknown) => {
-      this.log.warn({ err: error, partnerId: session.partnerId }, 'could not record session end');
-    });
+    const recorded = this.store
+      .updatePartner(session.partnerId, { pushed_up_to: session.pushedUpTo, last_seen: at })
+      .catch((error: unknown) => {
+        this.log.warn({ err: error, partnerId: session.partnerId }, 'could not record session end');
+      });
     if (!this.restListeners.has(session.partnerId)) void this.announce(session.partnerId, false);
     this.scheduleNotice(session.partnerId);
     return recorded;
@@ -472,7 +588,9 @@ export class BrokerService {
     if (this.noticeTimers.has(partnerId)) return;
     const timer = setTimeout(() => {
       this.noticeTimers.delete(partnerId);
-      this.refreshNotice(partnerId).catch((error: unknown) => this.log.warn({ err: error, partnerId }, 'could not update the CLAUDE.md notice'));
+      this.refreshNotice(partnerId).catch((error: unknown) =>
+        this.log.warn({ err: error, partnerId }, 'could not update the CLAUDE.md notice'),
+      );
     }, delayMs);
     timer.unref();
     this.noticeTimers.set(partnerId, timer);
@@ -488,7 +606,11 @@ export class BrokerService {
     if (!partner?.project_path) return;
     const counts = partner.notifications === 1 ? await this.store.unreadCounts(partnerId) : [];
     const written = await updateNotice(partner.project_path, counts, { create: !this.isOnline(partnerId) });
-    if (!written) this.log.warn({ partnerId, path: partner.project_path }, 'skipped the CLAUDE.md notice: the path is not a plain directory with a regular CLAUDE.md');
+    if (!written)
+      this.log.warn(
+        { partnerId, path: partner.project_path },
+        'skipped the CLAUDE.md notice: the path is not a plain directory with a regular CLAUDE.md',
+      );
   }
 }
 

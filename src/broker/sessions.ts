@@ -107,7 +107,8 @@ export class Session {
     this.pumping = true;
     try {
       while (this.dirty && !this.paused && !this.closed) {
-        while (this.congested && !this.paused && !this.closed) await new Promise((resolve) => setTimeout(resolve, DRAIN_CHECK_MS));
+        while (this.congested && !this.paused && !this.closed)
+          await new Promise((resolve) => setTimeout(resolve, DRAIN_CHECK_MS));
         if (this.paused || this.closed) break;
         this.dirty = false;
         const afterId = this.sentUpTo;

@@ -50,7 +50,9 @@ export class Store {
 
   async updatePartner(
     id: string,
-    changes: Partial<Pick<PartnerRow, 'name' | 'project_path' | 'status' | 'notifications' | 'pushed_up_to' | 'last_seen'>>,
+    changes: Partial<
+      Pick<PartnerRow, 'name' | 'project_path' | 'status' | 'notifications' | 'pushed_up_to' | 'last_seen'>
+    >,
   ): Promise<void> {
     if (Object.keys(changes).length === 0) return;
     await this.db.updateTable('partners').set(changes).where('id', '=', id).execute();
@@ -66,12 +68,23 @@ export class Store {
     await this.db.insertInto('conversations').values(row).execute();
     await this.db
       .insertInto('members')
-      .values(members.map((partnerId) => ({ conversation_id: row.id, partner_id: partnerId, cursor, joined_at: row.created_at })))
+      .values(
+        members.map((partnerId) => ({
+          conversation_id: row.id,
+          partner_id: partnerId,
+          cursor,
+          joined_at: row.created_at,
+        })),
+      )
       .execute();
   }
 
   async removeMember(conversationId: string, partnerId: string): Promise<void> {
-    await this.db.deleteFrom('members').where('conversation_id', '=', conversationId).where('partner_id', '=', partnerId).execute();
+    await this.db
+      .deleteFrom('members')
+      .where('conversation_id', '=', conversationId)
+      .where('partner_id', '=', partnerId)
+      .execute();
   }
 
   /** Moves a read cursor forward, never back, and never past the conversation's newest message. */
@@ -111,13 +124,21 @@ export class Store {
           .where('m.sender', '!=', partnerId)
           .select((e) => e.fn.countAll<number>().as('n'))
           .as('unread'),
-        eb.selectFrom('messages as m').whereRef('m.conversation_id', '=', 'c.id').select((e) => e.fn.max('m.id').as('x')).as('lastMessageId'),
+        eb
+          .selectFrom('messages as m')
+          .whereRef('m.conversation_id', '=', 'c.id')
+          .select((e) => e.fn.max('m.id').as('x'))
+          .as('lastMessageId'),
       ])
       .execute();
     const lastIds = rows.map((r) => r.lastMessageId).filter((id): id is number => id !== null);
     const times = new Map<number, string>();
     if (lastIds.length > 0) {
-      const found = await this.db.selectFrom('messages').select(['id', 'created_at']).where('id', 'in', lastIds).execute();
+      const found = await this.db
+        .selectFrom('messages')
+        .select(['id', 'created_at'])
+        .where('id', 'in', lastIds)
+        .execute();
       for (const row of found) times.set(row.id, row.created_at);
     }
     return rows
@@ -152,10 +173,15 @@ export class Store {
    * Messages `partnerId` has not consumed: in its conversations, after its cursor, from someone
    * else, with id above `afterId`, oldest first.
    */
-  unreadFor(partnerId: string, options: { afterId: number; conversationId?: string; limit: number }): Promise<MessageRow[]> {
+  unreadFor(
+    partnerId: string,
+    options: { afterId: number; conversationId?: string; limit: number },
+  ): Promise<MessageRow[]> {
     let query = this.db
       .selectFrom('messages as m')
-      .innerJoin('members as me', (join) => join.onRef('me.conversation_id', '=', 'm.conversation_id').on('me.partner_id', '=', partnerId))
+      .innerJoin('members as me', (join) =>
+        join.onRef('me.conversation_id', '=', 'm.conversation_id').on('me.partner_id', '=', partnerId),
+      )
       .selectAll('m')
       .whereRef('m.id', '>', 'me.cursor')
       .where('m.sender', '!=', partnerId)
@@ -167,10 +193,16 @@ export class Store {
   async unreadCounts(partnerId: string): Promise<UnreadCount[]> {
     const rows = await this.db
       .selectFrom('messages as m')
-      .innerJoin('members as me', (join) => join.onRef('me.conversation_id', '=', 'm.conversation_id').on('me.partner_id', '=', partnerId))
+      .innerJoin('members as me', (join) =>
+        join.onRef('me.conversation_id', '=', 'm.conversation_id').on('me.partner_id', '=', partnerId),
+      )
       .whereRef('m.id', '>', 'me.cursor')
       .where('m.sender', '!=', partnerId)
-      .select(['m.conversation_id as conversationId', 'm.sender as sender', (eb) => eb.fn.countAll<number>().as('count')])
+      .select([
+        'm.conversation_id as conversationId',
+        'm.sender as sender',
+        (eb) => eb.fn.countAll<number>().as('count'),
+      ])
       .groupBy(['m.conversation_id', 'm.sender'])
       .orderBy('m.conversation_id')
       .orderBy('m.sender')
@@ -179,10 +211,16 @@ export class Store {
   }
 
   /** The newest `limit` messages before `before` (exclusive), oldest first. */
-  async history(conversationId: string, options: { limit: number; before?: number }): Promise<{ rows: MessageRow[]; hasMore: boolean }> {
+  async history(
+    conversationId: string,
+    options: { limit: number; before?: number },
+  ): Promise<{ rows: MessageRow[]; hasMore: boolean }> {
     let query = this.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
     if (options.before !== undefined) query = query.where('id', '<', options.before);
-    const rows = await query.orderBy('id', 'desc').limit(options.limit + 1).execute();
+    const rows = await query
+      .orderBy('id', 'desc')
+      .limit(options.limit + 1)
+      .execute();
     const hasMore = rows.length > options.limit;
     return { rows: rows.slice(0, options.limit).reverse(), hasMore };
   }

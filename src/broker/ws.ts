@@ -47,7 +47,10 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
 
   // A plain HTTP GET (no upgrade) gets a JSON error like every other refusal.
   const notWebSocket = async () => {
-    throw new DuoError('bad_request', 'This endpoint speaks WebSocket only: connect with a WebSocket client to ws://<broker>/ws.');
+    throw new DuoError(
+      'bad_request',
+      'This endpoint speaks WebSocket only: connect with a WebSocket client to ws://<broker>/ws.',
+    );
   };
   app.route({ method: 'GET', url: '/ws', handler: notWebSocket, wsHandler: onSocket });
 
@@ -69,7 +72,10 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
       if (!session) socket.close(CloseCode.unauthorized, 'expected a valid hello');
     };
 
-    const helloDeadline = setTimeout(() => socket.close(CloseCode.helloTimeout, 'no hello in time'), deps.helloTimeoutMs);
+    const helloDeadline = setTimeout(
+      () => socket.close(CloseCode.helloTimeout, 'no hello in time'),
+      deps.helloTimeoutMs,
+    );
 
     socket.on('pong', () => alive.set(socket, true));
     socket.on('close', () => {
@@ -98,18 +104,29 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
       try {
         raw = JSON.parse(text);
       } catch {
-        return refuse(new DuoError('invalid_json', 'That frame is not valid JSON; every frame is one JSON object with a "type".'));
+        return refuse(
+          new DuoError('invalid_json', 'That frame is not valid JSON; every frame is one JSON object with a "type".'),
+        );
       }
       const ref = typeof (raw as { ref?: unknown })?.ref === 'string' ? (raw as { ref: string }).ref : undefined;
       const parsed = ClientFrame.safeParse(raw);
       if (!parsed.success) {
-        return refuse(new DuoError('bad_request', `Invalid frame: ${describeIssues(parsed.error)}. Frame types: hello, talk, ack, pause, resume.`), ref);
+        return refuse(
+          new DuoError(
+            'bad_request',
+            `Invalid frame: ${describeIssues(parsed.error)}. Frame types: hello, talk, ack, pause, resume.`,
+          ),
+          ref,
+        );
       }
       const frame = parsed.data;
 
       if (!session) {
         if (frame.type !== 'hello') {
-          return refuse(new DuoError('unauthorized', 'Say hello first: {"type":"hello","partnerId":"…","secret":"…","since":0}.'), ref);
+          return refuse(
+            new DuoError('unauthorized', 'Say hello first: {"type":"hello","partnerId":"…","secret":"…","since":0}.'),
+            ref,
+          );
         }
         early = [];
         service
@@ -118,7 +135,13 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
             clearTimeout(helloDeadline);
             if (socket.readyState !== socket.OPEN) return;
             session = service.openSession(partner, socket, frame.since);
-            send({ type: 'welcome', partnerId: partner.id, name: partner.name, version: VERSION, heartbeatMs: deps.heartbeatMs });
+            send({
+              type: 'welcome',
+              partnerId: partner.id,
+              name: partner.name,
+              version: VERSION,
+              heartbeatMs: deps.heartbeatMs,
+            });
             const queued = early ?? [];
             early = undefined;
             for (const next of queued) onFrame(next);
@@ -136,7 +159,8 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
       const wait = limiter.take(`partner:${session.partnerId}`);
       if (wait > 0) {
         if (++strikes > ABUSE_STRIKES) socket.close(CloseCode.rateLimited, 'too many frames');
-        else fail(new DuoError('rate_limited', `Too many frames; wait ${wait} s and retry.`, { retryAfter: wait }), ref);
+        else
+          fail(new DuoError('rate_limited', `Too many frames; wait ${wait} s and retry.`, { retryAfter: wait }), ref);
         return;
       }
       strikes = 0;
@@ -144,7 +168,10 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
       const current = session;
       switch (frame.type) {
         case 'hello':
-          return fail(new DuoError('conflict', 'This socket already said hello; open a new socket to change identity.'), ref);
+          return fail(
+            new DuoError('conflict', 'This socket already said hello; open a new socket to change identity.'),
+            ref,
+          );
         case 'talk': {
           const { content, to, conversationId, clientMsgId } = frame;
           service

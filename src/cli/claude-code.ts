@@ -7,7 +7,17 @@
  * recognised by their command (`… hook session-start`), so installing twice adds nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { DuoError } from '../shared/errors.ts';
@@ -20,7 +30,9 @@ export function homeDir(env: Env): string {
 }
 
 export function settingsPath(scope: Scope, env: Env, projectDir: string): string {
-  return scope === 'user' ? join(homeDir(env), '.claude', 'settings.json') : join(projectDir, '.claude', 'settings.json');
+  return scope === 'user'
+    ? join(homeDir(env), '.claude', 'settings.json')
+    : join(projectDir, '.claude', 'settings.json');
 }
 
 /** The `claude` executable on PATH, if any. */
@@ -71,17 +83,30 @@ interface MatcherGroup {
  * Adds each hook to `settings` unless a duo hook for that event is already there (then its
  * command is brought up to date). Returns the new settings and what changed, in words.
  */
-export function mergeHooks(settings: Record<string, unknown>, specs: readonly HookSpec[], file: string): { settings: Record<string, unknown>; changes: string[] } {
+export function mergeHooks(
+  settings: Record<string, unknown>,
+  specs: readonly HookSpec[],
+  file: string,
+): { settings: Record<string, unknown>; changes: string[] } {
   const next = structuredClone(settings);
   const hooks = (next.hooks ??= {}) as Record<string, unknown>;
   if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks)) {
-    throw new DuoError('bad_request', `"hooks" in ${file} is not an object; fix it by hand, then run duo install again.`);
+    throw new DuoError(
+      'bad_request',
+      `"hooks" in ${file} is not an object; fix it by hand, then run duo install again.`,
+    );
   }
   const changes: string[] = [];
   for (const spec of specs) {
     const groups = (hooks[spec.event] ??= []) as MatcherGroup[];
-    if (!Array.isArray(groups)) throw new DuoError('bad_request', `"hooks.${spec.event}" in ${file} is not a list; fix it by hand, then run duo install again.`);
-    const existing = groups.flatMap((group) => (Array.isArray(group?.hooks) ? group.hooks : [])).find((hook) => typeof hook?.command === 'string' && OURS[spec.event].test(hook.command));
+    if (!Array.isArray(groups))
+      throw new DuoError(
+        'bad_request',
+        `"hooks.${spec.event}" in ${file} is not a list; fix it by hand, then run duo install again.`,
+      );
+    const existing = groups
+      .flatMap((group) => (Array.isArray(group?.hooks) ? group.hooks : []))
+      .find((hook) => typeof hook?.command === 'string' && OURS[spec.event].test(hook.command));
     if (existing) {
       if (existing.command !== spec.command) {
         existing.command = spec.command;
@@ -89,7 +114,10 @@ export function mergeHooks(settings: Record<string, unknown>, specs: readonly Ho
       }
       continue;
     }
-    groups.push({ ...(spec.matcher === undefined ? {} : { matcher: spec.matcher }), hooks: [{ type: 'command', command: spec.command, timeout: spec.timeout }] });
+    groups.push({
+      ...(spec.matcher === undefined ? {} : { matcher: spec.matcher }),
+      hooks: [{ type: 'command', command: spec.command, timeout: spec.timeout }],
+    });
     changes.push(`added the ${spec.event} hook`);
   }
   return { settings: next, changes };
@@ -99,7 +127,11 @@ export function mergeHooks(settings: Record<string, unknown>, specs: readonly Ho
 export function hasHook(settings: Record<string, unknown>, event: HookEvent): boolean {
   const groups = (settings.hooks as Record<string, unknown> | undefined)?.[event];
   if (!Array.isArray(groups)) return false;
-  return groups.some((group: MatcherGroup) => Array.isArray(group?.hooks) && group.hooks.some((hook) => typeof hook?.command === 'string' && OURS[event].test(hook.command)));
+  return groups.some(
+    (group: MatcherGroup) =>
+      Array.isArray(group?.hooks) &&
+      group.hooks.some((hook) => typeof hook?.command === 'string' && OURS[event].test(hook.command)),
+  );
 }
 
 /** A JSON object file, `{}` when it does not exist; DuoError when it is not a JSON object. */
@@ -116,10 +148,16 @@ export function readJsonObject(file: string): Record<string, unknown> {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new DuoError('bad_request', `${file} is not valid JSON; fix it (or move it away), then run duo install again. Nothing was changed.`);
+    throw new DuoError(
+      'bad_request',
+      `${file} is not valid JSON; fix it (or move it away), then run duo install again. Nothing was changed.`,
+    );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new DuoError('bad_request', `${file} does not hold a JSON object; fix it, then run duo install again. Nothing was changed.`);
+    throw new DuoError(
+      'bad_request',
+      `${file} does not hold a JSON object; fix it, then run duo install again. Nothing was changed.`,
+    );
   }
   return json as Record<string, unknown>;
 }
@@ -174,7 +212,8 @@ export function findDuoServers(env: Env, projectDir: string): McpEntry[] {
       const command = typeof server?.command === 'string' ? server.command : '';
       const args = Array.isArray(server?.args) ? server.args.filter((a): a is string => typeof a === 'string') : [];
       if (!isDuoServer(name, command, args)) continue;
-      const serverEnv = typeof server?.env === 'object' && server.env !== null ? (server.env as Record<string, string>) : {};
+      const serverEnv =
+        typeof server?.env === 'object' && server.env !== null ? (server.env as Record<string, string>) : {};
       found.push({ where, scope, name, command, args, env: serverEnv });
     }
   };

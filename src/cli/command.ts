@@ -39,7 +39,12 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  */
 export function parse<O extends Options>(args: string[], options: O, allowPositionals = true) {
   try {
-    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+    return parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -48,7 +53,8 @@ export function parse<O extends Options>(args: string[], options: O, allowPositi
 /** A whole number flag, or UsageError naming the flag. */
 export function intFlag(value: string | undefined, flag: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
-  if (!/^\d{1,9}$/.test(value) || Number(value) < min) throw new UsageError(`--${flag} must be a whole number of at least ${min}.`);
+  if (!/^\d{1,9}$/.test(value) || Number(value) < min)
+    throw new UsageError(`--${flag} must be a whole number of at least ${min}.`);
   return Number(value);
 }
 

@@ -13,7 +13,11 @@ export function oneLine(text: string): string {
 }
 
 /** "bob" for a direct conversation of `me`, `Backend Team (group_x)` for a known group, else the id. */
-export function conversationName(conversationId: string, me: string, known?: ReadonlyMap<string, ConversationSummary>): string {
+export function conversationName(
+  conversationId: string,
+  me: string,
+  known?: ReadonlyMap<string, ConversationSummary>,
+): string {
   const members = directMembers(conversationId);
   if (members) return members[0] === me ? members[1] : members[1] === me ? members[0] : `${members[0]} & ${members[1]}`;
   const group = known?.get(conversationId);
@@ -27,7 +31,9 @@ export function conversationName(conversationId: string, me: string, known?: Rea
 export function formatLine(message: Message, me: string, known?: ReadonlyMap<string, ConversationSummary>): string {
   const members = directMembers(message.conversationId);
   const target = members
-    ? (members[0] === message.from ? members[1] : members[0])
+    ? members[0] === message.from
+      ? members[1]
+      : members[0]
     : conversationName(message.conversationId, me, known);
   const head = `${localTime(message.createdAt).padEnd(5)}  #${message.id}  ${message.from} → ${target}  `;
   const [first = '', ...rest] = stripUnsafe(message.content).split('\n');

@@ -20,8 +20,15 @@ export interface CliSetup {
 }
 
 /** Config for a human command: environment, then `--broker` and the project folder. */
-export function cliSetup(ctx: CliContext, options: { broker?: string | undefined; cwd?: string | undefined } = {}): CliSetup {
-  const config = partnerConfigFromEnv(ctx.env, options.cwd ?? ctx.cwd, options.broker === undefined ? {} : { brokerUrl: options.broker });
+export function cliSetup(
+  ctx: CliContext,
+  options: { broker?: string | undefined; cwd?: string | undefined } = {},
+): CliSetup {
+  const config = partnerConfigFromEnv(
+    ctx.env,
+    options.cwd ?? ctx.cwd,
+    options.broker === undefined ? {} : { brokerUrl: options.broker },
+  );
   return { config, store: new SecretStore(config.secretsFile) };
 }
 
@@ -32,7 +39,11 @@ export function cliSetup(ctx: CliContext, options: { broker?: string | undefined
 export function candidatePartnerIds(setup: CliSetup, as?: string): string[] {
   const { config, store } = setup;
   if (as !== undefined) {
-    if (!isPartnerId(as)) throw new DuoError('bad_request', `"${as}" is not a partner id (lower-case letters, digits, "_" and "-", up to 64).`);
+    if (!isPartnerId(as))
+      throw new DuoError(
+        'bad_request',
+        `"${as}" is not a partner id (lower-case letters, digits, "_" and "-", up to 64).`,
+      );
     return [as];
   }
   const derived = candidateIds({ config, store });
@@ -79,7 +90,11 @@ export function noSecretFix(partnerId: string, explicit: boolean): string {
 
 /** A client for the configured broker (with its access token), acting as `credentials` when given. */
 export function brokerClient({ config }: CliSetup, timeoutMs = 5_000, credentials?: Credentials): BrokerClient {
-  const client = new BrokerClient({ brokerUrl: config.brokerUrl, timeoutMs, ...(config.token === undefined ? {} : { token: config.token }) });
+  const client = new BrokerClient({
+    brokerUrl: config.brokerUrl,
+    timeoutMs,
+    ...(config.token === undefined ? {} : { token: config.token }),
+  });
   client.setCredentials(credentials);
   return client;
 }

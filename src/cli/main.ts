@@ -9,11 +9,23 @@ import { describeError, UsageError, type CliContext, type Command } from './comm
 const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
   broker: { summary: 'Start the broker (--port, --host, --db, --token)', load: () => import('./commands/broker.ts') },
   partner: { summary: 'Run the MCP server Claude Code spawns (stdio)', load: () => import('./commands/partner.ts') },
-  install: { summary: 'Add the partner and the session hooks to Claude Code', load: () => import('./commands/install.ts') },
-  doctor: { summary: 'Check broker, identity, versions and Claude Code setup; say what to fix', load: () => import('./commands/doctor.ts') },
-  register: { summary: 'Register a partner id and keep its secret in your secrets file', load: () => import('./commands/register.ts') },
+  install: {
+    summary: 'Add the partner and the session hooks to Claude Code',
+    load: () => import('./commands/install.ts'),
+  },
+  doctor: {
+    summary: 'Check broker, identity, versions and Claude Code setup; say what to fix',
+    load: () => import('./commands/doctor.ts'),
+  },
+  register: {
+    summary: 'Register a partner id and keep its secret in your secrets file',
+    load: () => import('./commands/register.ts'),
+  },
   send: { summary: 'Send a message: duo send <partner|conversation> <text>', load: () => import('./commands/send.ts') },
-  tail: { summary: 'Watch your conversations live (reads only, never marks read)', load: () => import('./commands/tail.ts') },
+  tail: {
+    summary: 'Watch your conversations live (reads only, never marks read)',
+    load: () => import('./commands/tail.ts'),
+  },
   who: { summary: 'List partners: online, status, last seen', load: () => import('./commands/who.ts') },
   history: { summary: 'Show the messages of a conversation', load: () => import('./commands/history.ts') },
   hook: { summary: 'Claude Code hooks: session-start, session-end', load: () => import('./commands/hook.ts') },

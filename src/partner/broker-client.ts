@@ -80,7 +80,11 @@ export class BrokerClient {
   listen(options: { timeoutSeconds?: number; conversationId?: string; peek?: boolean } = {}) {
     const waitMs = (options.timeoutSeconds ?? 30) * 1000;
     return this.request('GET', `/listen/${encodeURIComponent(this.requirePartnerId())}`, ListenReply, {
-      query: { timeout: options.timeoutSeconds, conversationId: options.conversationId, peek: options.peek ? 1 : undefined },
+      query: {
+        timeout: options.timeoutSeconds,
+        conversationId: options.conversationId,
+        peek: options.peek ? 1 : undefined,
+      },
       timeoutMs: waitMs + this.timeoutMs,
     });
   }
@@ -108,13 +112,20 @@ export class BrokerClient {
   }
 
   setStatus(status: string | null) {
-    return this.request('POST', `/partners/${encodeURIComponent(this.requirePartnerId())}/status`, SettingsReply, { body: { status } });
+    return this.request('POST', `/partners/${encodeURIComponent(this.requirePartnerId())}/status`, SettingsReply, {
+      body: { status },
+    });
   }
 
   setNotifications(enabled: boolean) {
-    return this.request('POST', `/partners/${encodeURIComponent(this.requirePartnerId())}/notifications`, SettingsReply, {
-      body: { enabled },
-    });
+    return this.request(
+      'POST',
+      `/partners/${encodeURIComponent(this.requirePartnerId())}/notifications`,
+      SettingsReply,
+      {
+        body: { enabled },
+      },
+    );
   }
 
   health() {
@@ -122,7 +133,8 @@ export class BrokerClient {
   }
 
   private requirePartnerId(): string {
-    if (!this.credentials) throw new DuoError('unauthorized', 'This partner is not registered with the broker yet; call register first.');
+    if (!this.credentials)
+      throw new DuoError('unauthorized', 'This partner is not registered with the broker yet; call register first.');
     return this.credentials.partnerId;
   }
 
@@ -162,13 +174,19 @@ export class BrokerClient {
     try {
       json = text === '' ? undefined : JSON.parse(text);
     } catch {
-      throw new DuoError('internal', `The broker at ${this.brokerUrl} answered ${method} ${path} with something that is not JSON (HTTP ${response.status}); is BROKER_URL pointing at a Duo broker?`);
+      throw new DuoError(
+        'internal',
+        `The broker at ${this.brokerUrl} answered ${method} ${path} with something that is not JSON (HTTP ${response.status}); is BROKER_URL pointing at a Duo broker?`,
+      );
     }
     if (!response.ok) throw errorFromReply(response, json, this.brokerUrl);
     if (schema === undefined) return json as never;
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new DuoError('internal', `The broker at ${this.brokerUrl} sent an unexpected reply to ${method} ${path}; the broker and partner versions may not match.`);
+      throw new DuoError(
+        'internal',
+        `The broker at ${this.brokerUrl} sent an unexpected reply to ${method} ${path}; the broker and partner versions may not match.`,
+      );
     }
     return parsed.data as never;
   }
@@ -192,5 +210,9 @@ function errorFromReply(response: Response, json: unknown, brokerUrl: string): D
     const code = isErrorCode(reply.data.code) ? reply.data.code : codeForStatus(response.status);
     return new DuoError(code, reply.data.error, options);
   }
-  return new DuoError(codeForStatus(response.status), `The broker at ${brokerUrl} answered HTTP ${response.status}.`, options);
+  return new DuoError(
+    codeForStatus(response.status),
+    `The broker at ${brokerUrl} answered HTTP ${response.status}.`,
+    options,
+  );
 }

@@ -8,7 +8,6 @@ import { parseConfig, positiveInt } from '../shared/config.ts';
 import { DEFAULT_BROKER_URL, secretsFilePath } from '../shared/paths.ts';
 import { DisplayName, PartnerId } from '../shared/protocol.ts';
 
-
 const brokerUrl = z
   .string()
   .trim()

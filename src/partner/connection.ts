@@ -36,7 +36,8 @@ import type { Logger } from './log.ts';
  * partner was unregistered, e.g. by the SessionEnd hook (dormant); unauthorized: the broker
  * refused the secret (the owner re-registers); closed: shut down for good.
  */
-export type ConnectionState = 'idle' | 'connecting' | 'open' | 'waiting' | 'replaced' | 'unregistered' | 'unauthorized' | 'closed';
+export type ConnectionState =
+  'idle' | 'connecting' | 'open' | 'waiting' | 'replaced' | 'unregistered' | 'unauthorized' | 'closed';
 
 type ConnectionEvents = {
   state: [state: ConnectionState];
@@ -78,7 +79,12 @@ export function webSocketUrl(brokerUrl: string): string {
 }
 
 /** Full jitter: a random delay between 0 and min(cap, base · 2^attempt). */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   return Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30)));
 }
 
@@ -164,7 +170,12 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     return new Promise<SentFrame>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(ref);
-        reject(new DuoError('unavailable', `The broker did not confirm the message within ${this.options.requestTimeoutMs / 1000} s.`));
+        reject(
+          new DuoError(
+            'unavailable',
+            `The broker did not confirm the message within ${this.options.requestTimeoutMs / 1000} s.`,
+          ),
+        );
       }, this.options.requestTimeoutMs);
       this.pending.set(ref, { resolve, reject, timer });
       this.send(ws, { type: 'talk', ref, ...frame });
@@ -353,7 +364,12 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   }
 
   private scheduleReconnect(): void {
-    const delay = backoffDelay(this.attempt, this.options.reconnectBaseMs, this.options.reconnectCapMs, this.options.random);
+    const delay = backoffDelay(
+      this.attempt,
+      this.options.reconnectBaseMs,
+      this.options.reconnectCapMs,
+      this.options.random,
+    );
     this.attempt += 1;
     this.setState('waiting');
     this.reconnectTimer = setTimeout(() => {

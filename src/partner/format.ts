@@ -13,7 +13,8 @@ export function localTime(iso: string, now: Date = new Date()): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '';
   const hm = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
-  const sameDay = date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() && date.getDate() === now.getDate();
+  const sameDay =
+    date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() && date.getDate() === now.getDate();
   return sameDay ? hm : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${hm}`;
 }
 
@@ -32,7 +33,10 @@ export function formatMessage(message: Message, note = ''): string {
  * Messages grouped under a 📁 header per conversation, in id order within each. Those for which
  * `seen` holds are marked as already shown, so a repeat is not mistaken for a new message.
  */
-export function formatMessages(messages: readonly Message[], seen: (message: Message) => boolean = () => false): string {
+export function formatMessages(
+  messages: readonly Message[],
+  seen: (message: Message) => boolean = () => false,
+): string {
   const groups = new Map<string, Message[]>();
   for (const message of messages) {
     const group = groups.get(message.conversationId) ?? [];
@@ -40,7 +44,14 @@ export function formatMessages(messages: readonly Message[], seen: (message: Mes
     groups.set(message.conversationId, group);
   }
   return [...groups]
-    .map(([conversationId, group]) => [`📁 ${conversationId}`, ...group.map((m) => formatMessage(m, seen(m) ? '(shown to you before as a channel event; you replied since)' : ''))].join('\n'))
+    .map(([conversationId, group]) =>
+      [
+        `📁 ${conversationId}`,
+        ...group.map((m) =>
+          formatMessage(m, seen(m) ? '(shown to you before as a channel event; you replied since)' : ''),
+        ),
+      ].join('\n'),
+    )
     .join('\n\n');
 }
 
@@ -65,7 +76,8 @@ export function unreadFooter(messages: readonly Message[], me: string | undefine
     byConversation.set(message.conversationId, group);
   }
   const parts = [...byConversation].map(([conversationId, group]) => {
-    if (directMembers(conversationId)) return `${group.length} from ${conversationLabel(conversationId, me)} (${conversationId})`;
+    if (directMembers(conversationId))
+      return `${group.length} from ${conversationLabel(conversationId, me)} (${conversationId})`;
     return `${group.length} in ${conversationId}`;
   });
   const shown = parts.slice(0, 5);

@@ -73,7 +73,10 @@ export async function registerIdentity(deps: IdentityDeps, options: { name?: str
     const name = options.name ?? envName;
     let reply;
     try {
-      reply = await client.register({ partnerId, projectPath: realPath, ...(name === undefined ? {} : { name }) }, record?.secret);
+      reply = await client.register(
+        { partnerId, projectPath: realPath, ...(name === undefined ? {} : { name }) },
+        record?.secret,
+      );
     } catch (error) {
       // id_taken: the id exists and we hold no secret for it; unauthorized: the secret we hold is
       // not the one the broker has. Either way the id is someone else's: try the next one.
@@ -85,11 +88,23 @@ export async function registerIdentity(deps: IdentityDeps, options: { name?: str
     }
     const secret = reply.secret ?? record?.secret;
     if (!secret) {
-      throw new DuoError('internal', `The broker accepted "${partnerId}" without handing out a secret and none is stored; the broker may be misconfigured.`);
+      throw new DuoError(
+        'internal',
+        `The broker accepted "${partnerId}" without handing out a secret and none is stored; the broker may be misconfigured.`,
+      );
     }
-    store.savePartner(config.brokerUrl, partnerId, { secret, ...(config.name === undefined ? {} : { envName: config.name }) });
+    store.savePartner(config.brokerUrl, partnerId, {
+      secret,
+      ...(config.name === undefined ? {} : { envName: config.name }),
+    });
     store.setProjectPartner(config.brokerUrl, realPath, partnerId);
-    return { partnerId: reply.partnerId, name: reply.name, secret, fallback: partnerId !== preferred, created: reply.created };
+    return {
+      partnerId: reply.partnerId,
+      name: reply.name,
+      secret,
+      fallback: partnerId !== preferred,
+      created: reply.created,
+    };
   }
   throw new DuoError(
     'id_taken',

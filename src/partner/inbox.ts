@@ -109,11 +109,7 @@ export class Inbox {
     const bytes = sizeOf(message);
     // Once one message is dropped every later one is too (until the broker is asked to resend),
     // and `since` stays below the lowest dropped id, so nothing dropped is skipped.
-    if (
-      this.dropping ||
-      this.messages.length >= this.hardMaxMessages ||
-      this.totalBytes + bytes > this.hardMaxBytes
-    ) {
+    if (this.dropping || this.messages.length >= this.hardMaxMessages || this.totalBytes + bytes > this.hardMaxBytes) {
       this.dropping = true;
       this.lowestDropped = Math.min(this.lowestDropped ?? message.id, message.id);
       return 'dropped';

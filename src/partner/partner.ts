@@ -54,7 +54,6 @@ function isIndeterminate(error: unknown): boolean {
   return error instanceof DuoError && (error.code === 'unavailable' || error.code === 'internal');
 }
 
-
 export class Partner extends EventEmitter<PartnerEvents> {
   readonly config: PartnerConfig;
   readonly logger: Logger;
@@ -82,7 +81,11 @@ export class Partner extends EventEmitter<PartnerEvents> {
     this.config = deps.config;
     this.logger = deps.logger;
     this.store = deps.store ?? new SecretStore(deps.config.secretsFile);
-    this.client = new BrokerClient({ brokerUrl: deps.config.brokerUrl, token: deps.config.token, timeoutMs: deps.config.requestTimeoutMs });
+    this.client = new BrokerClient({
+      brokerUrl: deps.config.brokerUrl,
+      token: deps.config.token,
+      timeoutMs: deps.config.requestTimeoutMs,
+    });
     this.inbox = new Inbox({ maxMessages: deps.config.inboxMaxMessages, maxBytes: deps.config.inboxMaxBytes });
     this.connection = new BrokerConnection({
       brokerUrl: deps.config.brokerUrl,
@@ -134,7 +137,10 @@ export class Partner extends EventEmitter<PartnerEvents> {
   async register(name?: string): Promise<Omit<Identity, 'secret'>> {
     if (this.closed) throw this.closedError();
     if (this.registration && name === undefined) await this.registration.catch(() => undefined);
-    const attempt = registerIdentity({ config: this.config, store: this.store, client: this.client }, name === undefined ? {} : { name });
+    const attempt = registerIdentity(
+      { config: this.config, store: this.store, client: this.client },
+      name === undefined ? {} : { name },
+    );
     this.registration = attempt;
     let identity: Identity;
     try {
@@ -153,10 +159,18 @@ export class Partner extends EventEmitter<PartnerEvents> {
     this.current = identity;
     this.client.setCredentials({ partnerId: identity.partnerId, secret: identity.secret });
     const state = this.connection.state;
-    if (previous?.partnerId !== identity.partnerId || previous.secret !== identity.secret || !['open', 'connecting', 'waiting'].includes(state)) {
+    if (
+      previous?.partnerId !== identity.partnerId ||
+      previous.secret !== identity.secret ||
+      !['open', 'connecting', 'waiting'].includes(state)
+    ) {
       this.connection.start({ partnerId: identity.partnerId, secret: identity.secret });
     }
-    this.logger.info('registered', { partnerId: identity.partnerId, created: identity.created, fallback: identity.fallback });
+    this.logger.info('registered', {
+      partnerId: identity.partnerId,
+      created: identity.created,
+      fallback: identity.fallback,
+    });
     this.emit('status', this.status);
     return this.identity!;
   }
@@ -168,7 +182,10 @@ export class Partner extends EventEmitter<PartnerEvents> {
     if (!this.current && this.registration) await this.registration.catch(() => undefined);
     if (this.current) return this.identity!;
     if (this.failure) throw this.failure;
-    throw new DuoError('unavailable', `Still connecting to the Duo broker at ${this.config.brokerUrl}; try again in a few seconds.`);
+    throw new DuoError(
+      'unavailable',
+      `Still connecting to the Duo broker at ${this.config.brokerUrl}; try again in a few seconds.`,
+    );
   }
 
   /** Fails unless messages can flow right now (for `listen`, which would otherwise wait in vain). */
@@ -233,7 +250,8 @@ export class Partner extends EventEmitter<PartnerEvents> {
   consume(conversationId: string | undefined, limit: number): Message[] {
     const messages = this.inbox.take(conversationId === undefined ? {} : { conversationId }, limit);
     const upTo = new Map<string, number>();
-    for (const message of messages) upTo.set(message.conversationId, Math.max(upTo.get(message.conversationId) ?? 0, message.id));
+    for (const message of messages)
+      upTo.set(message.conversationId, Math.max(upTo.get(message.conversationId) ?? 0, message.id));
     for (const [conversation, id] of upTo) this.connection.ack(conversation, id);
     const last = messages.at(-1);
     if (last) this.lastConversationId = last.conversationId;
@@ -303,7 +321,10 @@ export class Partner extends EventEmitter<PartnerEvents> {
   dormantError(): DuoError {
     const id = this.current?.partnerId ?? 'this id';
     if (this.connection.state === 'unregistered') {
-      return new DuoError('conflict', `Partner "${id}" was unregistered (its session ended, or someone called /unregister), so it is offline. Call register to come back online.`);
+      return new DuoError(
+        'conflict',
+        `Partner "${id}" was unregistered (its session ended, or someone called /unregister), so it is offline. Call register to come back online.`,
+      );
     }
     return new DuoError(
       'conflict',
@@ -339,7 +360,10 @@ export class Partner extends EventEmitter<PartnerEvents> {
         return;
       }
       const delay = backoffDelay(this.retryAttempt++, this.config.reconnectBaseMs * 4, this.config.reconnectCapMs);
-      this.logger.warn('broker unreachable; will retry registration', { error: (error as Error).message, delayMs: delay });
+      this.logger.warn('broker unreachable; will retry registration', {
+        error: (error as Error).message,
+        delayMs: delay,
+      });
       this.clearRetry();
       this.retryTimer = setTimeout(() => void this.registerInBackground(), delay);
     }
@@ -351,7 +375,10 @@ export class Partner extends EventEmitter<PartnerEvents> {
     if (state === 'unauthorized' && !this.closed) {
       this.current = undefined;
       this.client.setCredentials(undefined);
-      this.failure = new DuoError('unavailable', `The Duo broker at ${this.config.brokerUrl} no longer accepts this partner's secret; registering again.`);
+      this.failure = new DuoError(
+        'unavailable',
+        `The Duo broker at ${this.config.brokerUrl} no longer accepts this partner's secret; registering again.`,
+      );
       this.clearRetry();
       const delay = backoffDelay(this.retryAttempt++, this.config.reconnectBaseMs * 4, this.config.reconnectCapMs);
       this.retryTimer = setTimeout(() => void this.registerInBackground(), delay);

@@ -17,8 +17,10 @@ export function resolveConversation(input: string, me: string): string {
   const seed = /^direct_(.+)$/.exec(value);
   if (seed) {
     const rest = seed[1]!;
-    if (rest.startsWith(`${me}_`) && isPartnerId(rest.slice(me.length + 1))) return directConversationId(me, rest.slice(me.length + 1));
-    if (rest.endsWith(`_${me}`) && isPartnerId(rest.slice(0, -me.length - 1))) return directConversationId(me, rest.slice(0, -me.length - 1));
+    if (rest.startsWith(`${me}_`) && isPartnerId(rest.slice(me.length + 1)))
+      return directConversationId(me, rest.slice(me.length + 1));
+    if (rest.endsWith(`_${me}`) && isPartnerId(rest.slice(0, -me.length - 1)))
+      return directConversationId(me, rest.slice(0, -me.length - 1));
   }
   if (isPartnerId(value)) return directConversationId(me, value);
   throw new DuoError(
@@ -31,7 +33,10 @@ export function resolveConversation(input: string, me: string): string {
  * A partner reference → partner id. An exact id wins; otherwise a case-insensitive match of the
  * display name or of the slug of what was typed, among the partners the broker lists.
  */
-export async function resolvePartner(input: string, listPartners: () => Promise<readonly PartnerSummary[]>): Promise<string> {
+export async function resolvePartner(
+  input: string,
+  listPartners: () => Promise<readonly PartnerSummary[]>,
+): Promise<string> {
   const value = input.trim();
   if (isPartnerId(value)) return value;
   const partners = await listPartners();
@@ -40,11 +45,19 @@ export async function resolvePartner(input: string, listPartners: () => Promise<
   const byName = partners.filter((partner) => partner.name.toLowerCase() === lower);
   if (byName.length === 1) return byName[0]!.id;
   if (byName.length > 1) {
-    throw new DuoError('bad_request', `Several partners are named "${value}" (${byName.map((p) => p.id).join(', ')}); use one of these ids.`);
+    throw new DuoError(
+      'bad_request',
+      `Several partners are named "${value}" (${byName.map((p) => p.id).join(', ')}); use one of these ids.`,
+    );
   }
-  const bySlug = partners.find((partner) => partner.id === slug || partner.id === value.replace(/\s+/g, '_').toLowerCase());
+  const bySlug = partners.find(
+    (partner) => partner.id === slug || partner.id === value.replace(/\s+/g, '_').toLowerCase(),
+  );
   if (bySlug) return bySlug.id;
-  throw new DuoError('unknown_partner', `No partner is called "${value}". Call list_partners to see the ids you can talk to.`);
+  throw new DuoError(
+    'unknown_partner',
+    `No partner is called "${value}". Call list_partners to see the ids you can talk to.`,
+  );
 }
 
 /**

@@ -11,7 +11,18 @@
  * processes registering at the same moment cannot drop each other's secret (shown only once).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { DuoError } from '../shared/errors.ts';
@@ -77,7 +88,8 @@ export class SecretStore {
     this.update((file) => {
       const broker = brokerEntry(file, brokerUrl);
       delete broker.partners[partnerId];
-      for (const [project, id] of Object.entries(broker.projects)) if (id === partnerId) delete broker.projects[project];
+      for (const [project, id] of Object.entries(broker.projects))
+        if (id === partnerId) delete broker.projects[project];
     });
   }
 
@@ -98,17 +110,26 @@ export class SecretStore {
       text = readFileSync(this.filePath, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, brokers: {} };
-      throw new DuoError('internal', `Cannot read the Duo secrets file ${this.filePath}: ${(error as Error).message}.`, { cause: error });
+      throw new DuoError(
+        'internal',
+        `Cannot read the Duo secrets file ${this.filePath}: ${(error as Error).message}.`,
+        { cause: error },
+      );
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw new DuoError('internal', `The Duo secrets file ${this.filePath} is not valid JSON; fix or delete it.`, { cause: error });
+      throw new DuoError('internal', `The Duo secrets file ${this.filePath} is not valid JSON; fix or delete it.`, {
+        cause: error,
+      });
     }
     const parsed = SecretsFile.safeParse(json);
     if (!parsed.success) {
-      throw new DuoError('internal', `The Duo secrets file ${this.filePath} has an unexpected shape; fix or delete it.`);
+      throw new DuoError(
+        'internal',
+        `The Duo secrets file ${this.filePath} has an unexpected shape; fix or delete it.`,
+      );
     }
     return parsed.data;
   }
@@ -134,7 +155,11 @@ export class SecretStore {
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new DuoError('internal', `Cannot lock the Duo secrets file ${this.filePath}: ${(error as Error).message}.`, { cause: error });
+          throw new DuoError(
+            'internal',
+            `Cannot lock the Duo secrets file ${this.filePath}: ${(error as Error).message}.`,
+            { cause: error },
+          );
         }
         const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
         if (Date.now() - since > LOCK_STALE_MS) {
@@ -142,7 +167,10 @@ export class SecretStore {
           continue;
         }
         if (Date.now() > deadline) {
-          throw new DuoError('internal', `The Duo secrets file is locked by another process (${lock}); retry, or delete that file if no duo process is running.`);
+          throw new DuoError(
+            'internal',
+            `The Duo secrets file is locked by another process (${lock}); retry, or delete that file if no duo process is running.`,
+          );
         }
         // A synchronous pause: the store's API is synchronous and the wait is a few milliseconds.
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
@@ -168,7 +196,11 @@ export class SecretStore {
       renameSync(temp, this.filePath);
     } catch (error) {
       rmSync(temp, { force: true });
-      throw new DuoError('internal', `Cannot write the Duo secrets file ${this.filePath}: ${(error as Error).message}.`, { cause: error });
+      throw new DuoError(
+        'internal',
+        `Cannot write the Duo secrets file ${this.filePath}: ${(error as Error).message}.`,
+        { cause: error },
+      );
     }
   }
 }

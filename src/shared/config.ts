@@ -14,14 +14,33 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 const port = z
-  .union([z.int(), z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number)])
+  .union([
+    z.int(),
+    z
+      .string()
+      .regex(/^\d{1,5}$/, 'must be a port number')
+      .transform(Number),
+  ])
   .pipe(z.int().min(0).max(65535));
 /** A whole number of at least 1, given as a number (flags, tests) or a string (environment). */
 export const positiveInt = z
-  .union([z.int(), z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number)])
+  .union([
+    z.int(),
+    z
+      .string()
+      .regex(/^\d{1,9}$/, 'must be a whole number')
+      .transform(Number),
+  ])
   .pipe(z.int().min(1));
-const list = z
-  .union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
+const list = z.union([
+  z.array(z.string()),
+  z.string().transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  ),
+]);
 
 export const BrokerConfig = z.strictObject({
   port: port.default(DEFAULT_PORT),
@@ -84,6 +103,7 @@ export function parseConfig<S extends z.ZodType>(
     Object.entries({ ...fromEnv, ...overrides }).filter(([, value]) => value !== undefined && value !== ''),
   );
   const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new DuoError('bad_request', `Invalid ${what} configuration: ${describeIssues(parsed.error)}.`);
+  if (!parsed.success)
+    throw new DuoError('bad_request', `Invalid ${what} configuration: ${describeIssues(parsed.error)}.`);
   return parsed.data;
 }

@@ -13,7 +13,10 @@ export const MAX_GROUP_SIZE = 100;
 
 export const PartnerId = z
   .string()
-  .regex(PARTNER_ID_PATTERN, 'a partner id is 1-64 characters of a-z, 0-9, "_" or "-", starting with a letter or digit');
+  .regex(
+    PARTNER_ID_PATTERN,
+    'a partner id is 1-64 characters of a-z, 0-9, "_" or "-", starting with a letter or digit',
+  );
 
 export const ConversationId = z
   .string()
@@ -31,7 +34,9 @@ export const Content = z
     message: `a message is at most 64 KiB (${MAX_CONTENT_BYTES} bytes of UTF-8); split it or send a file path instead`,
   })
   // A lone surrogate has no UTF-8 form: stored, it would silently become U+FFFD.
-  .refine((text) => !LONE_SURROGATE.test(text), { message: 'a message must be valid Unicode text (it contains a lone surrogate)' });
+  .refine((text) => !LONE_SURROGATE.test(text), {
+    message: 'a message must be valid Unicode text (it contains a lone surrogate)',
+  });
 
 export const ClientMsgId = z.string().min(1).max(128);
 export const DisplayName = z.string().trim().min(1).max(MAX_NAME_LENGTH);
@@ -98,7 +103,11 @@ export const TalkReply = z.strictObject({
 });
 export type TalkReply = z.infer<typeof TalkReply>;
 
-const digits = (what: string) => z.string().regex(/^\d{1,9}$/, `${what} must be a whole number`).transform(Number);
+const digits = (what: string) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `${what} must be a whole number`)
+    .transform(Number);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 export const ListenQuery = z.strictObject({
@@ -229,7 +238,11 @@ export const PresenceFrame = z.strictObject({
  * Confirms a `resume`: every message frame after this one starts above `since`. A client that
  * dropped messages discards frames until it sees this, so nothing is accepted past a gap.
  */
-export const ResumedFrame = z.strictObject({ type: z.literal('resumed'), ref: z.string().optional(), since: MessageId });
+export const ResumedFrame = z.strictObject({
+  type: z.literal('resumed'),
+  ref: z.string().optional(),
+  since: MessageId,
+});
 export const ErrorFrame = z.strictObject({
   type: z.literal('error'),
   ref: z.string().optional(),
@@ -237,7 +250,14 @@ export const ErrorFrame = z.strictObject({
   error: z.string(),
 });
 
-export const ServerFrame = z.discriminatedUnion('type', [WelcomeFrame, MessageFrame, SentFrame, PresenceFrame, ResumedFrame, ErrorFrame]);
+export const ServerFrame = z.discriminatedUnion('type', [
+  WelcomeFrame,
+  MessageFrame,
+  SentFrame,
+  PresenceFrame,
+  ResumedFrame,
+  ErrorFrame,
+]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 export type SentFrame = z.infer<typeof SentFrame>;

@@ -41,7 +41,11 @@ describe('delivery while the recipient keeps reconnecting', () => {
     const acked: Array<{ id: number; from: string; n: number }> = [];
     const sending = senders.map(async (sender) => {
       for (let n = 0; n < perSender; n++) {
-        const reply = await talk(broker.url, sender, { to: 'receiver', content: `${sender.partnerId}:${n}`, clientMsgId: `${sender.partnerId}-${n}` });
+        const reply = await talk(broker.url, sender, {
+          to: 'receiver',
+          content: `${sender.partnerId}:${n}`,
+          clientMsgId: `${sender.partnerId}-${n}`,
+        });
         expect(reply.status).toBe(200);
         acked.push({ id: reply.body.messageId, from: sender.partnerId, n });
       }
@@ -78,7 +82,9 @@ describe('batched commits', () => {
     const a = await register(broker.url, 'a');
     const b = await register(broker.url, 'b');
     const listener = await connect(broker.url, b);
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => talk(broker.url, a, { to: 'b', content: `m${i}` })));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => talk(broker.url, a, { to: 'b', content: `m${i}` })),
+    );
     const ids = replies.map((r) => r.body.messageId as number);
     expect(new Set(ids).size).toBe(200);
     await listener.until((c) => c.messages().length === 200);

@@ -2,7 +2,14 @@ import { rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConversationsReply, HistoryReply, ListenReply, PartnersReply, RegisterReply, TalkReply } from '../../src/shared/protocol.ts';
+import {
+  ConversationsReply,
+  HistoryReply,
+  ListenReply,
+  PartnersReply,
+  RegisterReply,
+  TalkReply,
+} from '../../src/shared/protocol.ts';
 import { startBroker, startBrokerProcess, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { api, register, talk, type Registered } from '../helpers/clients.ts';
 
@@ -10,11 +17,14 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
 function keepAliveGet(port: number, path: string, secret: string): Promise<{ body: any }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent, headers: { authorization: `Bearer ${secret}` } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ body: JSON.parse(text) }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, agent, headers: { authorization: `Bearer ${secret}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ body: JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -72,7 +82,13 @@ describe('talk and listen', () => {
 
     const heard = await api(broker.url, 'GET', '/listen/bob?timeout=0', { secret: bob.secret });
     expect(ListenReply.parse(heard.body).messages).toEqual([
-      { id: reply.messageId, conversationId: 'direct:alice:bob', from: 'alice', content: 'hello bob', createdAt: reply.createdAt },
+      {
+        id: reply.messageId,
+        conversationId: 'direct:alice:bob',
+        from: 'alice',
+        content: 'hello bob',
+        createdAt: reply.createdAt,
+      },
     ]);
     expect(reply.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
@@ -145,7 +161,9 @@ describe('talk and listen', () => {
   it('filters listen by conversation', async () => {
     await talk(broker.url, alice, { to: 'bob', content: 'from alice' });
     await talk(broker.url, carol, { to: 'bob', content: 'from carol' });
-    const heard = await api(broker.url, 'GET', '/listen/bob?timeout=0&conversationId=direct:bob:carol', { secret: bob.secret });
+    const heard = await api(broker.url, 'GET', '/listen/bob?timeout=0&conversationId=direct:bob:carol', {
+      secret: bob.secret,
+    });
     expect(heard.body.messages.map((m: { from: string }) => m.from)).toEqual(['carol']);
     const rest = await api(broker.url, 'GET', '/listen/bob?timeout=0', { secret: bob.secret });
     expect(rest.body.messages.map((m: { from: string }) => m.from)).toEqual(['alice']);
@@ -169,9 +187,13 @@ describe('talk and listen', () => {
     expect((await talk(broker.url, alice, { to: 'nobody', content: 'x' })).body.code).toBe('unknown_partner');
     expect((await talk(broker.url, alice, { to: 'alice', content: 'x' })).status).toBe(400);
     expect((await talk(broker.url, alice, { content: 'x' })).status).toBe(400);
-    expect((await talk(broker.url, alice, { to: 'bob', conversationId: 'direct:alice:bob', content: 'x' })).status).toBe(400);
+    expect(
+      (await talk(broker.url, alice, { to: 'bob', conversationId: 'direct:alice:bob', content: 'x' })).status,
+    ).toBe(400);
     expect((await talk(broker.url, alice, { to: 'bob', content: '' })).status).toBe(400);
-    expect((await talk(broker.url, alice, { conversationId: 'group_doesnotexist', content: 'x' })).body.code).toBe('unknown_conversation');
+    expect((await talk(broker.url, alice, { conversationId: 'group_doesnotexist', content: 'x' })).body.code).toBe(
+      'unknown_conversation',
+    );
   });
 
   it('keeps ids apart that the seed would have collided (a_b + c vs a + b_c)', async () => {
@@ -187,7 +209,10 @@ describe('talk and listen', () => {
 
 describe('groups and history', () => {
   it('creates a group, fans out, lists with unread counts, and leaves', async () => {
-    const created = await api(broker.url, 'POST', '/conversations', { secret: alice.secret, body: { name: 'Backend Team', participants: ['bob', 'carol'] } });
+    const created = await api(broker.url, 'POST', '/conversations', {
+      secret: alice.secret,
+      body: { name: 'Backend Team', participants: ['bob', 'carol'] },
+    });
     expect(created.status).toBe(200);
     const group = created.body.conversation;
     expect(group).toMatchObject({ kind: 'group', name: 'Backend Team', members: ['alice', 'bob', 'carol'], unread: 0 });
@@ -195,7 +220,9 @@ describe('groups and history', () => {
 
     await talk(broker.url, alice, { conversationId: group.id, content: 'Sprint planning in 5 min' });
     for (const who of [bob, carol]) {
-      const list = ConversationsReply.parse((await api(broker.url, 'GET', `/conversations/${who.partnerId}`, { secret: who.secret })).body);
+      const list = ConversationsReply.parse(
+        (await api(broker.url, 'GET', `/conversations/${who.partnerId}`, { secret: who.secret })).body,
+      );
       expect(list.conversations.find((c) => c.id === group.id)?.unread).toBe(1);
     }
     const left = await api(broker.url, 'POST', `/conversations/${group.id}/leave`, { secret: carol.secret });
@@ -208,7 +235,10 @@ describe('groups and history', () => {
   });
 
   it('rejects groups with unknown participants and leaving a direct conversation', async () => {
-    const bad = await api(broker.url, 'POST', '/conversations', { secret: alice.secret, body: { name: 'x', participants: ['ghost'] } });
+    const bad = await api(broker.url, 'POST', '/conversations', {
+      secret: alice.secret,
+      body: { name: 'x', participants: ['ghost'] },
+    });
     expect(bad.status).toBe(404);
     expect(bad.body.error).toContain('ghost');
     await talk(broker.url, alice, { to: 'bob', content: 'hi' });
@@ -218,11 +248,20 @@ describe('groups and history', () => {
 
   it('returns the newest N oldest-first and pages with before', async () => {
     for (let i = 1; i <= 7; i++) await talk(broker.url, alice, { to: 'bob', content: `m${i}` });
-    const page = HistoryReply.parse((await api(broker.url, 'GET', '/conversations/direct:alice:bob/messages?limit=3', { secret: bob.secret })).body);
+    const page = HistoryReply.parse(
+      (await api(broker.url, 'GET', '/conversations/direct:alice:bob/messages?limit=3', { secret: bob.secret })).body,
+    );
     expect(page.messages.map((m) => m.content)).toEqual(['m5', 'm6', 'm7']);
     expect(page.hasMore).toBe(true);
     const older = HistoryReply.parse(
-      (await api(broker.url, 'GET', `/conversations/direct:alice:bob/messages?limit=3&before=${page.messages[0]!.id}`, { secret: bob.secret })).body,
+      (
+        await api(
+          broker.url,
+          'GET',
+          `/conversations/direct:alice:bob/messages?limit=3&before=${page.messages[0]!.id}`,
+          { secret: bob.secret },
+        )
+      ).body,
     );
     expect(older.messages.map((m) => m.content)).toEqual(['m2', 'm3', 'm4']);
     const outsider = await api(broker.url, 'GET', '/conversations/direct:alice:bob/messages', { secret: carol.secret });
@@ -236,14 +275,24 @@ describe('partners and settings', () => {
     await api(broker.url, 'POST', '/partners/bob/status', { secret: bob.secret, body: { status: 'refactoring auth' } });
     const list = PartnersReply.parse((await api(broker.url, 'GET', '/partners', { secret: alice.secret })).body);
     expect(list.partners.map((p) => p.id)).toEqual(['alice', 'bob', 'carol']);
-    expect(list.partners.find((p) => p.id === 'bob')).toMatchObject({ name: 'Bob the builder', status: 'refactoring auth', online: false });
+    expect(list.partners.find((p) => p.id === 'bob')).toMatchObject({
+      name: 'Bob the builder',
+      status: 'refactoring auth',
+      online: false,
+    });
     expect(JSON.stringify(list)).not.toContain('project');
   });
 
   it('lets a partner change only its own settings', async () => {
-    const mine = await api(broker.url, 'POST', '/partners/alice/notifications', { secret: alice.secret, body: { enabled: false } });
+    const mine = await api(broker.url, 'POST', '/partners/alice/notifications', {
+      secret: alice.secret,
+      body: { enabled: false },
+    });
     expect(mine.body).toEqual({ partnerId: 'alice', status: null, notifications: false });
-    const theirs = await api(broker.url, 'POST', '/partners/bob/status', { secret: alice.secret, body: { status: 'pwned' } });
+    const theirs = await api(broker.url, 'POST', '/partners/bob/status', {
+      secret: alice.secret,
+      body: { status: 'pwned' },
+    });
     expect(theirs.status).toBe(403);
     const listenOther = await api(broker.url, 'GET', '/listen/bob?timeout=0', { secret: alice.secret });
     expect(listenOther.status).toBe(403);
@@ -288,5 +337,4 @@ describe('listen against a broker process', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-
 });

@@ -9,7 +9,11 @@ import { startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { api, connect, register, talk, WsClient } from '../helpers/clients.ts';
 
 /** fetch() will not send a forged Host header; node:http will. */
-function rawGet(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function rawGet(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
       let body = '';
@@ -60,7 +64,10 @@ describe('web pages cannot reach the broker', () => {
   it('accepts only JSON bodies: text/plain and form posts get 415', async () => {
     const b = await broker();
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-      const reply = await api(b.url, 'POST', '/register', { body: 'partnerId=alice', headers: { 'content-type': type } });
+      const reply = await api(b.url, 'POST', '/register', {
+        body: 'partnerId=alice',
+        headers: { 'content-type': type },
+      });
       expect(reply.status, type).toBe(415);
       expect(reply.body.code).toBe('unsupported_media_type');
     }
@@ -92,7 +99,10 @@ describe('input limits', () => {
     const missing = await api(b.url, 'GET', '/admin');
     expect(missing.status).toBe(404);
     expect(Object.keys(missing.body).sort()).toEqual(['code', 'error']);
-    const bad = await api(b.url, 'POST', '/register', { body: '{"partnerId":', headers: { 'content-type': 'application/json' } });
+    const bad = await api(b.url, 'POST', '/register', {
+      body: '{"partnerId":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('invalid_json');
     expect(JSON.stringify(bad.body)).not.toMatch(/at .*\.ts|node_modules/);
@@ -105,7 +115,10 @@ describe('input limits', () => {
     expect((await talk(b.url, alice, { to: 'bob', content: 42 })).status).toBe(400);
     expect((await api(b.url, 'GET', '/listen/alice?timeout=soon', { secret: alice.secret })).status).toBe(400);
     expect((await api(b.url, 'GET', '/listen/alice?timeout=1&extra=1', { secret: alice.secret })).status).toBe(400);
-    expect((await api(b.url, 'POST', '/partners/alice/notifications', { secret: alice.secret, body: { enabled: 'yes' } })).status).toBe(400);
+    expect(
+      (await api(b.url, 'POST', '/partners/alice/notifications', { secret: alice.secret, body: { enabled: 'yes' } }))
+        .status,
+    ).toBe(400);
   });
 });
 
@@ -115,7 +128,9 @@ describe('identity', () => {
     await register(b.url, 'alice');
     expect((await api(b.url, 'GET', '/partners')).status).toBe(401);
     expect((await api(b.url, 'GET', '/partners', { secret: 'guess' })).status).toBe(401);
-    expect((await api(b.url, 'POST', '/talk', { secret: 'guess', body: { to: 'alice', content: 'x' } })).status).toBe(401);
+    expect((await api(b.url, 'POST', '/talk', { secret: 'guess', body: { to: 'alice', content: 'x' } })).status).toBe(
+      401,
+    );
   });
 });
 
@@ -124,7 +139,10 @@ describe('access token', () => {
     const token = 'correct-horse-battery-staple';
     const b = await broker({ token });
     expect((await api(b.url, 'POST', '/register', { body: { partnerId: 'alice' } })).status).toBe(401);
-    const ok = await api(b.url, 'POST', '/register', { body: { partnerId: 'alice' }, headers: { 'x-duo-token': token } });
+    const ok = await api(b.url, 'POST', '/register', {
+      body: { partnerId: 'alice' },
+      headers: { 'x-duo-token': token },
+    });
     expect(ok.status).toBe(200);
     expect((await api(b.url, 'GET', '/health')).status).toBe(200);
     await expect(new WsClient(b.url).opened).rejects.toThrow(/401/);
@@ -135,7 +153,9 @@ describe('access token', () => {
 
   it('refuses to bind beyond loopback without a token', () => {
     expect(() => brokerConfigFromEnv({ BROKER_HOST: '0.0.0.0', DUO_DB: '/tmp/x.db' })).toThrow(/DUO_TOKEN/);
-    expect(brokerConfigFromEnv({ BROKER_HOST: '0.0.0.0', DUO_DB: '/tmp/x.db', DUO_TOKEN: 'a'.repeat(32) }).host).toBe('0.0.0.0');
+    expect(brokerConfigFromEnv({ BROKER_HOST: '0.0.0.0', DUO_DB: '/tmp/x.db', DUO_TOKEN: 'a'.repeat(32) }).host).toBe(
+      '0.0.0.0',
+    );
     expect(brokerConfigFromEnv({ DUO_DB: '/tmp/x.db' }).host).toBe('127.0.0.1');
   });
 });
@@ -145,7 +165,9 @@ describe('rate limits', () => {
     const b = await broker({ rateLimit: 5, rateBurst: 10 });
     const alice = await register(b.url, 'alice');
     const bob = await register(b.url, 'bob');
-    const replies = await Promise.all(Array.from({ length: 30 }, () => api(b.url, 'GET', '/partners', { secret: alice.secret })));
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, () => api(b.url, 'GET', '/partners', { secret: alice.secret })),
+    );
     const limited = replies.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);

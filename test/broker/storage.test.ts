@@ -16,7 +16,9 @@ beforeEach(async () => {
 afterEach(async () => broker.close());
 
 async function readAll(): Promise<string[]> {
-  const reply = await api(broker.url, 'GET', '/conversations/direct:alice:bob/messages?limit=500', { secret: bob.secret });
+  const reply = await api(broker.url, 'GET', '/conversations/direct:alice:bob/messages?limit=500', {
+    secret: bob.secret,
+  });
   return reply.body.messages.map((m: { content: string }) => m.content);
 }
 

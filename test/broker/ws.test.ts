@@ -41,7 +41,11 @@ describe('hello and welcome', () => {
   });
 
   it('closes at once, with 4003, a socket whose first frame is not a valid hello', async () => {
-    for (const frame of [{ type: 'hello', partnerId: 'alice' }, { type: 'talk', ref: 'r0', to: 'bob', content: 'x' }, 'not json']) {
+    for (const frame of [
+      { type: 'hello', partnerId: 'alice' },
+      { type: 'talk', ref: 'r0', to: 'bob', content: 'x' },
+      'not json',
+    ]) {
       const client = new WsClient(broker.url);
       await client.opened;
       if (typeof frame === 'string') client.sendRaw(frame);
@@ -189,7 +193,9 @@ describe('replay and takeover', () => {
   it('terminates a socket that stops answering pings', async () => {
     const b = await connect(broker.url, bob);
     // Stop the client's automatic pong replies: it now looks like a half-open connection.
-    (b.socket as unknown as { _receiver: { removeAllListeners(e: string): void } })._receiver.removeAllListeners('ping');
+    (b.socket as unknown as { _receiver: { removeAllListeners(e: string): void } })._receiver.removeAllListeners(
+      'ping',
+    );
     b.socket.pong = () => {};
     const code = await b.closed;
     expect(code).toBe(1006);
@@ -226,7 +232,10 @@ describe('flow control', () => {
     b.socket.send(JSON.stringify({ type: 'resume', since: ids[9] }));
     b.socket.send(JSON.stringify({ type: 'resume', since: ids[4] }));
     await b.until((c) => c.messages().length >= 20, 5000, 'the re-sent messages');
-    const after = b.messages().slice(10).map((m) => m.content);
+    const after = b
+      .messages()
+      .slice(10)
+      .map((m) => m.content);
     expect(after.slice(-10)).toEqual(['m6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12', 'm13', 'm14', 'm15']);
     expect(b.messages().some((m) => m.redelivered)).toBe(false);
     b.close();

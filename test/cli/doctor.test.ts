@@ -19,7 +19,9 @@ describe('duo doctor', () => {
     const h = cliHome(down);
     const run = await runDuo(['doctor'], { env: h.env, cwd: h.project('alice') });
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/✗ The Duo broker at http:\/\/127\.0\.0\.1:\d+ is not reachable\. Start it with `duo broker`/);
+    expect(run.stdout).toMatch(
+      /✗ The Duo broker at http:\/\/127\.0\.0\.1:\d+ is not reachable\. Start it with `duo broker`/,
+    );
     expect(run.stdout).toMatch(/✗ No secret stored for partner "alice"/);
     expect(run.stdout).toMatch(/problems? to fix/);
   });

@@ -33,8 +33,13 @@ describe('duo install, user scope', () => {
     const run = await runDuo(['install', '--yes', '--broker', BROKER], { env, cwd: project });
     expect(run.code, run.stdout + run.stderr).toBe(0);
 
-    const calls = readFileSync(fake.log, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    expect(calls).toEqual([['mcp', 'add', 'duo', '-s', 'user', '-e', `BROKER_URL=${BROKER}`, '--', 'node', DUO_BIN, 'partner']]);
+    const calls = readFileSync(fake.log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(calls).toEqual([
+      ['mcp', 'add', 'duo', '-s', 'user', '-e', `BROKER_URL=${BROKER}`, '--', 'node', DUO_BIN, 'partner'],
+    ]);
     expect(run.stdout).toContain(`claude mcp add duo -s user -e BROKER_URL=${BROKER} -- node ${DUO_BIN} partner`);
     expect(run.stdout).toContain('claude --dangerously-load-development-channels server:duo');
 
@@ -48,7 +53,9 @@ describe('duo install, user scope', () => {
       matcher: 'startup|resume|clear|compact',
       hooks: [{ type: 'command', command: `node ${DUO_BIN} hook session-start --broker ${BROKER}`, timeout: 10 }],
     });
-    expect(settings.hooks.SessionEnd).toEqual([{ hooks: [{ type: 'command', command: `node ${DUO_BIN} hook session-end --broker ${BROKER}`, timeout: 5 }] }]);
+    expect(settings.hooks.SessionEnd).toEqual([
+      { hooks: [{ type: 'command', command: `node ${DUO_BIN} hook session-end --broker ${BROKER}`, timeout: 5 }] },
+    ]);
 
     const [backup, ...more] = backups(dirname(settingsFile));
     expect(more).toEqual([]);
@@ -84,9 +91,14 @@ describe('duo install, project scope', () => {
     const project = h.project('web app');
     const empty = join(h.home, 'empty-bin');
     mkdirSync(empty);
-    const run = await runDuo(['install', '--scope', 'project', '--name', 'Web App', '--broker', BROKER], { env: { ...h.env, PATH: empty }, cwd: project });
+    const run = await runDuo(['install', '--scope', 'project', '--name', 'Web App', '--broker', BROKER], {
+      env: { ...h.env, PATH: empty },
+      cwd: project,
+    });
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toContain(`claude mcp add duo -s project -e BROKER_URL=${BROKER} -e 'PARTNER_NAME=Web App' -- node ${DUO_BIN} partner`);
+    expect(run.stdout).toContain(
+      `claude mcp add duo -s project -e BROKER_URL=${BROKER} -e 'PARTNER_NAME=Web App' -- node ${DUO_BIN} partner`,
+    );
     expect(run.stdout).toMatch(/claude command is not on PATH/);
     const file = join(project, '.claude', 'settings.json');
     const settings = readJson(file);
@@ -101,7 +113,10 @@ describe('duo install, project scope', () => {
     const file = join(project, '.claude', 'settings.json');
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, '{ "hooks": { oops');
-    const run = await runDuo(['install', '--scope', 'project', '--broker', BROKER], { env: { ...h.env, PATH: join(h.home, 'none') }, cwd: project });
+    const run = await runDuo(['install', '--scope', 'project', '--broker', BROKER], {
+      env: { ...h.env, PATH: join(h.home, 'none') },
+      cwd: project,
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/settings\.json is not valid JSON.*Nothing was changed/);
     expect(readFileSync(file, 'utf8')).toBe('{ "hooks": { oops');

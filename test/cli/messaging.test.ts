@@ -11,7 +11,8 @@ let aliceDir: string;
 let bob: Registered;
 let alice: Registered;
 
-const duo = (args: string[], cwd = aliceDir, input?: string) => runDuo(args, { env: h.env, cwd, ...(input === undefined ? {} : { input }) });
+const duo = (args: string[], cwd = aliceDir, input?: string) =>
+  runDuo(args, { env: h.env, cwd, ...(input === undefined ? {} : { input }) });
 
 beforeAll(async () => {
   broker = await startBroker();
@@ -54,7 +55,7 @@ describe('duo send', () => {
     expect(history.body.messages.at(-1).content).toBe('line one\nline two');
   });
 
-  it('reports an unknown partner with the broker\'s sentence and exit code 1', async () => {
+  it("reports an unknown partner with the broker's sentence and exit code 1", async () => {
     const sent = await duo(['send', 'nobody-here', 'hi']);
     expect(sent.code).toBe(1);
     expect(sent.stderr).toMatch(/No partner is registered as "nobody-here"/);

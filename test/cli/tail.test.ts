@@ -37,7 +37,10 @@ it('tail shows the backlog, then messages and presence as they happen, consuming
 
     // A new group shows up with its first message; presence changes are announced.
     const carol = await register(broker.url, 'carol');
-    const group = await api(broker.url, 'POST', '/conversations', { secret: carol.secret, body: { name: 'Ops', participants: ['alice'] } });
+    const group = await api(broker.url, 'POST', '/conversations', {
+      secret: carol.secret,
+      body: { name: 'Ops', participants: ['alice'] },
+    });
     await talk(broker.url, carol, { conversationId: group.body.conversation.id, content: 'hello group' });
     await tail.waitFor('stdout', new RegExp(`carol → Ops \\(${group.body.conversation.id}\\) {2}hello group`));
     const bobSocket = await connect(broker.url, bob);

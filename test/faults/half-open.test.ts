@@ -26,87 +26,107 @@ afterEach(async () => {
 
 const CYCLES = scale(3, 20);
 
-it(`a silent path (half-open socket) is detected within 2 heartbeats and heals without loss, ${CYCLES} times`, { timeout: scale(30_000, 120_000) }, async () => {
-  broker = await startBroker({ heartbeatMs: HEARTBEAT_MS });
-  const alice = await register(broker.url, 'alice');
-  const bob = await register(broker.url, 'bob');
-  const proxy = await TcpProxy.start(broker.port);
-  cleanup.push(() => proxy.close());
-  // bob is the real partner's connection and inbox, reaching the broker through the proxy.
-  const inbox = new Inbox({ maxMessages: 1_000, maxBytes: 1 << 20 });
-  const connection = new BrokerConnection({ brokerUrl: proxy.url, inbox, logger: silentLogger, requestTimeoutMs: 1_000, reconnectBaseMs: 50, reconnectCapMs: 300 });
-  cleanup.push(() => connection.close());
-  connection.start(bob);
-  await waitFor(() => connection.isOpen && broker.broker.service.sessions.has('bob'), 5_000, 'bob connected');
+it(
+  `a silent path (half-open socket) is detected within 2 heartbeats and heals without loss, ${CYCLES} times`,
+  { timeout: scale(30_000, 120_000) },
+  async () => {
+    broker = await startBroker({ heartbeatMs: HEARTBEAT_MS });
+    const alice = await register(broker.url, 'alice');
+    const bob = await register(broker.url, 'bob');
+    const proxy = await TcpProxy.start(broker.port);
+    cleanup.push(() => proxy.close());
+    // bob is the real partner's connection and inbox, reaching the broker through the proxy.
+    const inbox = new Inbox({ maxMessages: 1_000, maxBytes: 1 << 20 });
+    const connection = new BrokerConnection({
+      brokerUrl: proxy.url,
+      inbox,
+      logger: silentLogger,
+      requestTimeoutMs: 1_000,
+      reconnectBaseMs: 50,
+      reconnectCapMs: 300,
+    });
+    cleanup.push(() => connection.close());
+    connection.start(bob);
+    await waitFor(() => connection.isOpen && broker.broker.service.sessions.has('bob'), 5_000, 'bob connected');
 
-  const sessions = broker.broker.service.sessions;
-  const brokerDetect: number[] = [];
-  const clientDetect: number[] = [];
-  let sent = 0;
-  for (let cycle = 0; cycle < CYCLES; cycle++) {
-    const before = sessions.get('bob');
-    proxy.silence();
-    const silencedAt = Date.now();
-    // Sent while the path is dead: committed, maybe pushed into the void, never lost.
-    for (let i = 0; i < 5; i++) await talk(broker.url, alice, { to: 'bob', content: `m${sent++}` });
-    await waitFor(() => sessions.get('bob') !== before, 5_000, 'the broker to drop the silent socket', 5);
-    brokerDetect.push(Date.now() - silencedAt);
-    await waitFor(() => !connection.isOpen, 5_000, 'bob to notice the silence', 5);
-    clientDetect.push(Date.now() - silencedAt);
-    proxy.heal();
-    await waitFor(() => inbox.size === sent, 10_000, `bob to hold ${sent} messages`);
-  }
-  const held = inbox.peek();
-  figure('half-open socket (tcp proxy)', {
-    cycles: CYCLES,
-    heartbeatMs: HEARTBEAT_MS,
-    brokerDetectMsMax: Math.max(...brokerDetect),
-    brokerDetectMsMedian: brokerDetect.sort((a, b) => a - b)[Math.floor(brokerDetect.length / 2)],
-    clientDetectMsMax: Math.max(...clientDetect),
-    sentWhileSilent: sent,
-    delivered: held.length,
-    lost: sent - new Set(held.map((m) => m.content)).size,
-  });
-  expect(held.map((m) => m.content)).toEqual(Array.from({ length: sent }, (_, i) => `m${i}`));
-  expect(Math.max(...brokerDetect)).toBeLessThanOrEqual(DETECT_BOUND_MS);
-});
+    const sessions = broker.broker.service.sessions;
+    const brokerDetect: number[] = [];
+    const clientDetect: number[] = [];
+    let sent = 0;
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      const before = sessions.get('bob');
+      proxy.silence();
+      const silencedAt = Date.now();
+      // Sent while the path is dead: committed, maybe pushed into the void, never lost.
+      for (let i = 0; i < 5; i++) await talk(broker.url, alice, { to: 'bob', content: `m${sent++}` });
+      await waitFor(() => sessions.get('bob') !== before, 5_000, 'the broker to drop the silent socket', 5);
+      brokerDetect.push(Date.now() - silencedAt);
+      await waitFor(() => !connection.isOpen, 5_000, 'bob to notice the silence', 5);
+      clientDetect.push(Date.now() - silencedAt);
+      proxy.heal();
+      await waitFor(() => inbox.size === sent, 10_000, `bob to hold ${sent} messages`);
+    }
+    const held = inbox.peek();
+    figure('half-open socket (tcp proxy)', {
+      cycles: CYCLES,
+      heartbeatMs: HEARTBEAT_MS,
+      brokerDetectMsMax: Math.max(...brokerDetect),
+      brokerDetectMsMedian: brokerDetect.sort((a, b) => a - b)[Math.floor(brokerDetect.length / 2)],
+      clientDetectMsMax: Math.max(...clientDetect),
+      sentWhileSilent: sent,
+      delivered: held.length,
+      lost: sent - new Set(held.map((m) => m.content)).size,
+    });
+    expect(held.map((m) => m.content)).toEqual(Array.from({ length: sent }, (_, i) => `m${i}`));
+    expect(Math.max(...brokerDetect)).toBeLessThanOrEqual(DETECT_BOUND_MS);
+  },
+);
 
-it('a partner process frozen with SIGSTOP is dropped within 2 heartbeats and gets everything once resumed', { timeout: 60_000 }, async () => {
-  broker = await startBroker({ heartbeatMs: HEARTBEAT_MS });
-  const alice = await register(broker.url, 'alice');
-  const bob = await startStdioPartner(broker.url, 'bob');
-  cleanup.push(() => bob.close());
-  const sessions = broker.broker.service.sessions;
-  await waitFor(() => sessions.has('bob'), 20_000, 'bob connected', 50);
-  await talk(broker.url, alice, { to: 'bob', content: 'before' });
-  await waitFor(async () => (await bob.call('list_partners')).text.includes('📬 1 unread'), 10_000, 'bob holds one', 50);
+it(
+  'a partner process frozen with SIGSTOP is dropped within 2 heartbeats and gets everything once resumed',
+  { timeout: 60_000 },
+  async () => {
+    broker = await startBroker({ heartbeatMs: HEARTBEAT_MS });
+    const alice = await register(broker.url, 'alice');
+    const bob = await startStdioPartner(broker.url, 'bob');
+    cleanup.push(() => bob.close());
+    const sessions = broker.broker.service.sessions;
+    await waitFor(() => sessions.has('bob'), 20_000, 'bob connected', 50);
+    await talk(broker.url, alice, { to: 'bob', content: 'before' });
+    await waitFor(
+      async () => (await bob.call('list_partners')).text.includes('📬 1 unread'),
+      10_000,
+      'bob holds one',
+      50,
+    );
 
-  process.kill(bob.pid, 'SIGSTOP');
-  const stoppedAt = Date.now();
-  let resumed = false;
-  cleanup.unshift(() => {
-    if (!resumed) process.kill(bob.pid, 'SIGCONT');
-  });
-  // Some pushed into the frozen process's socket before the broker notices, some after.
-  for (let i = 0; i < 3; i++) await talk(broker.url, alice, { to: 'bob', content: `frozen ${i}` });
-  await waitFor(() => !sessions.has('bob'), 5_000, 'the broker to drop the frozen partner', 5);
-  const detectMs = Date.now() - stoppedAt;
-  for (let i = 3; i < 6; i++) await talk(broker.url, alice, { to: 'bob', content: `frozen ${i}` });
-  await sleep(100);
-  process.kill(bob.pid, 'SIGCONT');
-  resumed = true;
+    process.kill(bob.pid, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    let resumed = false;
+    cleanup.unshift(() => {
+      if (!resumed) process.kill(bob.pid, 'SIGCONT');
+    });
+    // Some pushed into the frozen process's socket before the broker notices, some after.
+    for (let i = 0; i < 3; i++) await talk(broker.url, alice, { to: 'bob', content: `frozen ${i}` });
+    await waitFor(() => !sessions.has('bob'), 5_000, 'the broker to drop the frozen partner', 5);
+    const detectMs = Date.now() - stoppedAt;
+    for (let i = 3; i < 6; i++) await talk(broker.url, alice, { to: 'bob', content: `frozen ${i}` });
+    await sleep(100);
+    process.kill(bob.pid, 'SIGCONT');
+    resumed = true;
 
-  const got = await listenFor(bob, 7, 20_000);
-  await sleep(200);
-  const extra = await bob.call('listen', { timeout: 0 });
-  figure('SIGSTOP client', {
-    heartbeatMs: HEARTBEAT_MS,
-    brokerDetectMs: detectMs,
-    sentWhileFrozen: 6,
-    delivered: got.length,
-    redelivered: got.filter((m) => m.redelivered).length,
-  });
-  expect(got.map((m) => m.content)).toEqual(['before', ...Array.from({ length: 6 }, (_, i) => `frozen ${i}`)]);
-  expect(extra.text).toContain('No new messages');
-  expect(detectMs).toBeLessThanOrEqual(DETECT_BOUND_MS);
-});
+    const got = await listenFor(bob, 7, 20_000);
+    await sleep(200);
+    const extra = await bob.call('listen', { timeout: 0 });
+    figure('SIGSTOP client', {
+      heartbeatMs: HEARTBEAT_MS,
+      brokerDetectMs: detectMs,
+      sentWhileFrozen: 6,
+      delivered: got.length,
+      redelivered: got.filter((m) => m.redelivered).length,
+    });
+    expect(got.map((m) => m.content)).toEqual(['before', ...Array.from({ length: 6 }, (_, i) => `frozen ${i}`)]);
+    expect(extra.text).toContain('No new messages');
+    expect(detectMs).toBeLessThanOrEqual(DETECT_BOUND_MS);
+  },
+);

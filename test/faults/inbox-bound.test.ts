@@ -29,7 +29,13 @@ const LIMITS = { maxMessages: 200, maxBytes: 256 * 1024 };
  * Reads the way listen does, until `count` messages arrived or `timeoutMs` passed: take a batch,
  * ack it, let the connection resume the broker.
  */
-async function readLikeListen(inbox: Inbox, connection: BrokerConnection, count: number, batchSize: number, timeoutMs: number): Promise<Message[]> {
+async function readLikeListen(
+  inbox: Inbox,
+  connection: BrokerConnection,
+  count: number,
+  batchSize: number,
+  timeoutMs: number,
+): Promise<Message[]> {
   const read: Message[] = [];
   const deadline = Date.now() + timeoutMs;
   while (read.length < count && Date.now() < deadline) {
@@ -48,65 +54,85 @@ async function readLikeListen(inbox: Inbox, connection: BrokerConnection, count:
 async function flood(sender: WsClient, to: string, count: number, padding = 'p'.repeat(200)): Promise<void> {
   for (let i = 0; i < count; i++) {
     sender.send({ type: 'talk', ref: `f${i}`, to, content: `flood ${i} ${padding}` });
-    if (i % 500 === 499) await sender.until((c) => c.frames.filter((f) => f.type === 'sent').length >= i - 200, 30_000, 'the broker to keep up');
+    if (i % 500 === 499)
+      await sender.until(
+        (c) => c.frames.filter((f) => f.type === 'sent').length >= i - 200,
+        30_000,
+        'the broker to keep up',
+      );
   }
-  await sender.until((c) => c.frames.filter((f) => f.type === 'sent' || f.type === 'error').length >= count, 60_000, `${count} sends stored`);
+  await sender.until(
+    (c) => c.frames.filter((f) => f.type === 'sent' || f.type === 'error').length >= count,
+    60_000,
+    `${count} sends stored`,
+  );
   const errors = sender.frames.filter((f) => f.type === 'error');
   if (errors.length > 0) throw new Error(`flood send failed: ${JSON.stringify(errors[0])}`);
 }
 
-it(`a partner that never reads holds a bounded inbox under ${FLOOD} messages, then reads them all in order`, { timeout: scale(60_000, 300_000) }, async () => {
-  broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
-  const alice = await register(broker.url, 'alice');
-  const bob = await register(broker.url, 'bob');
-  const inbox = new Inbox(LIMITS);
-  const connection = new BrokerConnection({ brokerUrl: broker.url, inbox, logger: silentLogger, requestTimeoutMs: 2_000, reconnectBaseMs: 50, reconnectCapMs: 500 });
-  cleanup.push(() => connection.close());
-  let maxSize = 0;
-  let maxBytes = 0;
-  let pushes = 0;
-  connection.on('message', () => {
-    pushes += 1;
-    maxSize = Math.max(maxSize, inbox.size);
-    maxBytes = Math.max(maxBytes, inbox.bytes);
-  });
-  connection.start(bob);
-  await waitFor(() => connection.isOpen, 5_000, 'bob connected');
+it(
+  `a partner that never reads holds a bounded inbox under ${FLOOD} messages, then reads them all in order`,
+  { timeout: scale(60_000, 300_000) },
+  async () => {
+    broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
+    const alice = await register(broker.url, 'alice');
+    const bob = await register(broker.url, 'bob');
+    const inbox = new Inbox(LIMITS);
+    const connection = new BrokerConnection({
+      brokerUrl: broker.url,
+      inbox,
+      logger: silentLogger,
+      requestTimeoutMs: 2_000,
+      reconnectBaseMs: 50,
+      reconnectCapMs: 500,
+    });
+    cleanup.push(() => connection.close());
+    let maxSize = 0;
+    let maxBytes = 0;
+    let pushes = 0;
+    connection.on('message', () => {
+      pushes += 1;
+      maxSize = Math.max(maxSize, inbox.size);
+      maxBytes = Math.max(maxBytes, inbox.bytes);
+    });
+    connection.start(bob);
+    await waitFor(() => connection.isOpen, 5_000, 'bob connected');
 
-  const sender = await connect(broker.url, alice);
-  cleanup.push(() => sender.close());
-  const started = Date.now();
-  await flood(sender, 'bob', FLOOD);
-  const floodMs = Date.now() - started;
-  await sleep(300);
-  const heldWhileIdle = inbox.size;
-  const pushedWhileIdle = pushes;
+    const sender = await connect(broker.url, alice);
+    cleanup.push(() => sender.close());
+    const started = Date.now();
+    await flood(sender, 'bob', FLOOD);
+    const floodMs = Date.now() - started;
+    await sleep(300);
+    const heldWhileIdle = inbox.size;
+    const pushedWhileIdle = pushes;
 
-  // Now bob reads, the way listen does: take a batch, ack it, let the connection resume.
-  const readStarted = Date.now();
-  const read = await readLikeListen(inbox, connection, FLOOD, 50, scale(45_000, 240_000));
-  const readMs = Date.now() - readStarted;
-  const contents = read.map((m) => Number(m.content.split(' ')[1]));
-  const inOrder = contents.every((n, i) => n === i);
-  figure('inbox bound (real partner connection)', {
-    messages: FLOOD,
-    softLimit: LIMITS.maxMessages,
-    maxInboxMessages: maxSize,
-    maxInboxKiB: Math.round(maxBytes / 1024),
-    heldWhileNotReading: heldWhileIdle,
-    pushedWhileNotReading: pushedWhileIdle,
-    read: read.length,
-    duplicates: read.length - new Set(read.map((m) => m.id)).size,
-    inOrder,
-    floodSeconds: floodMs / 1000,
-    readSeconds: readMs / 1000,
-  });
-  expect(maxSize).toBeLessThanOrEqual(LIMITS.maxMessages * 2 + 512);
-  expect(maxBytes).toBeLessThanOrEqual(LIMITS.maxBytes * 2 + 32 * 1024 * 1024);
-  expect(heldWhileIdle).toBeLessThan(FLOOD / 4);
-  expect(read).toHaveLength(FLOOD);
-  expect(inOrder).toBe(true);
-});
+    // Now bob reads, the way listen does: take a batch, ack it, let the connection resume.
+    const readStarted = Date.now();
+    const read = await readLikeListen(inbox, connection, FLOOD, 50, scale(45_000, 240_000));
+    const readMs = Date.now() - readStarted;
+    const contents = read.map((m) => Number(m.content.split(' ')[1]));
+    const inOrder = contents.every((n, i) => n === i);
+    figure('inbox bound (real partner connection)', {
+      messages: FLOOD,
+      softLimit: LIMITS.maxMessages,
+      maxInboxMessages: maxSize,
+      maxInboxKiB: Math.round(maxBytes / 1024),
+      heldWhileNotReading: heldWhileIdle,
+      pushedWhileNotReading: pushedWhileIdle,
+      read: read.length,
+      duplicates: read.length - new Set(read.map((m) => m.id)).size,
+      inOrder,
+      floodSeconds: floodMs / 1000,
+      readSeconds: readMs / 1000,
+    });
+    expect(maxSize).toBeLessThanOrEqual(LIMITS.maxMessages * 2 + 512);
+    expect(maxBytes).toBeLessThanOrEqual(LIMITS.maxBytes * 2 + 32 * 1024 * 1024);
+    expect(heldWhileIdle).toBeLessThan(FLOOD / 4);
+    expect(read).toHaveLength(FLOOD);
+    expect(inOrder).toBe(true);
+  },
+);
 
 it('a paused session receives nothing more; resume delivers everything in order', async () => {
   broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
@@ -127,7 +153,11 @@ it('a paused session receives nothing more; resume delivers everything in order'
   await b.until((c) => c.messages().length === 301, 10_000, 'all 300 after resume');
   await sleep(100);
   const after = b.messages().slice(1);
-  figure('pause/resume (broker side)', { pausedFor: 300, pushedWhilePaused: whilePaused, deliveredAfterResume: after.length });
+  figure('pause/resume (broker side)', {
+    pausedFor: 300,
+    pushedWhilePaused: whilePaused,
+    deliveredAfterResume: after.length,
+  });
   expect(whilePaused).toBe(0);
   expect(after.map((m) => m.content)).toEqual(Array.from({ length: 300 }, (_, i) => `paused ${i}`));
 });
@@ -136,55 +166,70 @@ it('a paused session receives nothing more; resume delivers everything in order'
  * Past its hard limit the inbox drops; after `resume` it keeps dropping until the broker's
  * `resumed` confirms that later frames start at `since` again, so no gap is ever acked over.
  */
-it('a partner whose inbox overflows its hard limit still reads every message once, in order', { timeout: 60_000 }, async () => {
-  broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
-  const alice = await register(broker.url, 'alice');
-  const bob = await register(broker.url, 'bob');
-  const inbox = new Inbox({ maxMessages: 50, maxBytes: 1 << 20, hardMaxMessages: 100 });
-  const connection = new BrokerConnection({ brokerUrl: broker.url, inbox, logger: silentLogger, requestTimeoutMs: 2_000, reconnectBaseMs: 50, reconnectCapMs: 500 });
-  cleanup.push(() => connection.close());
-  connection.start(bob);
-  await waitFor(() => connection.isOpen, 5_000, 'bob connected');
-  const sender = await connect(broker.url, alice);
-  cleanup.push(() => sender.close());
-  await flood(sender, 'bob', 3_000);
-  const read = await readLikeListen(inbox, connection, 3_000, 25, 20_000);
-  expect(read.map((m) => Number(m.content.split(' ')[1]))).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
-});
+it(
+  'a partner whose inbox overflows its hard limit still reads every message once, in order',
+  { timeout: 60_000 },
+  async () => {
+    broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
+    const alice = await register(broker.url, 'alice');
+    const bob = await register(broker.url, 'bob');
+    const inbox = new Inbox({ maxMessages: 50, maxBytes: 1 << 20, hardMaxMessages: 100 });
+    const connection = new BrokerConnection({
+      brokerUrl: broker.url,
+      inbox,
+      logger: silentLogger,
+      requestTimeoutMs: 2_000,
+      reconnectBaseMs: 50,
+      reconnectCapMs: 500,
+    });
+    cleanup.push(() => connection.close());
+    connection.start(bob);
+    await waitFor(() => connection.isOpen, 5_000, 'bob connected');
+    const sender = await connect(broker.url, alice);
+    cleanup.push(() => sender.close());
+    await flood(sender, 'bob', 3_000);
+    const read = await readLikeListen(inbox, connection, 3_000, 25, 20_000);
+    expect(read.map((m) => Number(m.content.split(' ')[1]))).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
+  },
+);
 
 const STALLED = scale(5_000, 20_000);
 
-it(`a client that stops reading does not pull its backlog into the broker's memory (${STALLED} × 4 KB), and gets it all once it reads`, { timeout: scale(60_000, 180_000) }, async () => {
-  broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
-  const alice = await register(broker.url, 'alice');
-  const bob = await register(broker.url, 'bob');
-  const proxy = await TcpProxy.start(broker.port);
-  cleanup.push(() => proxy.close());
-  const b = await connect(proxy.url, bob);
-  cleanup.push(() => b.close());
-  // bob's process stops reading its socket: TCP buffers fill, then the broker must hold back.
-  proxy.silence();
-  const buffered = () => ((broker.broker.service.sessions.get('bob') as any)?.socket?.bufferedAmount ?? 0) as number;
-  let maxBuffered = 0;
-  const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, buffered())), 5);
-  cleanup.push(() => clearInterval(sampler));
-  const sender = await connect(broker.url, alice);
-  cleanup.push(() => sender.close());
-  await flood(sender, 'bob', STALLED, 'q'.repeat(4_000));
-  await sleep(500);
-  const bufferedWhileStalled = buffered();
-  proxy.heal();
-  await b.until((c) => c.messages().length >= STALLED, scale(30_000, 120_000), `all ${STALLED} after healing`);
-  clearInterval(sampler);
-  const got = b.messages();
-  figure('stalled reader (broker send buffer)', {
-    messages: STALLED,
-    messageBytes: 4_000,
-    maxBrokerBufferedKiB: Math.round(maxBuffered / 1024),
-    bufferedWhileStalledKiB: Math.round(bufferedWhileStalled / 1024),
-    delivered: got.length,
-    duplicates: got.length - new Set(got.map((m) => m.id)).size,
-  });
-  expect(maxBuffered).toBeLessThan(2 * 1024 * 1024);
-  expect(got.map((m) => Number(m.content.split(' ')[1]))).toEqual(Array.from({ length: STALLED }, (_, i) => i));
-});
+it(
+  `a client that stops reading does not pull its backlog into the broker's memory (${STALLED} × 4 KB), and gets it all once it reads`,
+  { timeout: scale(60_000, 180_000) },
+  async () => {
+    broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
+    const alice = await register(broker.url, 'alice');
+    const bob = await register(broker.url, 'bob');
+    const proxy = await TcpProxy.start(broker.port);
+    cleanup.push(() => proxy.close());
+    const b = await connect(proxy.url, bob);
+    cleanup.push(() => b.close());
+    // bob's process stops reading its socket: TCP buffers fill, then the broker must hold back.
+    proxy.silence();
+    const buffered = () => ((broker.broker.service.sessions.get('bob') as any)?.socket?.bufferedAmount ?? 0) as number;
+    let maxBuffered = 0;
+    const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, buffered())), 5);
+    cleanup.push(() => clearInterval(sampler));
+    const sender = await connect(broker.url, alice);
+    cleanup.push(() => sender.close());
+    await flood(sender, 'bob', STALLED, 'q'.repeat(4_000));
+    await sleep(500);
+    const bufferedWhileStalled = buffered();
+    proxy.heal();
+    await b.until((c) => c.messages().length >= STALLED, scale(30_000, 120_000), `all ${STALLED} after healing`);
+    clearInterval(sampler);
+    const got = b.messages();
+    figure('stalled reader (broker send buffer)', {
+      messages: STALLED,
+      messageBytes: 4_000,
+      maxBrokerBufferedKiB: Math.round(maxBuffered / 1024),
+      bufferedWhileStalledKiB: Math.round(bufferedWhileStalled / 1024),
+      delivered: got.length,
+      duplicates: got.length - new Set(got.map((m) => m.id)).size,
+    });
+    expect(maxBuffered).toBeLessThan(2 * 1024 * 1024);
+    expect(got.map((m) => Number(m.content.split(' ')[1]))).toEqual(Array.from({ length: STALLED }, (_, i) => i));
+  },
+);

@@ -31,15 +31,31 @@ async function writesDuringFailure(alice: Registered, aliceWs: WsClient, tag: st
   const rest: Attempts['rest'] = [];
   const record = (kind: 'talk' | 'small', reply: { status: number; body: any; headers: Headers }) =>
     rest.push({ kind, status: reply.status, body: reply.body, retryAfter: reply.headers.get('retry-after') });
-  for (let i = 0; i < 3; i++) record('talk', await talk(broker.url, alice, { to: 'bob', content: `${tag} rest ${i} ${'x'.repeat(20_000)}`, clientMsgId: `${tag}-rest-${i}` }));
+  for (let i = 0; i < 3; i++)
+    record(
+      'talk',
+      await talk(broker.url, alice, {
+        to: 'bob',
+        content: `${tag} rest ${i} ${'x'.repeat(20_000)}`,
+        clientMsgId: `${tag}-rest-${i}`,
+      }),
+    );
   record('small', await api(broker.url, 'POST', '/register', { body: { partnerId: `${tag}-newcomer` } }));
-  record('small', await api(broker.url, 'POST', '/conversations', { secret: alice.secret, body: { name: `${tag} group`, participants: ['bob'] } }));
+  record(
+    'small',
+    await api(broker.url, 'POST', '/conversations', {
+      secret: alice.secret,
+      body: { name: `${tag} group`, participants: ['bob'] },
+    }),
+  );
 
   const ws: Attempts['ws'] = [];
   for (let i = 0; i < 3; i++) {
     const ref = `${tag}-ws-${i}`;
     aliceWs.send({ type: 'talk', ref, to: 'bob', content: `${tag} ws ${i} ${'y'.repeat(20_000)}`, clientMsgId: ref });
-    const reply = await aliceWs.frame('error', (f) => f.ref === ref, 10_000).catch(() => aliceWs.frame('sent', (f) => f.ref === ref, 1));
+    const reply = await aliceWs
+      .frame('error', (f) => f.ref === ref, 10_000)
+      .catch(() => aliceWs.frame('sent', (f) => f.ref === ref, 1));
     ws.push({ type: reply.type, ...(reply.type === 'error' ? { code: reply.code } : {}) });
   }
   return { rest, ws };
@@ -65,7 +81,9 @@ async function expectRecovered(alice: Registered, bob: Registered, aliceWs: WsCl
   aliceWs.send({ type: 'talk', ref: `${tag}-after`, to: 'bob', content: `${tag} after ws` });
   await aliceWs.frame('sent', (f) => f.ref === `${tag}-after`);
   await bobWs.until((c) => c.messages().length === 3, 5_000, 'the two messages after recovery');
-  const history = await api(broker.url, 'GET', '/conversations/direct:alice:bob/messages?limit=500', { secret: bob.secret });
+  const history = await api(broker.url, 'GET', '/conversations/direct:alice:bob/messages?limit=500', {
+    secret: bob.secret,
+  });
   const contents = history.body.messages.map((m: { content: string }) => m.content);
   expect(contents).toEqual(['before the failure', `${tag} after rest`, `${tag} after ws`]);
   expect(bobWs.messages().map((m) => m.content)).toEqual(contents);

@@ -72,10 +72,21 @@ export interface BrokerProcess {
 const brokerMain = new URL('../../src/broker/main.ts', import.meta.url).pathname;
 
 /** A broker in its own process, ready when /health answers. */
-export async function startBrokerProcess(options: { dbPath: string; port?: number; env?: Record<string, string> }): Promise<BrokerProcess> {
+export async function startBrokerProcess(options: {
+  dbPath: string;
+  port?: number;
+  env?: Record<string, string>;
+}): Promise<BrokerProcess> {
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', brokerMain], {
-    env: { ...process.env, BROKER_PORT: String(port), BROKER_HOST: '127.0.0.1', DUO_DB: options.dbPath, DUO_LOG_LEVEL: 'warn', ...options.env },
+    env: {
+      ...process.env,
+      BROKER_PORT: String(port),
+      BROKER_HOST: '127.0.0.1',
+      DUO_DB: options.dbPath,
+      DUO_LOG_LEVEL: 'warn',
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -86,7 +97,10 @@ export async function startBrokerProcess(options: { dbPath: string; port?: numbe
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`broker exited early (${child.exitCode}):\n${output}`);
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

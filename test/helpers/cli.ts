@@ -59,7 +59,11 @@ export interface CliOptions {
 }
 
 export function spawnDuo(args: string[], options: CliOptions): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [DUO_BIN, ...args], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [DUO_BIN, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   if (options.input !== undefined) child.stdin.write(options.input);
   if (!options.keepStdinOpen) child.stdin.end();
   return child;
@@ -97,8 +101,12 @@ export class LiveDuo {
   async waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(this[stream])) {
-      if (this.child.exitCode !== null) throw new Error(`duo exited (${this.child.exitCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} on ${stream}:\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`duo exited (${this.child.exitCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${pattern} on ${stream}:\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

@@ -19,7 +19,9 @@ export async function api(
   const response = await fetch(`${baseUrl}${path}`, {
     method,
     headers,
-    ...(options.body === undefined ? {} : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
+    ...(options.body === undefined
+      ? {}
+      : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
   });
   const text = await response.text();
   let body: unknown = text;
@@ -31,7 +33,11 @@ export async function api(
   return { status: response.status, body, headers: response.headers };
 }
 
-export async function register(baseUrl: string, partnerId: string, extra: Record<string, unknown> = {}): Promise<Registered> {
+export async function register(
+  baseUrl: string,
+  partnerId: string,
+  extra: Record<string, unknown> = {},
+): Promise<Registered> {
   const reply = await api(baseUrl, 'POST', '/register', { body: { partnerId, ...extra } });
   if (reply.status !== 200) throw new Error(`register ${partnerId} failed: ${JSON.stringify(reply.body)}`);
   return { partnerId, secret: reply.body.secret };
@@ -103,11 +109,18 @@ export class WsClient {
     }
   }
 
-  async frame<T extends ServerFrame['type']>(type: T, match: (f: Extract<ServerFrame, { type: T }>) => boolean = () => true, timeoutMs = 5000) {
+  async frame<T extends ServerFrame['type']>(
+    type: T,
+    match: (f: Extract<ServerFrame, { type: T }>) => boolean = () => true,
+    timeoutMs = 5000,
+  ) {
     let found: Extract<ServerFrame, { type: T }> | undefined;
     await this.until(
       () => {
-        found = this.frames.find((f): f is Extract<ServerFrame, { type: T }> => f.type === type && match(f as Extract<ServerFrame, { type: T }>));
+        found = this.frames.find(
+          (f): f is Extract<ServerFrame, { type: T }> =>
+            f.type === type && match(f as Extract<ServerFrame, { type: T }>),
+        );
         return found !== undefined;
       },
       timeoutMs,

@@ -22,7 +22,9 @@ export async function holdDatabaseLock(dbPath: string): Promise<HeldLock> {
         check();
       });
       child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('exit', (code) => (output.includes(word) ? resolve() : reject(new Error(`lock holder exited (${code}): ${output}`))));
+      child.once('exit', (code) =>
+        output.includes(word) ? resolve() : reject(new Error(`lock holder exited (${code}): ${output}`)),
+      );
       check();
     });
   await saw('locked');

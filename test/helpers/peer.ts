@@ -38,7 +38,16 @@ interface Pending {
 export class ReliablePeer {
   /** Distinct messages received, in arrival order. */
   readonly received: Message[] = [];
-  readonly stats: PeerStats = { acked: 0, failed: 0, indeterminate: 0, duplicatesAcked: 0, connects: 0, wireDuplicates: 0, redelivered: 0, orderViolations: 0 };
+  readonly stats: PeerStats = {
+    acked: 0,
+    failed: 0,
+    indeterminate: 0,
+    duplicatesAcked: 0,
+    connects: 0,
+    wireDuplicates: 0,
+    redelivered: 0,
+    orderViolations: 0,
+  };
   private readonly seen = new Set<number>();
   private readonly lastInConversation = new Map<string, number>();
   private readonly pending = new Map<string, Pending>();
@@ -91,7 +100,8 @@ export class ReliablePeer {
     while (!check()) {
       if (this.stopped) throw new Error(`peer ${this.partnerId} stopped while waiting for ${what}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`peer ${this.partnerId}: timed out waiting for ${what} (received ${this.received.length})`);
+      if (left <= 0)
+        throw new Error(`peer ${this.partnerId}: timed out waiting for ${what} (received ${this.received.length})`);
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -108,7 +118,13 @@ export class ReliablePeer {
     if (!this.open || !this.ws || entry.inFlight) return;
     entry.ref = `r${++this.nextRef}`;
     entry.inFlight = true;
-    this.frame({ type: 'talk', ref: entry.ref, to: entry.send.to, content: entry.send.content, clientMsgId: entry.send.clientMsgId });
+    this.frame({
+      type: 'talk',
+      ref: entry.ref,
+      to: entry.send.to,
+      content: entry.send.content,
+      clientMsgId: entry.send.clientMsgId,
+    });
   }
 
   private frame(frame: ClientFrame): void {
@@ -119,7 +135,11 @@ export class ReliablePeer {
     if (this.stopped) return;
     const ws = new WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}/ws`, { handshakeTimeout: 2_000 });
     this.ws = ws;
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', partnerId: this.who.partnerId, secret: this.who.secret, since: this.highest })));
+    ws.on('open', () =>
+      ws.send(
+        JSON.stringify({ type: 'hello', partnerId: this.who.partnerId, secret: this.who.secret, since: this.highest }),
+      ),
+    );
     ws.on('ping', () => this.touch(ws));
     ws.on('message', (data) => {
       this.touch(ws);
@@ -194,6 +214,7 @@ export class ReliablePeer {
     this.lastInConversation.set(message.conversationId, Math.max(last, message.id));
     this.highest = Math.max(this.highest, message.id);
     this.received.push(message);
-    if (this.options.ack !== false) this.frame({ type: 'ack', conversationId: message.conversationId, upTo: message.id });
+    if (this.options.ack !== false)
+      this.frame({ type: 'ack', conversationId: message.conversationId, upTo: message.id });
   }
 }

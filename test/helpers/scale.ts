@@ -11,7 +11,10 @@ export function scale<T>(ci: T, chaos: T): T {
 
 /** One summary line a human can grep for in the test output. */
 export function figure(name: string, values: Record<string, unknown>): void {
-  const parts = Object.entries(values).map(([key, value]) => `${key}=${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(1) : String(value)}`);
+  const parts = Object.entries(values).map(
+    ([key, value]) =>
+      `${key}=${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(1) : String(value)}`,
+  );
   console.log(`[figure] ${name}${CHAOS ? ' (chaos)' : ''}: ${parts.join(' ')}`);
 }
 
@@ -20,7 +23,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` until it holds; returns the time it took. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 10): Promise<number> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 10,
+): Promise<number> {
   const started = Date.now();
   while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -43,7 +43,11 @@ export interface StdioPartnerOptions {
   env?: Record<string, string>;
 }
 
-export async function startStdioPartner(brokerUrl: string, partnerId: string, options: StdioPartnerOptions = {}): Promise<StdioPartner> {
+export async function startStdioPartner(
+  brokerUrl: string,
+  partnerId: string,
+  options: StdioPartnerOptions = {},
+): Promise<StdioPartner> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'duo-stdio-'));
   const projectDir = join(home, partnerId);
   mkdirSync(projectDir, { recursive: true });
@@ -77,7 +81,11 @@ export async function startStdioPartner(brokerUrl: string, partnerId: string, op
       const started = Date.now();
       const result = await client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs });
       const content = result.content as Array<{ type: string; text?: string }>;
-      return { text: content.map((c) => c.text ?? '').join('\n'), isError: result.isError === true, ms: Date.now() - started };
+      return {
+        text: content.map((c) => c.text ?? '').join('\n'),
+        isError: result.isError === true,
+        ms: Date.now() - started,
+      };
     },
     stderr: () => stderr,
     async close() {

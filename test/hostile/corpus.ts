@@ -99,7 +99,15 @@ const malformedJson = [
   'null',
 ];
 
-const postEndpoints = ['/register', '/talk', '/conversations', '/partners/alice/status', '/partners/alice/notifications', '/unregister', '/conversations/group_0000/leave'];
+const postEndpoints = [
+  '/register',
+  '/talk',
+  '/conversations',
+  '/partners/alice/status',
+  '/partners/alice/notifications',
+  '/unregister',
+  '/conversations/group_0000/leave',
+];
 
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -193,11 +201,16 @@ function groupBodies(): Array<[string, unknown]> {
 export function restCases(): RestCase[] {
   const cases: RestCase[] = [];
   for (const path of postEndpoints) {
-    malformedJson.forEach((body, i) => cases.push({ name: `malformed JSON #${i} to ${path}`, method: 'POST', path, body }));
+    malformedJson.forEach((body, i) =>
+      cases.push({ name: `malformed JSON #${i} to ${path}`, method: 'POST', path, body }),
+    );
   }
-  for (const [name, body] of talkBodies()) cases.push({ name: `talk: ${name}`, method: 'POST', path: '/talk', body: json(body) });
-  for (const [name, body] of registerBodies()) cases.push({ name: `register: ${name}`, method: 'POST', path: '/register', body: json(body), auth: 'none' });
-  for (const [name, body] of groupBodies()) cases.push({ name: `group: ${name}`, method: 'POST', path: '/conversations', body: json(body) });
+  for (const [name, body] of talkBodies())
+    cases.push({ name: `talk: ${name}`, method: 'POST', path: '/talk', body: json(body) });
+  for (const [name, body] of registerBodies())
+    cases.push({ name: `register: ${name}`, method: 'POST', path: '/register', body: json(body), auth: 'none' });
+  for (const [name, body] of groupBodies())
+    cases.push({ name: `group: ${name}`, method: 'POST', path: '/conversations', body: json(body) });
   const settings: Array<[string, string, unknown]> = [
     ['status number', '/partners/alice/status', { status: 5 }],
     ['status too long', '/partners/alice/status', { status: 's'.repeat(201) }],
@@ -252,12 +265,39 @@ export function restCases(): RestCase[] {
     { name: 'PUT /register', method: 'PUT', path: '/register', body: json({ partnerId: 'eve' }) },
     { name: 'GET /talk', method: 'GET', path: '/talk' },
     { name: 'POST /health', method: 'POST', path: '/health', body: '{}' },
-    { name: 'talk without a secret', method: 'POST', path: '/talk', body: json({ to: 'bob', content: 'x' }), auth: 'none' },
-    { name: 'body over 256 KiB', method: 'POST', path: '/talk', body: json({ to: 'bob', content: 'x'.repeat(300 * 1024) }) },
+    {
+      name: 'talk without a secret',
+      method: 'POST',
+      path: '/talk',
+      body: json({ to: 'bob', content: 'x' }),
+      auth: 'none',
+    },
+    {
+      name: 'body over 256 KiB',
+      method: 'POST',
+      path: '/talk',
+      body: json({ to: 'bob', content: 'x'.repeat(300 * 1024) }),
+    },
     { name: 'array nested 10k deep', method: 'POST', path: '/talk', body: '['.repeat(10_000) + ']'.repeat(10_000) },
-    { name: 'object nested 10k deep', method: 'POST', path: '/talk', body: '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000) },
-    { name: '20k keys', method: 'POST', path: '/talk', body: `{${Array.from({ length: 20_000 }, (_, i) => `"k${i}":1`).join(',')}}` },
-    { name: 'partnerId of 200 KB', method: 'POST', path: '/register', body: json({ partnerId: 'a'.repeat(200_000) }), auth: 'none' },
+    {
+      name: 'object nested 10k deep',
+      method: 'POST',
+      path: '/talk',
+      body: '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000),
+    },
+    {
+      name: '20k keys',
+      method: 'POST',
+      path: '/talk',
+      body: `{${Array.from({ length: 20_000 }, (_, i) => `"k${i}":1`).join(',')}}`,
+    },
+    {
+      name: 'partnerId of 200 KB',
+      method: 'POST',
+      path: '/register',
+      body: json({ partnerId: 'a'.repeat(200_000) }),
+      auth: 'none',
+    },
   );
   const invalidUtf8: Array<[string, number[]]> = [
     ['0xff byte', [0xff]],
@@ -268,10 +308,19 @@ export function restCases(): RestCase[] {
     ['code point above U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
   ];
   for (const [name, bytes] of invalidUtf8) {
-    const body = Buffer.concat([Buffer.from('{"to":"bob","content":"bad '), Buffer.from(bytes), Buffer.from(' here"}')]);
+    const body = Buffer.concat([
+      Buffer.from('{"to":"bob","content":"bad '),
+      Buffer.from(bytes),
+      Buffer.from(' here"}'),
+    ]);
     cases.push({ name: `invalid UTF-8 (${name}) in content`, method: 'POST', path: '/talk', body });
   }
-  cases.push({ name: 'lone surrogate escape in content', method: 'POST', path: '/talk', body: '{"to":"bob","content":"half \\ud800 a pair"}' });
+  cases.push({
+    name: 'lone surrogate escape in content',
+    method: 'POST',
+    path: '/talk',
+    body: '{"to":"bob","content":"half \\ud800 a pair"}',
+  });
   return cases;
 }
 
@@ -280,19 +329,73 @@ export function rawCases(): RawCase[] {
   return [
     { name: 'garbage request line', request: line('GARBAGE\r\n\r\n') },
     { name: 'unknown HTTP version', request: line('GET /health HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n') },
-    { name: 'header without colon', request: (port) => Buffer.from(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nNoColonHere\r\n\r\n`, 'latin1') },
-    { name: 'NUL in a header value', request: (port) => Buffer.from(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Evil: a\u0000b\r\n\r\n`, 'latin1') },
-    { name: 'negative Content-Length', request: (port) => Buffer.from(`POST /talk HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n{}`, 'latin1') },
-    { name: 'word Content-Length', request: (port) => Buffer.from(`POST /talk HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}`, 'latin1') },
+    {
+      name: 'header without colon',
+      request: (port) =>
+        Buffer.from(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nNoColonHere\r\n\r\n`, 'latin1'),
+    },
+    {
+      name: 'NUL in a header value',
+      request: (port) =>
+        Buffer.from(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Evil: a\u0000b\r\n\r\n`, 'latin1'),
+    },
+    {
+      name: 'negative Content-Length',
+      request: (port) =>
+        Buffer.from(
+          `POST /talk HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n{}`,
+          'latin1',
+        ),
+    },
+    {
+      name: 'word Content-Length',
+      request: (port) =>
+        Buffer.from(
+          `POST /talk HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}`,
+          'latin1',
+        ),
+    },
     {
       name: 'Content-Length and chunked (smuggling)',
-      request: (port) => Buffer.from(`POST /talk HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /partners HTTP/1.1\r\n\r\n`, 'latin1'),
+      request: (port) =>
+        Buffer.from(
+          `POST /talk HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /partners HTTP/1.1\r\n\r\n`,
+          'latin1',
+        ),
     },
-    { name: 'broken chunk size', request: (port) => Buffer.from(`POST /talk HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`, 'latin1') },
-    { name: 'headers over 16 KiB', request: (port) => Buffer.from(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`, 'latin1') },
-    { name: 'two Host headers', request: (port) => Buffer.from(`GET /partners HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`, 'latin1') },
-    { name: 'space before colon', request: (port) => Buffer.from(`GET /health HTTP/1.1\r\nHost : 127.0.0.1:${port}\r\n\r\n`, 'latin1') },
-    { name: 'obsolete line folding', request: (port) => Buffer.from(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Fold: a\r\n b\r\n\r\n`, 'latin1') },
+    {
+      name: 'broken chunk size',
+      request: (port) =>
+        Buffer.from(
+          `POST /talk HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+          'latin1',
+        ),
+    },
+    {
+      name: 'headers over 16 KiB',
+      request: (port) =>
+        Buffer.from(
+          `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`,
+          'latin1',
+        ),
+    },
+    {
+      name: 'two Host headers',
+      request: (port) =>
+        Buffer.from(
+          `GET /partners HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`,
+          'latin1',
+        ),
+    },
+    {
+      name: 'space before colon',
+      request: (port) => Buffer.from(`GET /health HTTP/1.1\r\nHost : 127.0.0.1:${port}\r\n\r\n`, 'latin1'),
+    },
+    {
+      name: 'obsolete line folding',
+      request: (port) =>
+        Buffer.from(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Fold: a\r\n b\r\n\r\n`, 'latin1'),
+    },
   ];
 }
 
@@ -300,7 +403,8 @@ const BIG_FRAME = 'x'.repeat(257 * 1024);
 
 export function wsCases(): WsCase[] {
   const cases: WsCase[] = [];
-  const frame = (name: string, value: unknown) => cases.push({ name, data: typeof value === 'string' ? value : JSON.stringify(value) });
+  const frame = (name: string, value: unknown) =>
+    cases.push({ name, data: typeof value === 'string' ? value : JSON.stringify(value) });
   for (const [i, body] of malformedJson.entries()) if (body.trim() !== '') frame(`malformed JSON #${i}`, body);
   frame('unknown type', { type: 'teleport' });
   frame('missing type', { to: 'bob', content: 'x' });
@@ -309,7 +413,8 @@ export function wsCases(): WsCase[] {
   frame('type array', { type: ['talk'] });
   frame('subscribe-all type', { type: 'subscribe', all: true });
   frame('second hello', { type: 'hello', partnerId: 'bob', secret: 'x', since: 0 });
-  for (const [name, body] of talkBodies()) frame(`talk: ${name}`, { type: 'talk', ref: name.slice(0, 60), ...(body as object) });
+  for (const [name, body] of talkBodies())
+    frame(`talk: ${name}`, { type: 'talk', ref: name.slice(0, 60), ...(body as object) });
   frame('ack wrong types', { type: 'ack', conversationId: 5, upTo: 'all' });
   frame('ack negative', { type: 'ack', conversationId: 'direct:alice:bob', upTo: -1 });
   frame('ack beyond safe integers', { type: 'ack', conversationId: 'direct:alice:bob', upTo: 2 ** 60 });
@@ -322,13 +427,32 @@ export function wsCases(): WsCase[] {
   frame('ref too long', { type: 'pause', ref: 'r'.repeat(65) });
   frame('empty object', {});
   frame('empty string', '');
-  cases.push({ name: 'frame before hello', data: JSON.stringify({ type: 'talk', to: 'bob', content: 'x' }), hello: false });
+  cases.push({
+    name: 'frame before hello',
+    data: JSON.stringify({ type: 'talk', to: 'bob', content: 'x' }),
+    hello: false,
+  });
   cases.push({ name: 'malformed hello', data: JSON.stringify({ type: 'hello', partnerId: 'ALICE' }), hello: false });
   cases.push({ name: 'binary frame', data: Buffer.from('{"type":"pause"}'), binary: true, close: 1003 });
-  cases.push({ name: 'binary frame before hello', data: Buffer.from([0, 1, 2, 255]), binary: true, hello: false, close: 1003 });
+  cases.push({
+    name: 'binary frame before hello',
+    data: Buffer.from([0, 1, 2, 255]),
+    binary: true,
+    hello: false,
+    close: 1003,
+  });
   cases.push({ name: 'frame over 256 KiB', data: BIG_FRAME, close: 1009 });
   cases.push({ name: 'frame over 256 KiB before hello', data: BIG_FRAME, hello: false, close: 1009 });
-  cases.push({ name: 'invalid UTF-8 text frame', data: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), close: 1007 });
-  cases.push({ name: 'hello with a wrong secret', data: JSON.stringify({ type: 'hello', partnerId: 'alice', secret: 'wrong', since: 0 }), hello: false, close: 4003 });
+  cases.push({
+    name: 'invalid UTF-8 text frame',
+    data: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+    close: 1007,
+  });
+  cases.push({
+    name: 'hello with a wrong secret',
+    data: JSON.stringify({ type: 'hello', partnerId: 'alice', secret: 'wrong', since: 0 }),
+    hello: false,
+    close: 4003,
+  });
   return cases;
 }

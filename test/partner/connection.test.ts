@@ -24,7 +24,8 @@ describe('flow control against the real broker', () => {
     const bob = await startPartner(broker.url, { partnerId: 'fc-bob' });
     open.push(alice, bob);
     const total = 30;
-    for (let i = 1; i <= total; i++) expect((await bob.call('talk', { message: `n${i}`, to: 'fc-alice' })).isError).toBe(false);
+    for (let i = 1; i <= total; i++)
+      expect((await bob.call('talk', { message: `n${i}`, to: 'fc-alice' })).isError).toBe(false);
     // The broker stops pushing at the limit (plus what was already in flight).
     await waitUntil(() => alice.partner.inbox.size >= 4);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -71,11 +72,27 @@ describe('connection against a hand-driven WebSocket server', () => {
     socket.send(JSON.stringify({ type: 'welcome', partnerId: 'p', name: 'p', version: 'x', heartbeatMs }));
   const message = (socket: WebSocket, id: number) =>
     socket.send(
-      JSON.stringify({ type: 'message', message: { id, conversationId: 'direct:p:q', from: 'q', content: `c${id}`, createdAt: '2026-01-01T00:00:00.000Z' } }),
+      JSON.stringify({
+        type: 'message',
+        message: {
+          id,
+          conversationId: 'direct:p:q',
+          from: 'q',
+          content: `c${id}`,
+          createdAt: '2026-01-01T00:00:00.000Z',
+        },
+      }),
     );
 
   function connection(inbox = new Inbox({ maxMessages: 100, maxBytes: 1 << 20 })) {
-    return new BrokerConnection({ brokerUrl: url, inbox, logger: silentLogger, requestTimeoutMs: 1_000, reconnectBaseMs: 20, reconnectCapMs: 100 });
+    return new BrokerConnection({
+      brokerUrl: url,
+      inbox,
+      logger: silentLogger,
+      requestTimeoutMs: 1_000,
+      reconnectBaseMs: 20,
+      reconnectCapMs: 100,
+    });
   }
 
   it('reconnects when the broker goes silent, resuming from the highest id held, and drops duplicates', async () => {

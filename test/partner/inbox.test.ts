@@ -23,7 +23,13 @@ describe('Inbox', () => {
 
   it('take removes only matching messages, up to a limit, and a taken id stays a duplicate', () => {
     const inbox = new Inbox({ maxMessages: 10, maxBytes: 1 << 20 });
-    for (const [id, c] of [[1, 'group_aaaaaa'], [2, 'direct:alice:bob'], [3, 'group_aaaaaa'], [4, 'group_aaaaaa']] as const) inbox.add(msg(id, c));
+    for (const [id, c] of [
+      [1, 'group_aaaaaa'],
+      [2, 'direct:alice:bob'],
+      [3, 'group_aaaaaa'],
+      [4, 'group_aaaaaa'],
+    ] as const)
+      inbox.add(msg(id, c));
     expect(inbox.take({ conversationId: 'group_aaaaaa' }, 2).map((m) => m.id)).toEqual([1, 3]);
     expect(inbox.peek().map((m) => m.id)).toEqual([2, 4]);
     expect(inbox.add(msg(1, 'group_aaaaaa'))).toBe('duplicate');

@@ -71,14 +71,19 @@ describe('SecretStore', () => {
       const script = `import { SecretStore } from ${JSON.stringify(module)};
         const s = new SecretStore(${JSON.stringify(secrets.filePath)});
         for (let i = 0; i < 15; i++) s.saveSecret('http://localhost:3210', 'p${w}-' + i, 'secret-${w}-' + i);`;
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      return new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(stderr)))));
+      return new Promise<void>((resolve, reject) =>
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(stderr)))),
+      );
     });
     await Promise.all(writers);
     for (let w = 0; w < 6; w++) {
-      for (let i = 0; i < 15; i++) expect(secrets.getSecret('http://localhost:3210', `p${w}-${i}`)).toBe(`secret-${w}-${i}`);
+      for (let i = 0; i < 15; i++)
+        expect(secrets.getSecret('http://localhost:3210', `p${w}-${i}`)).toBe(`secret-${w}-${i}`);
     }
   });
 });

@@ -62,7 +62,12 @@ export interface ChildPartner {
   stop(): Promise<void>;
 }
 
-export async function spawnPartner(options: { brokerUrl: string; home: string; project: string; partnerId?: string }): Promise<ChildPartner> {
+export async function spawnPartner(options: {
+  brokerUrl: string;
+  home: string;
+  project: string;
+  partnerId?: string;
+}): Promise<ChildPartner> {
   const projectDir = join(options.home, options.project);
   mkdirSync(projectDir, { recursive: true });
   const env: Record<string, string> = {
@@ -73,7 +78,11 @@ export async function spawnPartner(options: { brokerUrl: string; home: string; p
     DUO_LOG_LEVEL: 'debug',
   };
   if (options.partnerId) env.PARTNER_ID = options.partnerId;
-  const child = spawn(process.execPath, ['--import', tsxLoader, bin], { cwd: projectDir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', tsxLoader, bin], {
+    cwd: projectDir,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -104,12 +113,18 @@ export async function spawnPartner(options: { brokerUrl: string; home: string; p
 }
 
 /** Calls a tool until it succeeds (the partner may still be registering or reconnecting). */
-export async function callUntilOk(partner: ChildPartner, name: string, args: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<ToolResult> {
+export async function callUntilOk(
+  partner: ChildPartner,
+  name: string,
+  args: Record<string, unknown> = {},
+  timeoutMs = 15_000,
+): Promise<ToolResult> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const result = await partner.call(name, args);
     if (!result.isError) return result;
-    if (Date.now() > deadline) throw new Error(`${name} kept failing: ${result.text}\n--- stderr ---\n${partner.stderr()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} kept failing: ${result.text}\n--- stderr ---\n${partner.stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -82,7 +82,9 @@ describe('duo partner over stdio', () => {
 
     // Everything bob listened to is read on the broker, including what was acked across the restart.
     await expect
-      .poll(async () => (await callUntilOk(bob, 'list_conversations')).text.match(/ 0 unread/g)?.length, { timeout: 5_000 })
+      .poll(async () => (await callUntilOk(bob, 'list_conversations')).text.match(/ 0 unread/g)?.length, {
+        timeout: 5_000,
+      })
       .toBe(2);
 
     await bob.call('talk', { message: 'all good', to: 'alice' });

@@ -29,7 +29,8 @@ async function lossyProxy(target: string): Promise<{ url: string; swallow: { on:
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const headers: Record<string, string> = {};
-    for (const name of ['authorization', 'content-type']) if (req.headers[name]) headers[name] = String(req.headers[name]);
+    for (const name of ['authorization', 'content-type'])
+      if (req.headers[name]) headers[name] = String(req.headers[name]);
     const upstream = await fetch(`${target}${req.url}`, {
       method: req.method!,
       headers,
@@ -66,5 +67,8 @@ it('reuses the clientMsgId when the model retries a send whose outcome was unkno
   expect(fresh.text).not.toContain('already stored earlier');
 
   const history = await api(broker.url, 'GET', '/conversations/direct:alice:bob/messages', { secret: bob.secret });
-  expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['deploy is done', 'deploy is done']);
+  expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual([
+    'deploy is done',
+    'deploy is done',
+  ]);
 });

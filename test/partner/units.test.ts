@@ -22,10 +22,22 @@ describe('partner config', () => {
 
   it('takes PARTNER_ID, PARTNER_NAME, DUO_TOKEN and CLAUDE_PROJECT_DIR', () => {
     const config = partnerConfigFromEnv(
-      { BROKER_URL: 'http://127.0.0.1:4000/', PARTNER_ID: 'alice', PARTNER_NAME: 'Alice A', DUO_TOKEN: 't', CLAUDE_PROJECT_DIR: '/p' },
+      {
+        BROKER_URL: 'http://127.0.0.1:4000/',
+        PARTNER_ID: 'alice',
+        PARTNER_NAME: 'Alice A',
+        DUO_TOKEN: 't',
+        CLAUDE_PROJECT_DIR: '/p',
+      },
       '/elsewhere',
     );
-    expect(config).toMatchObject({ brokerUrl: 'http://127.0.0.1:4000', partnerId: 'alice', name: 'Alice A', token: 't', projectDir: '/p' });
+    expect(config).toMatchObject({
+      brokerUrl: 'http://127.0.0.1:4000',
+      partnerId: 'alice',
+      name: 'Alice A',
+      token: 't',
+      projectDir: '/p',
+    });
   });
 
   it('rejects a bad PARTNER_ID or BROKER_URL with a sentence', () => {
@@ -113,7 +125,10 @@ describe('formatting', () => {
       content: 'SECRET TEXT',
       createdAt: '2026-01-01T00:00:00.000Z',
     });
-    const line = unreadFooter([m(1, 'direct:alice:bob', 'bob'), m(2, 'group_xyzxyz', 'carol'), m(3, 'direct:alice:bob', 'bob')], 'alice');
+    const line = unreadFooter(
+      [m(1, 'direct:alice:bob', 'bob'), m(2, 'group_xyzxyz', 'carol'), m(3, 'direct:alice:bob', 'bob')],
+      'alice',
+    );
     expect(line).toBe('📬 3 unread: 2 from bob (direct:alice:bob), 1 in group_xyzxyz — call listen');
     expect(line).not.toContain('SECRET');
     expect(unreadFooter([], 'alice')).toBe('');

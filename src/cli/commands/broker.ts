@@ -12,7 +12,11 @@ Starts the Claude Duo broker.
   --db     SQLite database file (DUO_DB, default $XDG_DATA_HOME/claude-duo/duo.db)
   --token  Access token every request must carry in X-Duo-Token (DUO_TOKEN)`,
   async run(args) {
-    const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, token: { type: 'string' } }, false);
+    const { values } = parse(
+      args,
+      { port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, token: { type: 'string' } },
+      false,
+    );
     await runBroker({
       ...(values.port === undefined ? {} : { port: values.port }),
       ...(values.host === undefined ? {} : { host: values.host }),

@@ -50,19 +50,29 @@ what their models would see, then cleans up. Takes a few seconds; touches none o
 
       await alice.show('talk', { to: 'bob', message: 'Hi bob! Does /api/users still return the email field?' });
       const event = await bob.nextChannelEvent();
-      ctx.out(`${label('bob', '◂')} channel event: a session started with channels sees this at once:\n${indent(event.content)}\n\n`);
-      await bob.show('talk', { conversation: event.meta.conversation ?? 'direct:alice:bob', message: 'Yes, but it is nullable since v2. I will send the schema diff.' });
+      ctx.out(
+        `${label('bob', '◂')} channel event: a session started with channels sees this at once:\n${indent(event.content)}\n\n`,
+      );
+      await bob.show('talk', {
+        conversation: event.meta.conversation ?? 'direct:alice:bob',
+        message: 'Yes, but it is nullable since v2. I will send the schema diff.',
+      });
       await alice.show('listen', { timeout: 10 });
 
       const group = await alice.show('create_conversation', { name: 'Release 1.4', participants: 'bob' });
       const groupId = /group_[a-z0-9]+/.exec(group)?.[0];
       if (groupId) {
-        await alice.show('talk', { conversation: groupId, message: 'Freeze at 17:00. Ping here when your part is merged.' });
+        await alice.show('talk', {
+          conversation: groupId,
+          message: 'Freeze at 17:00. Ping here when your part is merged.',
+        });
         await bob.nextChannelEvent();
         await bob.show('listen', { conversation: groupId, timeout: 10 });
       }
       await bob.show('list_partners', {});
-      ctx.out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s. Run it for real: duo install, then duo broker.\n`);
+      ctx.out(
+        `Done in ${((Date.now() - started) / 1000).toFixed(1)} s. Run it for real: duo install, then duo broker.\n`,
+      );
       return 0;
     } finally {
       await Promise.all(partners.map((p) => p.close()));
@@ -92,10 +102,17 @@ class DemoPartner {
     mkdirSync(project);
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(ctx.env)) {
-      if (value !== undefined && !/^(PARTNER_ID|PARTNER_NAME|CLAUDE_PROJECT_DIR|DUO_TOKEN)$/.test(key)) env[key] = value;
+      if (value !== undefined && !/^(PARTNER_ID|PARTNER_NAME|CLAUDE_PROJECT_DIR|DUO_TOKEN)$/.test(key))
+        env[key] = value;
     }
     Object.assign(env, { BROKER_URL: brokerUrl, XDG_CONFIG_HOME: join(dir, 'config'), DUO_LOG_LEVEL: 'warn' });
-    const transport = new StdioClientTransport({ command: process.execPath, args: [BIN_PATH, 'partner'], cwd: project, env, stderr: 'ignore' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN_PATH, 'partner'],
+      cwd: project,
+      env,
+      stderr: 'ignore',
+    });
     const client = new Client({ name: 'duo-demo', version: '1.0.0' });
     const partner = new DemoPartner(name, client, ctx);
     await client.connect(transport);
@@ -110,7 +127,9 @@ class DemoPartner {
 
   /** Calls a tool, printing the call and its result as the model would get it. */
   async show(tool: string, args: Record<string, unknown>): Promise<string> {
-    const shown = Object.entries(args).map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(', ');
+    const shown = Object.entries(args)
+      .map(([key, value]) => `${key}: ${JSON.stringify(value)}`)
+      .join(', ');
     this.ctx.out(`${label(this.name, '▸')} ${tool}(${shown})\n`);
     const { text, isError } = await this.call(tool, args);
     this.ctx.out(`${indent(text)}\n\n`);

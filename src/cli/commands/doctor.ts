@@ -41,7 +41,10 @@ started with channels. Says what to fix; exits 1 when something is broken.`,
     let health: z.infer<typeof HealthReply> | undefined;
     try {
       health = await brokerClient(setup, 2_000).health();
-      report('ok', `The broker answers at ${config.brokerUrl} (version ${health.version}, up ${health.uptimeSeconds} s).`);
+      report(
+        'ok',
+        `The broker answers at ${config.brokerUrl} (version ${health.version}, up ${health.uptimeSeconds} s).`,
+      );
     } catch (error) {
       // The sentence already says what to do (start the broker, or check BROKER_URL).
       report('fail', describeError(error));
@@ -66,12 +69,20 @@ started with channels. Says what to fix; exits 1 when something is broken.`,
       report('ok', `Claude Code runs the duo partner: "${first.name}" in ${first.where}.`);
       const url = first.env.BROKER_URL;
       if (url !== undefined && url.replace(/\/+$/, '') !== config.brokerUrl) {
-        report('warn', `That entry uses BROKER_URL=${url}, but this check used ${config.brokerUrl}.`, 'Make them agree: set BROKER_URL here, or re-add the server with duo install --broker <url>.');
+        report(
+          'warn',
+          `That entry uses BROKER_URL=${url}, but this check used ${config.brokerUrl}.`,
+          'Make them agree: set BROKER_URL here, or re-add the server with duo install --broker <url>.',
+        );
       }
     } else if (claude && claudeKnowsDuo(claude, ctx.env, config.projectDir)) {
       report('ok', 'Claude Code runs the duo partner (claude mcp get duo).');
     } else {
-      report('fail', 'Claude Code does not run the duo partner in this project (not in ~/.claude.json or .mcp.json).', 'Run `duo install` (add --scope project for this folder only).');
+      report(
+        'fail',
+        'Claude Code does not run the duo partner in this project (not in ~/.claude.json or .mcp.json).',
+        'Run `duo install` (add --scope project for this folder only).',
+      );
     }
     if (!claude) report('warn', 'The claude command is not on PATH (fine if you start Claude Code some other way).');
 
@@ -85,17 +96,28 @@ started with channels. Says what to fix; exits 1 when something is broken.`,
       }
     });
     if (hooked) report('ok', 'The SessionStart / SessionEnd hooks are installed.');
-    else report('warn', 'The duo session hooks are not installed: new sessions will not see their unread messages at start.', 'Run `duo install`.');
+    else
+      report(
+        'warn',
+        'The duo session hooks are not installed: new sessions will not see their unread messages at start.',
+        'Run `duo install`.',
+      );
 
     // Channels: a live Claude Code process started with the flag is the best evidence there is.
     const sessions = claudeProcesses();
     if (sessions === undefined) {
-      report('warn', `Cannot tell whether channels are on. Start Claude Code with \`${CHANNELS_LAUNCH}\` so messages reach the model as they arrive.`);
+      report(
+        'warn',
+        `Cannot tell whether channels are on. Start Claude Code with \`${CHANNELS_LAUNCH}\` so messages reach the model as they arrive.`,
+      );
     } else if (sessions.length === 0) {
       report('ok', `No Claude Code session is running now; start one with \`${CHANNELS_LAUNCH}\` for live messages.`);
     } else {
-      const withChannels = sessions.filter((args) => /--dangerously-load-development-channels(\s+|=)\S*server:duo/.test(args)).length;
-      if (withChannels === sessions.length) report('ok', `Channels are on in ${withChannels} running Claude Code session${withChannels === 1 ? '' : 's'}.`);
+      const withChannels = sessions.filter((args) =>
+        /--dangerously-load-development-channels(\s+|=)\S*server:duo/.test(args),
+      ).length;
+      if (withChannels === sessions.length)
+        report('ok', `Channels are on in ${withChannels} running Claude Code session${withChannels === 1 ? '' : 's'}.`);
       else {
         report(
           'warn',
@@ -107,12 +129,19 @@ started with channels. Says what to fix; exits 1 when something is broken.`,
 
     const failures = results.filter((r) => r === 'fail').length;
     const warnings = results.filter((r) => r === 'warn').length;
-    ctx.out(`\n${failures === 0 ? 'Everything needed works' : `${failures} problem${failures === 1 ? '' : 's'} to fix`}${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}.\n`);
+    ctx.out(
+      `\n${failures === 0 ? 'Everything needed works' : `${failures} problem${failures === 1 ? '' : 's'} to fix`}${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}.\n`,
+    );
     return failures === 0 ? 0 : 1;
   },
 };
 
-async function checkIdentity(setup: CliSetup, as: string | undefined, brokerUp: boolean, report: (level: Level, text: string, fix?: string) => void): Promise<void> {
+async function checkIdentity(
+  setup: CliSetup,
+  as: string | undefined,
+  brokerUp: boolean,
+  report: (level: Level, text: string, fix?: string) => void,
+): Promise<void> {
   const { config, store } = setup;
   let mode: number | undefined;
   try {
@@ -121,7 +150,11 @@ async function checkIdentity(setup: CliSetup, as: string | undefined, brokerUp: 
     // no file yet
   }
   if (mode !== undefined && (mode & 0o077) !== 0) {
-    report('warn', `The secrets file ${store.filePath} is readable by others (mode ${mode.toString(8)}).`, `chmod 600 ${store.filePath}`);
+    report(
+      'warn',
+      `The secrets file ${store.filePath} is readable by others (mode ${mode.toString(8)}).`,
+      `chmod 600 ${store.filePath}`,
+    );
   }
   let ids: string[];
   let secret: string | undefined;
@@ -131,22 +164,36 @@ async function checkIdentity(setup: CliSetup, as: string | undefined, brokerUp: 
     partnerId = ids.find((id) => store.getSecret(config.brokerUrl, id) !== undefined) ?? ids[0]!;
     secret = store.getSecret(config.brokerUrl, partnerId);
   } catch (error) {
-    report('fail', describeError(error), 'Fix or delete the secrets file; the partner registers again (a lost secret means a new id).');
+    report(
+      'fail',
+      describeError(error),
+      'Fix or delete the secrets file; the partner registers again (a lost secret means a new id).',
+    );
     return;
   }
   if (secret === undefined) {
-    report('fail', `No secret stored for partner "${partnerId}" on ${config.brokerUrl} (in ${store.filePath}).`, `${noSecretFix(partnerId, as !== undefined)}.`);
+    report(
+      'fail',
+      `No secret stored for partner "${partnerId}" on ${config.brokerUrl} (in ${store.filePath}).`,
+      `${noSecretFix(partnerId, as !== undefined)}.`,
+    );
     return;
   }
   if (!brokerUp) {
-    report('ok', `A secret for partner "${partnerId}" is stored in ${store.filePath} (not checked: the broker is down).`);
+    report(
+      'ok',
+      `A secret for partner "${partnerId}" is stored in ${store.filePath} (not checked: the broker is down).`,
+    );
     return;
   }
   const client = brokerClient(setup, 2_000, { partnerId, secret });
   try {
     const { partners } = await client.partners();
     const me = partners.find((p) => p.id === partnerId);
-    report('ok', `The broker accepts the stored secret of "${partnerId}"${me ? ` (${me.online ? 'online now' : 'offline now'})` : ''}.`);
+    report(
+      'ok',
+      `The broker accepts the stored secret of "${partnerId}"${me ? ` (${me.online ? 'online now' : 'offline now'})` : ''}.`,
+    );
   } catch (error) {
     if (error instanceof DuoError && error.code === 'unauthorized') {
       report(
@@ -163,7 +210,12 @@ async function checkIdentity(setup: CliSetup, as: string | undefined, brokerUp: 
 /** `claude mcp get duo` succeeds: the server is configured somewhere we did not look. */
 function claudeKnowsDuo(claude: string, env: Record<string, string | undefined>, cwd: string): boolean {
   try {
-    execFileSync(claude, ['mcp', 'get', 'duo'], { env: env as NodeJS.ProcessEnv, cwd, timeout: 5_000, stdio: 'ignore' });
+    execFileSync(claude, ['mcp', 'get', 'duo'], {
+      env: env as NodeJS.ProcessEnv,
+      cwd,
+      timeout: 5_000,
+      stdio: 'ignore',
+    });
     return true;
   } catch {
     return false;
@@ -174,7 +226,11 @@ function claudeKnowsDuo(claude: string, env: Record<string, string | undefined>,
 function claudeProcesses(): string[] | undefined {
   let text: string;
   try {
-    text = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8', timeout: 2_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    text = execFileSync('ps', ['-eo', 'args='], {
+      encoding: 'utf8',
+      timeout: 2_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch {
     return undefined;
   }

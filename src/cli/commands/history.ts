@@ -20,14 +20,19 @@ read. A partner id means your direct conversation with them.
       as: { type: 'string' },
       broker: { type: 'string' },
     });
-    if (positionals.length !== 1) throw new UsageError('Name one conversation (an id from "duo tail", or a partner id).');
+    if (positionals.length !== 1)
+      throw new UsageError('Name one conversation (an id from "duo tail", or a partner id).');
     const limit = intFlag(values.limit, 'limit', 20, 1);
     const before = values.before === undefined ? undefined : intFlag(values.before, 'before', 0, 1);
     const { partnerId: me, client } = actAs(cliSetup(ctx, { broker: values.broker }), values.as);
     const conversationId = resolveConversation(positionals[0]!, me);
     const known = new Map((await client.conversations()).conversations.map((c) => [c.id, c]));
-    const { messages, hasMore } = await client.history(conversationId, { limit, ...(before === undefined ? {} : { before }) });
-    if (messages.length === 0) ctx.out(`No messages in ${conversationId}${before === undefined ? '' : ` before #${before}`}.\n`);
+    const { messages, hasMore } = await client.history(conversationId, {
+      limit,
+      ...(before === undefined ? {} : { before }),
+    });
+    if (messages.length === 0)
+      ctx.out(`No messages in ${conversationId}${before === undefined ? '' : ` before #${before}`}.\n`);
     for (const message of messages) ctx.out(`${formatLine(message, me, known)}\n`);
     if (hasMore) ctx.out(`… older messages: duo history ${conversationId} --before ${messages[0]!.id}\n`);
     return 0;

@@ -9,7 +9,16 @@ import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { DisplayName } from '../../shared/protocol.ts';
 import { parse, UsageError, type CliContext, type Command } from '../command.ts';
-import { findClaude, findDuoServers, mergeHooks, readJsonObject, settingsPath, writeJsonWithBackup, type HookSpec, type Scope } from '../claude-code.ts';
+import {
+  findClaude,
+  findDuoServers,
+  mergeHooks,
+  readJsonObject,
+  settingsPath,
+  writeJsonWithBackup,
+  type HookSpec,
+  type Scope,
+} from '../claude-code.ts';
 import { cliSetup } from '../identity.ts';
 
 export const BIN_PATH = fileURLToPath(new URL('../../../bin/duo.js', import.meta.url));
@@ -37,21 +46,32 @@ Running it again adds nothing.
   async run(args, ctx) {
     const { values } = parse(
       args,
-      { scope: { type: 'string' }, yes: { type: 'boolean', short: 'y' }, broker: { type: 'string' }, name: { type: 'string' }, 'no-hooks': { type: 'boolean' } },
+      {
+        scope: { type: 'string' },
+        yes: { type: 'boolean', short: 'y' },
+        broker: { type: 'string' },
+        name: { type: 'string' },
+        'no-hooks': { type: 'boolean' },
+      },
       false,
     );
     const scope = (values.scope ?? 'user') as Scope;
     if (scope !== 'user' && scope !== 'project') throw new UsageError('--scope is "user" or "project".');
-    if (values.name !== undefined && !DisplayName.safeParse(values.name).success) throw new UsageError('--name must be 1-100 characters.');
+    if (values.name !== undefined && !DisplayName.safeParse(values.name).success)
+      throw new UsageError('--name must be 1-100 characters.');
     const { config } = cliSetup(ctx, { broker: values.broker });
     const brokerUrl = config.brokerUrl;
     let failed = false;
 
     // 1. The MCP server.
-    const present = findDuoServers(ctx.env, config.projectDir).filter((entry) => (scope === 'user' ? entry.scope === 'user' : entry.scope !== 'user'));
+    const present = findDuoServers(ctx.env, config.projectDir).filter((entry) =>
+      scope === 'user' ? entry.scope === 'user' : entry.scope !== 'user',
+    );
     if (present.length > 0) {
       ctx.out(`✓ Claude Code already runs the duo partner (${present[0]!.where}); left as it is.\n`);
-      ctx.out(`  To replace it: claude mcp remove ${present[0]!.name} -s ${present[0]!.scope}, then run duo install again.\n`);
+      ctx.out(
+        `  To replace it: claude mcp remove ${present[0]!.name} -s ${present[0]!.scope}, then run duo install again.\n`,
+      );
     } else {
       const mcpArgs = ['mcp', 'add', 'duo', '-s', scope, '-e', `BROKER_URL=${brokerUrl}`];
       if (values.name !== undefined) mcpArgs.push('-e', `PARTNER_NAME=${values.name}`);
@@ -62,16 +82,26 @@ Running it again adds nothing.
       if (!claude) {
         ctx.out('  The claude command is not on PATH: run the line above once Claude Code is installed.\n');
       } else if (values.yes || (ctx.interactive && (await confirm(ctx, 'Run it now? [y/N] ')))) {
-        const result = spawnSync(claude, mcpArgs, { stdio: ['ignore', 'inherit', 'inherit'], env: ctx.env as NodeJS.ProcessEnv, cwd: config.projectDir, timeout: 60_000 });
+        const result = spawnSync(claude, mcpArgs, {
+          stdio: ['ignore', 'inherit', 'inherit'],
+          env: ctx.env as NodeJS.ProcessEnv,
+          cwd: config.projectDir,
+          timeout: 60_000,
+        });
         if (result.status === 0) ctx.out('✓ Added the duo MCP server.\n');
         else {
           failed = true;
-          ctx.err(`✗ "claude mcp add" failed (${result.error?.message ?? `exit ${result.status}`}); run the line above yourself.\n`);
+          ctx.err(
+            `✗ "claude mcp add" failed (${result.error?.message ?? `exit ${result.status}`}); run the line above yourself.\n`,
+          );
         }
       } else {
         ctx.out('  Not run: run it yourself, or run duo install --yes.\n');
       }
-      if (config.token) ctx.out('  DUO_TOKEN is set: the partner needs it too; add -e DUO_TOKEN=… in user scope (never in a committed .mcp.json).\n');
+      if (config.token)
+        ctx.out(
+          '  DUO_TOKEN is set: the partner needs it too; add -e DUO_TOKEN=… in user scope (never in a committed .mcp.json).\n',
+        );
     }
 
     // 2. The hooks.
@@ -80,7 +110,12 @@ Running it again adds nothing.
       const broker = `--broker ${shellQuote(brokerUrl)}`;
       const run = `node ${shellQuote(BIN_PATH)} hook`;
       const specs: HookSpec[] = [
-        { event: 'SessionStart', matcher: 'startup|resume|clear|compact', command: `${run} session-start ${broker}`, timeout: 10 },
+        {
+          event: 'SessionStart',
+          matcher: 'startup|resume|clear|compact',
+          command: `${run} session-start ${broker}`,
+          timeout: 10,
+        },
         { event: 'SessionEnd', command: `${run} session-end ${broker}`, timeout: 5 },
       ];
       const { settings, changes } = mergeHooks(readJsonObject(file), specs, file);
@@ -88,7 +123,9 @@ Running it again adds nothing.
         ctx.out(`✓ The duo hooks are already in ${file}.\n`);
       } else {
         const backup = writeJsonWithBackup(file, settings);
-        ctx.out(`✓ ${capitalize(changes.join(' and '))} in ${file}${backup ? ` (previous file kept as ${backup})` : ''}.\n`);
+        ctx.out(
+          `✓ ${capitalize(changes.join(' and '))} in ${file}${backup ? ` (previous file kept as ${backup})` : ''}.\n`,
+        );
       }
     }
 

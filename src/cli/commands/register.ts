@@ -20,7 +20,11 @@ harmless: a partner whose secret you hold is re-registered, not duplicated.
   --name NAME   Display name (PARTNER_NAME)
   --broker URL  Broker to use (BROKER_URL, default http://localhost:3210)`,
   async run(args, ctx) {
-    const { values } = parse(args, { as: { type: 'string' }, name: { type: 'string' }, broker: { type: 'string' } }, false);
+    const { values } = parse(
+      args,
+      { as: { type: 'string' }, name: { type: 'string' }, broker: { type: 'string' } },
+      false,
+    );
     const setup = cliSetup(ctx, { broker: values.broker });
     const { config, store } = setup;
     const name = values.name === undefined ? undefined : DisplayName.safeParse(values.name);
@@ -32,7 +36,10 @@ harmless: a partner whose secret you hold is re-registered, not duplicated.
     if (values.as === undefined) {
       const identity = await registerIdentity({ config, store, client }, name ? { name: name.data } : {});
       ({ partnerId, created } = identity);
-      if (identity.fallback) ctx.out(`The id "${preferredPartnerId(config)}" belongs to another project; this project uses "${partnerId}".\n`);
+      if (identity.fallback)
+        ctx.out(
+          `The id "${preferredPartnerId(config)}" belongs to another project; this project uses "${partnerId}".\n`,
+        );
     } else {
       partnerId = values.as;
       const held = store.getSecret(config.brokerUrl, partnerId);
@@ -41,7 +48,9 @@ harmless: a partner whose secret you hold is re-registered, not duplicated.
       if (secret !== undefined) store.saveSecret(config.brokerUrl, partnerId, secret);
       created = reply.created;
     }
-    ctx.out(`${created ? 'Registered' : 'Re-registered'} "${partnerId}" on ${config.brokerUrl}; its secret is in ${store.filePath}.\n`);
+    ctx.out(
+      `${created ? 'Registered' : 'Re-registered'} "${partnerId}" on ${config.brokerUrl}; its secret is in ${store.filePath}.\n`,
+    );
     return 0;
   },
 };

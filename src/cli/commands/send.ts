@@ -26,7 +26,9 @@ Use "-" as the text to read it from stdin.
     const { partnerId: me, client } = actAs(cliSetup(ctx, { broker: values.broker }), values.as);
     const where = await resolveTarget(target, me, async () => (await client.partners()).partners);
     const sent = await client.talk({ content: text, ...where, clientMsgId: `cli-${randomUUID()}` });
-    ctx.out(`Sent #${sent.messageId} to ${conversationName(sent.conversationId, me)} (${sent.conversationId}) as ${me}.\n`);
+    ctx.out(
+      `Sent #${sent.messageId} to ${conversationName(sent.conversationId, me)} (${sent.conversationId}) as ${me}.\n`,
+    );
     return 0;
   },
 };

@@ -95,7 +95,8 @@ class Watcher {
       this.seen.set(conversation.id, conversation.lastMessageId ?? 0);
     }
     this.print(recent.sort((a, b) => a.id - b.id).slice(-lines));
-    for (const message of recent) this.seen.set(message.conversationId, Math.max(this.seen.get(message.conversationId) ?? 0, message.id));
+    for (const message of recent)
+      this.seen.set(message.conversationId, Math.max(this.seen.get(message.conversationId) ?? 0, message.id));
     this.online = await this.presence();
   }
 
@@ -134,7 +135,10 @@ class Watcher {
     const mine = conversations.filter((c) => c.id === this.only);
     // A direct conversation of mine that has no message yet exists as soon as one is sent: wait for it.
     if (mine.length === 0 && !directMembers(this.only)?.includes(this.me)) {
-      throw new DuoError('not_member', `You (${this.me}) are not in a conversation "${this.only}". Run "duo tail" without an argument to see yours.`);
+      throw new DuoError(
+        'not_member',
+        `You (${this.me}) are not in a conversation "${this.only}". Run "duo tail" without an argument to see yours.`,
+      );
     }
     return mine;
   }
@@ -144,7 +148,10 @@ class Watcher {
     const found: Message[] = [];
     let before: number | undefined;
     for (;;) {
-      const { messages, hasMore } = await this.client.history(conversationId, { limit: HISTORY_PAGE, ...(before === undefined ? {} : { before }) });
+      const { messages, hasMore } = await this.client.history(conversationId, {
+        limit: HISTORY_PAGE,
+        ...(before === undefined ? {} : { before }),
+      });
       const newer = messages.filter((m) => m.id > after);
       found.unshift(...newer);
       if (!hasMore || newer.length < messages.length || messages.length === 0) return found;
@@ -159,7 +166,8 @@ class Watcher {
       if (this.only !== undefined && conversation.id !== this.only) continue;
       for (const member of conversation.members) if (member !== this.me) contacts.add(member);
     }
-    if (this.only !== undefined) for (const member of directMembers(this.only) ?? []) if (member !== this.me) contacts.add(member);
+    if (this.only !== undefined)
+      for (const member of directMembers(this.only) ?? []) if (member !== this.me) contacts.add(member);
     const { partners } = await this.client.partners();
     return new Map(partners.filter((p) => contacts.has(p.id)).map((p) => [p.id, p.online]));
   }

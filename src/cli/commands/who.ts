@@ -27,7 +27,13 @@ Lists every partner the broker knows: online or not, status, when last seen. You
         p.status ? oneLine(p.status) : '',
       ]);
     const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
-    for (const row of rows) ctx.out(`${row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd()}\n`);
+    for (const row of rows)
+      ctx.out(
+        `${row
+          .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))
+          .join('  ')
+          .trimEnd()}\n`,
+      );
     const online = partners.filter((p) => p.online).length;
     ctx.out(`${partners.length} partner${partners.length === 1 ? '' : 's'}, ${online} online. You are ${me}.\n`);
     return 0;

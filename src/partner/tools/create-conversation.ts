@@ -27,8 +27,10 @@ export const createConversationTool: ToolRegistrar = (server, partner) => {
         let cached: Awaited<ReturnType<typeof partner.client.partners>>['partners'] | undefined;
         const list = async () => (cached ??= (await partner.client.partners()).partners);
         const ids = [...new Set(await Promise.all(raw.map((p) => resolvePartner(p, list))))].filter((id) => id !== me);
-        if (ids.length === 0) throw new DuoError('bad_request', 'Name at least one other partner in "participants" (see list_partners).');
-        if (ids.length > MAX_GROUP_SIZE) throw new DuoError('bad_request', `A group has at most ${MAX_GROUP_SIZE} participants.`);
+        if (ids.length === 0)
+          throw new DuoError('bad_request', 'Name at least one other partner in "participants" (see list_partners).');
+        if (ids.length > MAX_GROUP_SIZE)
+          throw new DuoError('bad_request', `A group has at most ${MAX_GROUP_SIZE} participants.`);
         const { conversation } = await partner.client.createConversation({ name, participants: ids });
         return ok(
           partner,

@@ -12,8 +12,18 @@ export const historyTool: ToolRegistrar = (server, partner) => {
     {
       description: `Show the latest messages of a conversation, oldest first (read-only: does not mark anything read). Default ${HISTORY_DEFAULT_LIMIT}, max ${HISTORY_MAX_LIMIT}.`,
       inputSchema: {
-        conversation: z.string().min(1).describe('Conversation id, e.g. "direct:alice:bob" or "group_…" (a partner id means your direct thread with them).'),
-        limit: z.int().min(1).max(HISTORY_MAX_LIMIT).optional().describe(`How many of the newest messages (default ${HISTORY_DEFAULT_LIMIT}).`),
+        conversation: z
+          .string()
+          .min(1)
+          .describe(
+            'Conversation id, e.g. "direct:alice:bob" or "group_…" (a partner id means your direct thread with them).',
+          ),
+        limit: z
+          .int()
+          .min(1)
+          .max(HISTORY_MAX_LIMIT)
+          .optional()
+          .describe(`How many of the newest messages (default ${HISTORY_DEFAULT_LIMIT}).`),
       },
     },
     ({ conversation, limit }) =>

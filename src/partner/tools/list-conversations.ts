@@ -10,7 +10,10 @@ export const listConversationsTool: ToolRegistrar = (server, partner) => {
         const me = (await partner.requireIdentity()).partnerId;
         const { conversations } = await partner.client.conversations();
         if (conversations.length === 0) {
-          return ok(partner, 'No conversations yet. Start one with talk(message, to: "<partner id>") or create_conversation.');
+          return ok(
+            partner,
+            'No conversations yet. Start one with talk(message, to: "<partner id>") or create_conversation.',
+          );
         }
         const lines = conversations.map((c) => {
           const others = c.members.filter((m) => m !== me);

@@ -23,8 +23,16 @@ export const listenTool: ToolRegistrar = (server, partner) => {
     {
       description: `Wait for messages from other partners and mark them read. Returns at once if messages are waiting, otherwise waits up to \`timeout\` SECONDS (default ${LISTEN_DEFAULT_SECONDS}, 0 = just check, max ${LISTEN_MAX_SECONDS} = 60 min). Optionally only for one conversation.`,
       inputSchema: {
-        conversation: z.string().min(1).optional().describe('Only messages of this conversation id (e.g. "direct:alice:bob", "group_…").'),
-        timeout: z.number().min(0).optional().describe(`Seconds to wait (default ${LISTEN_DEFAULT_SECONDS}, max ${LISTEN_MAX_SECONDS}).`),
+        conversation: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Only messages of this conversation id (e.g. "direct:alice:bob", "group_…").'),
+        timeout: z
+          .number()
+          .min(0)
+          .optional()
+          .describe(`Seconds to wait (default ${LISTEN_DEFAULT_SECONDS}, max ${LISTEN_MAX_SECONDS}).`),
       },
     },
     (args, extra) =>
@@ -36,7 +44,13 @@ export const listenTool: ToolRegistrar = (server, partner) => {
 
         if (!partner.inbox.has(filter)) {
           await partner.requireConnected();
-          const end = await waitForMessage(filter, seconds, extra.signal, extra._meta?.progressToken, extra.sendNotification);
+          const end = await waitForMessage(
+            filter,
+            seconds,
+            extra.signal,
+            extra._meta?.progressToken,
+            extra.sendNotification,
+          );
           if (end === 'cancelled') return { content: [] };
           if (end === 'dormant') throw partner.dormantError();
           if (end === 'disconnected') {
@@ -53,7 +67,10 @@ export const listenTool: ToolRegistrar = (server, partner) => {
 
         const messages = partner.consume(conversationId, LISTEN_BATCH);
         const more = partner.inbox.peek(filter).length;
-        const text = [formatMessages(messages, (m) => partner.wasAnswered(m)), more > 0 ? `(${more} more waiting — call listen again)` : '']
+        const text = [
+          formatMessages(messages, (m) => partner.wasAnswered(m)),
+          more > 0 ? `(${more} more waiting — call listen again)` : '',
+        ]
           .filter(Boolean)
           .join('\n\n');
         const line = footer(partner);
@@ -66,7 +83,10 @@ export const listenTool: ToolRegistrar = (server, partner) => {
     seconds: number,
     requestSignal: AbortSignal,
     progressToken: string | number | undefined,
-    send: (notification: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total: number; message: string } }) => Promise<void>,
+    send: (notification: {
+      method: 'notifications/progress';
+      params: { progressToken: string | number; progress: number; total: number; message: string };
+    }) => Promise<void>,
   ): Promise<WaitEnd> {
     return new Promise<WaitEnd>((resolve) => {
       const waiting = new AbortController();
@@ -100,7 +120,12 @@ export const listenTool: ToolRegistrar = (server, partner) => {
         const elapsed = Math.round((Date.now() - started) / 1000);
         send({
           method: 'notifications/progress',
-          params: { progressToken, progress: elapsed, total: seconds, message: `waiting for messages (${elapsed}/${seconds} s)` },
+          params: {
+            progressToken,
+            progress: elapsed,
+            total: seconds,
+            message: `waiting for messages (${elapsed}/${seconds} s)`,
+          },
         }).catch(() => undefined);
       }, partner.config.progressIntervalMs);
       requestSignal.addEventListener('abort', onAbort, { once: true });

@@ -13,7 +13,10 @@ export const notificationsTool: ToolRegistrar = (server, partner) => {
       run(async () => {
         await partner.requireIdentity();
         const reply = await partner.client.setNotifications(enabled);
-        return ok(partner, reply.notifications ? '🔔 CLAUDE.md notifications enabled.' : '🔕 CLAUDE.md notifications disabled.');
+        return ok(
+          partner,
+          reply.notifications ? '🔔 CLAUDE.md notifications enabled.' : '🔕 CLAUDE.md notifications disabled.',
+        );
       }),
   );
 };

@@ -9,7 +9,13 @@ export const registerTool: ToolRegistrar = (server, partner) => {
       description:
         'Register this session with the Duo network. Happens automatically at start-up; call it to set a display name (it sticks across restarts), to retry after a broker outage, or to take your partner id back after another session took it over.',
       inputSchema: {
-        name: z.string().trim().min(1).max(MAX_NAME_LENGTH).optional().describe('Display name other partners see (optional).'),
+        name: z
+          .string()
+          .trim()
+          .min(1)
+          .max(MAX_NAME_LENGTH)
+          .optional()
+          .describe('Display name other partners see (optional).'),
       },
     },
     ({ name }) =>

@@ -7,8 +7,11 @@ export const setStatusTool: ToolRegistrar = (server, partner) => {
   server.registerTool(
     'set_status',
     {
-      description: 'Set the status message other partners see in list_partners (e.g. "reviewing the auth module"). Call without a message to clear it.',
-      inputSchema: { message: z.string().trim().max(MAX_STATUS_LENGTH).optional().describe('Status text; omit to clear.') },
+      description:
+        'Set the status message other partners see in list_partners (e.g. "reviewing the auth module"). Call without a message to clear it.',
+      inputSchema: {
+        message: z.string().trim().max(MAX_STATUS_LENGTH).optional().describe('Status text; omit to clear.'),
+      },
     },
     ({ message }) =>
       run(async () => {
