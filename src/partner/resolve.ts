@@ -4,7 +4,14 @@
  * display names or unslugged forms where a partner id is expected.
  */
 import { DuoError } from '../shared/errors.ts';
-import { directConversationId, isConversationId, isPartnerId, slugify } from '../shared/ids.ts';
+import {
+  canonicalConversationId,
+  directConversationId,
+  isConversationId,
+  seedDirectConversationId,
+  isPartnerId,
+  slugify,
+} from '../shared/ids.ts';
 import type { PartnerSummary } from '../shared/protocol.ts';
 
 /**
@@ -13,15 +20,9 @@ import type { PartnerSummary } from '../shared/protocol.ts';
  */
 export function resolveConversation(input: string, me: string): string {
   const value = input.trim();
-  if (isConversationId(value)) return value;
-  const seed = /^direct_(.+)$/.exec(value);
-  if (seed) {
-    const rest = seed[1]!;
-    if (rest.startsWith(`${me}_`) && isPartnerId(rest.slice(me.length + 1)))
-      return directConversationId(me, rest.slice(me.length + 1));
-    if (rest.endsWith(`_${me}`) && isPartnerId(rest.slice(0, -me.length - 1)))
-      return directConversationId(me, rest.slice(0, -me.length - 1));
-  }
+  if (isConversationId(value)) return canonicalConversationId(value);
+  const seed = seedDirectConversationId(value, me);
+  if (seed) return seed;
   if (isPartnerId(value)) return directConversationId(me, value);
   throw new DuoError(
     'bad_request',

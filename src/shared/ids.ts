@@ -52,9 +52,41 @@ export function directConversationId(a: string, b: string): string {
   return `direct:${first}:${second}`;
 }
 
-/** The two members of a direct conversation id, or undefined for a group id. */
+/** The two members of a direct conversation id (in either order), or undefined for a group id. */
 export function directMembers(conversationId: string): [string, string] | undefined {
   if (!DIRECT_ID_PATTERN.test(conversationId)) return undefined;
   const [, a, b] = conversationId.split(':');
   return [a!, b!];
+}
+
+/** The member of a direct conversation who is not `me`, or undefined for a group id. */
+export function otherMember(conversationId: string, me: string): string | undefined {
+  const members = directMembers(conversationId);
+  if (!members) return undefined;
+  return members[0] === me ? members[1] : members[0];
+}
+
+/**
+ * The one spelling of a conversation id: a direct id written the other way round
+ * (`direct:bob:alice`) becomes `direct:alice:bob`; anything else is returned as it is.
+ */
+export function canonicalConversationId(conversationId: string): string {
+  const members = directMembers(conversationId);
+  return members ? directConversationId(members[0], members[1]) : conversationId;
+}
+
+/**
+ * The seed's direct id `direct_<a>_<b>`, read from the side of `me`: ids may contain `_`, so the
+ * split is made where one side is `me`. Undefined when the value is not of that form or `me` is
+ * neither side.
+ */
+export function seedDirectConversationId(value: string, me: string): string | undefined {
+  const match = /^direct_(.+)$/.exec(value);
+  if (!match) return undefined;
+  const rest = match[1]!;
+  const after = rest.startsWith(`${me}_`) ? rest.slice(me.length + 1) : undefined;
+  if (after !== undefined && isPartnerId(after)) return directConversationId(me, after);
+  const before = rest.endsWith(`_${me}`) ? rest.slice(0, -me.length - 1) : undefined;
+  if (before !== undefined && isPartnerId(before)) return directConversationId(me, before);
+  return undefined;
 }

@@ -4,7 +4,7 @@
  * (unknown fields are rejected) and nothing is coerced.
  */
 import { z } from 'zod';
-import { DIRECT_ID_PATTERN, GROUP_ID_PATTERN, PARTNER_ID_PATTERN } from './ids.ts';
+import { canonicalConversationId, DIRECT_ID_PATTERN, GROUP_ID_PATTERN, PARTNER_ID_PATTERN } from './ids.ts';
 
 export const MAX_CONTENT_BYTES = 64 * 1024;
 export const MAX_NAME_LENGTH = 100;
@@ -23,7 +23,9 @@ export const ConversationId = z
   .max(140)
   .refine((id) => DIRECT_ID_PATTERN.test(id) || GROUP_ID_PATTERN.test(id), {
     message: 'a conversation id looks like "direct:alice:bob" or "group_…"',
-  });
+  })
+  // Both orders of a direct id name the same conversation.
+  .transform(canonicalConversationId);
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
