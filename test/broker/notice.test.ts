@@ -1,7 +1,16 @@
-import { lstatSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NOTICE_START, withNotice } from '../../src/broker/notice.ts';
+import { isProjectFolder, NOTICE_START, withNotice } from '../../src/broker/notice.ts';
 import { startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
 
@@ -24,6 +33,8 @@ const read = () => (existsSync(claudeMd()) ? readFileSync(claudeMd(), 'utf8') : 
 beforeEach(async () => {
   broker = await startBroker();
   project = realpathSync(tempDir('duo-project-'));
+  // A notice goes only into a folder that looks like a project.
+  mkdirSync(join(project, '.git'));
   alice = await register(broker.url, 'alice');
   bob = await register(broker.url, 'bob', { projectPath: project });
 });
@@ -37,7 +48,7 @@ describe('offline notice in CLAUDE.md', () => {
     await until(() => read().includes('2 unread'), 'the notice');
     const text = read();
     expect(text.startsWith('# Project rules\n\nBe nice.\n')).toBe(true);
-    expect(text).toContain('- 2 from alice in direct:alice:bob');
+    expect(text).toContain('- 2 from partner id "alice" in "direct:alice:bob"');
     expect(text).not.toContain('secret plan');
 
     await api(broker.url, 'GET', '/listen/bob?timeout=0', { secret: bob.secret });
@@ -77,6 +88,7 @@ describe('offline notice in CLAUDE.md', () => {
 
   it('never writes through a symlinked project directory', async () => {
     const real = realpathSync(tempDir('duo-real-'));
+    mkdirSync(join(real, '.git'));
     const link = join(tempDir('duo-links-'), 'proj');
     symlinkSync(real, link);
     const carol = await register(broker.url, 'carol', { projectPath: link });
