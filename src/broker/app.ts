@@ -45,7 +45,16 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     // Slow clients (slowloris) are cut off: headers within 10 s, the whole request within 30 s.
     // Long-poll responses are not affected; these limits only cover receiving the request.
     serverFactory: (handler) =>
-      createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }, handler),
+      createServer(
+        {
+          headersTimeout: 10_000,
+          requestTimeout: 30_000,
+          connectionsCheckingInterval: 1_000,
+          // A request without Host reaches the guard, which answers in the {error, code} envelope.
+          requireHostHeader: false,
+        },
+        handler,
+      ),
     forceCloseConnections: true,
     return503OnClosing: true,
     // Requests the HTTP parser cannot read (broken request line or framing, oversized headers, a

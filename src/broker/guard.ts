@@ -29,8 +29,22 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
         `Requests from the web origin ${JSON.stringify(origin)} are refused. The broker is for local tools; allow an origin with DUO_ALLOWED_ORIGINS only if you must.`,
       );
     }
+    const hostHeaders = countHostHeaders(request.raw.rawHeaders);
+    if (hostHeaders !== 1) {
+      // Node keeps only the first of several Host headers; a proxy may use another one, so a
+      // request that names two hosts is refused rather than guessed at (RFC 9112, section 3.2).
+      throw new DuoError(
+        'bad_request',
+        hostHeaders === 0
+          ? 'The request has no Host header; send exactly one, such as "Host: localhost:<port>".'
+          : 'The request has more than one Host header; send exactly one.',
+      );
+    }
+    // A request target in absolute form (`GET http://other.example/health`) names a host too.
+    const target = request.raw.url ?? '';
+    const targetHost = target.startsWith('/') ? undefined : authorityOf(target);
     const host = hostName(request.headers.host);
-    if (host === undefined || !hosts.has(host)) {
+    if (host === undefined || !hosts.has(host) || (targetHost !== undefined && !hosts.has(targetHost))) {
       throw new DuoError(
         'misdirected_host',
         `This broker does not answer to the host name ${JSON.stringify(request.headers.host ?? '')}. Use http://localhost:<port>, or add the name to DUO_ALLOWED_HOSTS.`,
@@ -47,6 +61,21 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
       }
     }
   };
+}
+
+function countHostHeaders(rawHeaders: string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host') count++;
+  return count;
+}
+
+/** The host name in an absolute-form request target; '' (never allowed) when it has none. */
+function authorityOf(target: string): string {
+  try {
+    return hostName(new URL(target).host) ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /** The host name of a Host header, lower-case, without the port; IPv6 stays bracketed. */

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isProjectFolder, NOTICE_START, withNotice } from '../../src/broker/notice.ts';
+import { NOTICE_START, withNotice } from '../../src/broker/notice.ts';
 import { startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
 
