@@ -40,6 +40,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
         paths: ['req.headers.authorization', 'req.headers["x-duo-token"]', 'secret', '*.secret'],
         censor: '[redacted]',
       },
+      serializers: { req: serializeRequest },
     },
     bodyLimit: config.bodyLimit,
     // Slow clients (slowloris) are cut off: headers within 10 s, the whole request within 30 s.
@@ -153,4 +154,25 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       await database.close();
     },
   };
+}
+
+/** Query parameters whose values are safe to log; any other value may be a misplaced secret. */
+const LOGGED_QUERY_KEYS = new Set(['timeout', 'conversationId', 'peek', 'limit', 'before', 'after']);
+
+/**
+ * What a request log line says about the request. A client may put a secret in the query string
+ * by mistake (`?secret=…`), so only the values of known, harmless parameters are kept.
+ */
+export function serializeRequest(request: { method: string; url: string; ip?: string }): Record<string, string> {
+  return { method: request.method, url: redactQuery(request.url), remoteAddress: request.ip ?? '' };
+}
+
+export function redactQuery(url: string): string {
+  const mark = url.indexOf('?');
+  if (mark === -1) return url;
+  const params = new URLSearchParams(url.slice(mark + 1));
+  for (const key of new Set(params.keys())) {
+    if (!LOGGED_QUERY_KEYS.has(key)) params.set(key, '[redacted]');
+  }
+  return `${url.slice(0, mark)}?${params.toString().replaceAll('%5Bredacted%5D', '[redacted]')}`;
 }
