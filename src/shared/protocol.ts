@@ -5,11 +5,10 @@
  */
 import { z } from 'zod';
 import { canonicalConversationId, DIRECT_ID_PATTERN, GROUP_ID_PATTERN, PARTNER_ID_PATTERN } from './ids.ts';
+import { formatBytes, MAX_CONTENT_BYTES, MAX_GROUP_SIZE, MAX_NAME_LENGTH, MAX_STATUS_LENGTH } from './limits.ts';
 
-export const MAX_CONTENT_BYTES = 64 * 1024;
-export const MAX_NAME_LENGTH = 100;
-export const MAX_STATUS_LENGTH = 200;
-export const MAX_GROUP_SIZE = 100;
+// Their home is limits.ts; re-exported for code that has always found them here.
+export { MAX_CONTENT_BYTES, MAX_GROUP_SIZE, MAX_NAME_LENGTH, MAX_STATUS_LENGTH };
 
 export const PartnerId = z
   .string()
@@ -33,7 +32,7 @@ export const Content = z
   .string()
   .min(1, 'a message cannot be empty')
   .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_CONTENT_BYTES, {
-    message: `a message is at most 64 KiB (${MAX_CONTENT_BYTES} bytes of UTF-8); split it or send a file path instead`,
+    message: `a message is at most ${formatBytes(MAX_CONTENT_BYTES)} (${MAX_CONTENT_BYTES} bytes of UTF-8); split it or send a file path instead`,
   })
   // A lone surrogate has no UTF-8 form: stored, it would silently become U+FFFD.
   .refine((text) => !LONE_SURROGATE.test(text), {
