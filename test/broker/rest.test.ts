@@ -123,25 +123,25 @@ describe('talk and listen', () => {
   it('holds back newer messages of a conversation while an older one is claimed, so an undelivered response loses nothing', async () => {
     const service = broker.broker.service;
     await talk(broker.url, alice, { to: 'bob', content: 'm1' });
-    const first = await service.waitForUnread('bob', { timeoutMs: 0, limit: 10 });
+    const first = await service.longPoll.waitForUnread('bob', { timeoutMs: 0, limit: 10 });
     expect(first.messages.map((m) => m.content)).toEqual(['m1']);
     await talk(broker.url, alice, { to: 'bob', content: 'm2' });
     // Another listen meanwhile gets nothing from that conversation: committing m2 would mark m1 read.
-    const second = await service.waitForUnread('bob', { timeoutMs: 0, limit: 10 });
+    const second = await service.longPoll.waitForUnread('bob', { timeoutMs: 0, limit: 10 });
     expect(second.messages).toEqual([]);
     // The first response never reached its client: both messages are still there.
     first.claim!.release();
-    const third = await service.waitForUnread('bob', { timeoutMs: 0, limit: 10 });
+    const third = await service.longPoll.waitForUnread('bob', { timeoutMs: 0, limit: 10 });
     expect(third.messages.map((m) => m.content)).toEqual(['m1', 'm2']);
     await third.claim!.commit();
-    expect((await service.waitForUnread('bob', { timeoutMs: 0, limit: 10 })).messages).toEqual([]);
+    expect((await service.longPoll.waitForUnread('bob', { timeoutMs: 0, limit: 10 })).messages).toEqual([]);
   });
 
   it('wakes a waiting long-poll when a claim on its conversation ends', async () => {
     const service = broker.broker.service;
     await talk(broker.url, alice, { to: 'bob', content: 'm1' });
-    const first = await service.waitForUnread('bob', { timeoutMs: 0, limit: 10 });
-    const waiting = service.waitForUnread('bob', { timeoutMs: 5_000, limit: 10 });
+    const first = await service.longPoll.waitForUnread('bob', { timeoutMs: 0, limit: 10 });
+    const waiting = service.longPoll.waitForUnread('bob', { timeoutMs: 5_000, limit: 10 });
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
     first.claim!.release();
