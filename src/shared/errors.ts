@@ -73,8 +73,8 @@ export const errorCatalogue = {
   },
   conflict: {
     status: 409,
-    message: 'The request conflicts with the current state.',
-    hint: 'Remove what is in the way (the sentence names it), then try again.',
+    message: 'The request conflicts with the current state: another session or broker holds what it asks for.',
+    hint: 'Stop the other one, or take over from it (the sentence says which), then try again.',
   },
   id_taken: {
     status: 409,
@@ -93,7 +93,7 @@ export const errorCatalogue = {
   misdirected_host: {
     status: 421,
     message: 'This broker does not answer to that host name.',
-    hint: 'Use http://localhost:<port>, or add the name to DUO_ALLOWED_HOSTS.',
+    hint: "Use localhost with the broker's port, or add the name to DUO_ALLOWED_HOSTS.",
   },
   rate_limited: {
     status: 429,

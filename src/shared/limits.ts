@@ -4,6 +4,7 @@
  */
 
 const KiB = 1024;
+const MiB = 1024 * KiB;
 
 // ---------------------------------------------------------------- what one request may carry
 
@@ -17,6 +18,17 @@ export const MAX_NAME_LENGTH = 100;
 export const MAX_STATUS_LENGTH = 200;
 /** Most participants named when a group is created. */
 export const MAX_GROUP_SIZE = 100;
+/** Longest `clientMsgId`, the sender's own key that makes a retried send count once. */
+export const MAX_CLIENT_MSG_ID_LENGTH = 128;
+/** Longest conversation id accepted anywhere (a direct id of two 64-character ids fits). */
+export const MAX_CONVERSATION_ID_LENGTH = 140;
+export const MAX_PROJECT_PATH_LENGTH = 4096;
+/** Longest secret a hello may carry (real ones are 43 characters). */
+export const MAX_SECRET_LENGTH = 200;
+/** Longest `ref` a frame may carry for its reply to echo. */
+export const MAX_REF_LENGTH = 64;
+/** Longest `client` label in a hello (what software is connecting). */
+export const MAX_CLIENT_LABEL_LENGTH = 100;
 
 // ---------------------------------------------------------------- slow or silent clients
 
@@ -45,7 +57,7 @@ export const RATE_LIMIT_STRIKES = 100;
 // ---------------------------------------------------------------- pushing to sockets
 
 /** Past this many unsent bytes on a socket, the broker stops pushing until it drains. */
-export const MAX_BUFFERED_BYTES = 1024 * KiB;
+export const MAX_BUFFERED_BYTES = 1 * MiB;
 /** How often a congested socket is checked for having drained. */
 export const DRAIN_CHECK_MS = 20;
 /** Messages read from the store per page when a session catches up. */
@@ -75,7 +87,8 @@ export const MAX_LISTEN_LIMIT = 1000;
 export const DEFAULT_HISTORY_LIMIT = 50;
 export const MAX_HISTORY_LIMIT = 500;
 
-/** `bytes` as the README spells it: "64 KiB". */
+/** `bytes` as the README spells it: "64 KiB", "1 MiB". */
 export function formatBytes(bytes: number): string {
+  if (bytes % MiB === 0) return `${bytes / MiB} MiB`;
   return bytes % KiB === 0 ? `${bytes / KiB} KiB` : `${bytes} bytes`;
 }
