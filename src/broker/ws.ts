@@ -3,10 +3,11 @@
  * handed to the same service the REST routes use. Each socket gets a SocketHandler; a socket must
  * say hello within the deadline, and the heartbeat terminates those that stop answering pings.
  */
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { DuoError } from '../shared/errors.ts';
 import { RATE_LIMIT_STRIKES } from '../shared/limits.ts';
+import type { Logger } from '../shared/log.ts';
 import {
   ClientFrame,
   CloseCode,
@@ -71,7 +72,7 @@ class SocketHandler {
     private readonly socket: WebSocket,
     private readonly deps: WsDeps,
     private readonly heartbeat: Heartbeat<WebSocket>,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Logger,
   ) {
     heartbeat.add(socket);
     this.helloDeadline = setTimeout(() => this.onHelloTimeout(), deps.helloTimeoutMs);
