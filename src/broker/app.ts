@@ -7,12 +7,21 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
+import {
+  CONNECTIONS_CHECK_MS,
+  HEADERS_TIMEOUT_MS,
+  MAX_HEADER_BYTES,
+  RATE_LIMIT_SWEEP_MS,
+  REQUEST_TIMEOUT_MS,
+} from '../shared/limits.ts';
+import { REDACTED_PATHS } from '../shared/log.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { openDatabase, type OpenedDatabase } from './db.ts';
 import { errorReply, toDuoError } from './errors.ts';
 import { createGuard } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { registerRoutes } from './routes.ts';
-import { BrokerService, type Clock } from './service.ts';
+import { BrokerService } from './service.ts';
 import { Store } from './store.ts';
 import { registerWebSocket } from './ws.ts';
 
@@ -36,21 +45,19 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       level: config.logLevel,
       // stdout belongs to whoever embeds us (the partner's MCP frames); logs go to stderr.
       stream: process.stderr,
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-duo-token"]', 'secret', '*.secret'],
-        censor: '[redacted]',
-      },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { req: serializeRequest },
     },
     bodyLimit: config.bodyLimit,
-    // Slow clients (slowloris) are cut off: headers within 10 s, the whole request within 30 s.
-    // Long-poll responses are not affected; these limits only cover receiving the request.
+    // Slow clients (slowloris) are cut off: the headers, then the whole request, must arrive in
+    // time. Long-poll responses are not affected; these limits only cover receiving the request.
     serverFactory: (handler) =>
       createServer(
         {
-          headersTimeout: 10_000,
-          requestTimeout: 30_000,
-          connectionsCheckingInterval: 1_000,
+          headersTimeout: HEADERS_TIMEOUT_MS,
+          requestTimeout: REQUEST_TIMEOUT_MS,
+          connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+          maxHeaderSize: MAX_HEADER_BYTES,
           // A request without Host reaches the guard, which answers in the {error, code} envelope.
           requireHostHeader: false,
         },
@@ -65,9 +72,9 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       if (code === 'ECONNRESET' || socket.destroyed) return;
       const duo =
         code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? new DuoError('request_timeout', 'The request took too long to arrive; send it again in one go.')
+          ? new DuoError('request_timeout')
           : code === 'HPE_HEADER_OVERFLOW'
-            ? new DuoError('headers_too_large', 'The request headers are too large (16 KiB at most).')
+            ? new DuoError('headers_too_large')
             : new DuoError('bad_request', 'The request is not valid HTTP/1.1.');
       const body = JSON.stringify(errorReply(duo));
       if (socket.writable) {
@@ -78,10 +85,10 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       socket.destroy();
     },
   });
-  const service = new BrokerService(new Store(database.db), deps.clock ?? { now: () => new Date() }, app.log);
+  const service = new BrokerService(new Store(database.db), deps.clock ?? systemClock, app.log);
   await service.start();
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
-  const sweeper = setInterval(() => limiter.sweep(), 60_000);
+  const sweeper = setInterval(() => limiter.sweep(), RATE_LIMIT_SWEEP_MS);
   sweeper.unref();
 
   // JSON only: Fastify's default text/plain parser would let a web form post reach the routes.
@@ -119,18 +126,13 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     if (duo.retryAfter !== undefined) void reply.header('retry-after', String(duo.retryAfter));
     return reply.status(duo.status).send(errorReply(duo));
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send(
-        errorReply(
-          new DuoError(
-            'not_found',
-            `There is no ${request.method} ${request.url.split('?')[0]}. See the README's REST table.`,
-          ),
-        ),
-      ),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const duo = new DuoError(
+      'not_found',
+      `There is no ${request.method} ${request.url.split('?')[0]}. See the README's REST table.`,
+    );
+    return reply.status(duo.status).send(errorReply(duo));
+  });
 
   await app.register(async (scope) => {
     await registerRoutes(scope, { service, limiter, maxListenSeconds: config.maxListenSeconds, startedAt: Date.now() });

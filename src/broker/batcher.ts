@@ -11,7 +11,8 @@ export class Batcher<T, R> {
 
   constructor(
     private readonly run: (items: T[]) => Promise<Array<BatchOutcome<R>>>,
-    private readonly maxBatch = 512,
+    /** Most items handed over in one batch; the rest wait for the next. */
+    private readonly maxBatch: number,
   ) {}
 
   submit(item: T): Promise<R> {

@@ -8,7 +8,9 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
+import { BoundedMap } from '../shared/bounded-map.ts';
 import { DuoError } from '../shared/errors.ts';
+import { BUSY_RETRY_AFTER_SECONDS, BUSY_TIMEOUT_MS, STATEMENT_CACHE_SIZE } from '../shared/limits.ts';
 import type { Database } from './schema.ts';
 
 export interface OpenedDatabase {
@@ -29,7 +31,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   try {
     // The timeout blocks the event loop while it waits, so it is kept short: a lock held longer
     // becomes a clear 503 instead of a stalled broker.
-    sqlite = new SQLite(path, { timeout: options.busyTimeoutMs ?? 250 });
+    sqlite = new SQLite(path, { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
@@ -55,20 +57,17 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   };
 }
 
-const STATEMENT_CACHE_SIZE = 256;
-
 /**
  * Kysely prepares every query afresh; the broker runs the same few statements all the time, so
  * prepared statements are kept by SQL text (bounded, since `in (…)` lists vary).
  */
 function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
+  const cache = new BoundedMap<string, SQLite.Statement>(STATEMENT_CACHE_SIZE);
   return {
     close: () => sqlite.close(),
     prepare(sql) {
       let statement = cache.get(sql);
       if (!statement) {
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
         statement = sqlite.prepare(sql);
         cache.set(sql, statement);
       }
@@ -134,18 +133,10 @@ export function storageError(error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
   if (code === 'SQLITE_FULL') {
-    return new DuoError(
-      'storage_full',
-      'The broker could not store this: its disk or database is full. Nothing was saved; free space and retry.',
-      { cause: error },
-    );
+    return new DuoError('storage_full', undefined, { cause: error });
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new DuoError(
-      'storage_busy',
-      'The broker database is locked by another process. Nothing was saved; retry in a moment.',
-      { cause: error, retryAfter: 1 },
-    );
+    return new DuoError('storage_busy', undefined, { cause: error, retryAfter: BUSY_RETRY_AFTER_SECONDS });
   }
   return new DuoError(
     'internal',

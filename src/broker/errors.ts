@@ -1,26 +1,17 @@
-import type { ZodType } from 'zod';
+/**
+ * Turning whatever was thrown into the `{error, code}` reply. Codes, statuses and default
+ * sentences live in the shared catalogue; this file only recognises what Fastify and SQLite throw.
+ */
 import { codeForStatus, DuoError, type ErrorCode } from '../shared/errors.ts';
-import { describeIssues, type ErrorReply } from '../shared/protocol.ts';
+import type { ErrorReply } from '../shared/protocol.ts';
 import { storageError } from './db.ts';
 
-/** Validates input at the edge; a failure is a 400 that names the field and the problem. */
-export function parseInput<T>(schema: ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new DuoError('bad_request', `Invalid ${what}: ${describeIssues(result.error)}.`);
-  return result.data;
-}
-
+/** Fastify's own refusals of a body, answered with the catalogue's sentence for the code. */
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
-};
-
-const fastifyMessages: Partial<Record<ErrorCode, string>> = {
-  unsupported_media_type: 'Only JSON bodies are accepted: send "Content-Type: application/json".',
-  payload_too_large: 'The request body is too large; a message is at most 64 KiB.',
-  invalid_json: 'The request body is not valid JSON (or is empty while Content-Type says JSON).',
 };
 
 /**
@@ -33,15 +24,11 @@ export function toDuoError(error: unknown): DuoError {
   if (mapped instanceof DuoError) return mapped;
   const { code, statusCode } = (error ?? {}) as { code?: string; statusCode?: number };
   const known = code === undefined ? undefined : fastifyCodes[code];
-  if (known) return new DuoError(known, fastifyMessages[known]!);
+  if (known) return new DuoError(known);
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return new DuoError(codeForStatus(statusCode), (error as Error).message || 'The request was not understood.');
   }
-  return new DuoError(
-    'internal',
-    'The broker hit an unexpected error; nothing was acknowledged. Retry, and check the broker log if it persists.',
-    { cause: error },
-  );
+  return new DuoError('internal', undefined, { cause: error });
 }
 
 export function errorReply(error: DuoError): ErrorReply {

@@ -54,10 +54,7 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
       const given = request.headers[TOKEN_HEADER];
       const buffer = Buffer.from(typeof given === 'string' ? given : '');
       if (buffer.length !== token.length || !timingSafeEqual(buffer, token)) {
-        throw new DuoError(
-          'token_required',
-          `This broker requires its access token: send it in the "X-Duo-Token" header (the value of DUO_TOKEN).`,
-        );
+        throw new DuoError('token_required');
       }
     }
   };

@@ -1,8 +1,11 @@
 /**
  * Who is in which conversation, kept in memory so that sending and fan-out never wait for a
- * query. Loaded from the store at start-up; every change goes through the service, which applies
- * it here only after the transaction that made it has committed.
+ * query. Loaded from the store at start-up; every change is applied here only after the
+ * transaction that made it has committed.
  */
+import { DuoError } from '../shared/errors.ts';
+import { directMembers } from '../shared/ids.ts';
+
 export class Membership {
   private readonly byConversation = new Map<string, Set<string>>();
   private readonly byPartner = new Map<string, Set<string>>();
@@ -27,6 +30,30 @@ export class Membership {
 
   isMember(conversationId: string, partnerId: string): boolean {
     return this.byConversation.get(conversationId)?.has(partnerId) ?? false;
+  }
+
+  /**
+   * Refuses a partner who is not in the conversation, saying whether it does not exist (a direct
+   * conversation of theirs not started yet included) or exists without them.
+   */
+  requireMember(conversationId: string, partnerId: string): void {
+    if (this.isMember(conversationId, partnerId)) return;
+    if (this.exists(conversationId)) {
+      throw new DuoError(
+        'not_member',
+        `You are not a member of "${conversationId}". Ask a member to create a group that includes you.`,
+      );
+    }
+    if (directMembers(conversationId)?.includes(partnerId)) {
+      throw new DuoError(
+        'unknown_conversation',
+        `The direct conversation "${conversationId}" does not exist yet; start it by sending with "to" set to the other partner.`,
+      );
+    }
+    throw new DuoError(
+      'unknown_conversation',
+      `There is no conversation "${conversationId}". Call list_conversations to see yours.`,
+    );
   }
 
   members(conversationId: string): ReadonlySet<string> {

@@ -1,9 +1,17 @@
 /**
  * REST routes: validate with the shared schemas, authenticate, call the service, reply. No
- * logic of their own.
+ * logic of their own. Every conversation id (path, query or body) goes through the shared
+ * schema, so either spelling of a direct id names the same conversation.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DuoError } from '../shared/errors.ts';
+import {
+  DEFAULT_HISTORY_LIMIT,
+  DEFAULT_LISTEN_LIMIT,
+  DEFAULT_LISTEN_SECONDS,
+  MAX_HISTORY_LIMIT,
+  MAX_LISTEN_LIMIT,
+} from '../shared/limits.ts';
 import {
   ConversationId,
   CreateConversationBody,
@@ -18,15 +26,9 @@ import {
   UnregisterBody,
 } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
-import { parseInput } from './errors.ts';
+import { acceptOldDirectId, acceptOldDirectIdIn, parseInput } from './input.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { BrokerService } from './service.ts';
-
-const DEFAULT_LISTEN_SECONDS = 30;
-const DEFAULT_LISTEN_LIMIT = 100;
-const MAX_LISTEN_LIMIT = 1000;
-const DEFAULT_HISTORY_LIMIT = 50;
-const MAX_HISTORY_LIMIT = 500;
 
 export interface RouteDeps {
   service: BrokerService;
@@ -55,7 +57,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
    * shares 127.0.0.1, and one flooding must not slow the others.
    */
   async function caller(request: FastifyRequest): Promise<string> {
-    const partner = await service.authenticate(bearerSecret(request));
+    const partner = await service.auth.authenticate(bearerSecret(request));
     throttle(`partner:${partner.id}`);
     return partner.id;
   }
@@ -75,6 +77,10 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   const pathParam = (request: FastifyRequest, name: string): string =>
     (request.params as Record<string, string>)[name] ?? '';
 
+  /** The conversation named in the path, as `me` may spell it. */
+  const conversationParam = (request: FastifyRequest, me: string): string =>
+    parseInput(ConversationId, acceptOldDirectId(pathParam(request, 'id'), me), 'conversation id');
+
   app.get('/health', async () => ({
     ok: true,
     version: VERSION,
@@ -84,7 +90,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   app.post('/register', async (request) => {
     throttle(`ip:${request.ip}`);
     const body = parseInput(RegisterBody, request.body, 'registration');
-    return service.register(body, bearerSecret(request));
+    return service.auth.register(body, bearerSecret(request));
   });
 
   app.post('/unregister', async (request) => {
@@ -96,18 +102,18 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
         `Your secret belongs to "${id}", not "${body.partnerId}"; a partner can only unregister itself.`,
       );
     }
-    await service.unregister(id);
+    await service.lifecycle.unregister(id);
     return { partnerId: id, online: false };
   });
 
   app.post('/talk', async (request) => {
     const id = await caller(request);
-    return service.talk(id, parseInput(TalkBody, request.body, 'message'));
+    return service.writes.talk(id, parseInput(TalkBody, acceptOldDirectIdIn(request.body, id), 'message'));
   });
 
   app.get('/listen/:partnerId', async (request, reply) => {
     const id = await callerAs(request, pathParam(request, 'partnerId'));
-    const query = parseInput(ListenQuery, request.query, 'listen query');
+    const query = parseInput(ListenQuery, acceptOldDirectIdIn(request.query, id), 'listen query');
     const timeout = query.timeout ?? DEFAULT_LISTEN_SECONDS;
     if (timeout > deps.maxListenSeconds) {
       throw new DuoError('bad_request', `timeout is in seconds and at most ${deps.maxListenSeconds}.`);
@@ -116,7 +122,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) aborted.abort();
     });
-    const { messages, claim } = await service.waitForUnread(id, {
+    const { messages, claim } = await service.longPoll.waitForUnread(id, {
       conversationId: query.conversationId,
       timeoutMs: timeout * 1000,
       limit: Math.min(query.limit ?? DEFAULT_LISTEN_LIMIT, MAX_LISTEN_LIMIT),
@@ -140,46 +146,46 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   app.post('/conversations', async (request) => {
     const id = await caller(request);
     const body = parseInput(CreateConversationBody, request.body, 'group');
-    return { conversation: await service.createGroup(id, body.name, body.participants) };
+    return { conversation: await service.conversations.createGroup(id, body.name, body.participants) };
   });
 
   app.get('/conversations/:partnerId', async (request) => {
     const id = await callerAs(request, pathParam(request, 'partnerId'));
-    return { conversations: await service.listConversations(id) };
+    return { conversations: await service.conversations.list(id) };
   });
 
   app.post('/conversations/:id/leave', async (request) => {
     const id = await caller(request);
-    const conversationId = parseInput(ConversationId, pathParam(request, 'id'), 'conversation id');
+    const conversationId = conversationParam(request, id);
     parseInput(EmptyBody, request.body === undefined ? {} : request.body, 'leave body');
-    await service.leave(id, conversationId);
+    await service.conversations.leave(id, conversationId);
     return { left: true, conversationId };
   });
 
   app.get('/conversations/:id/messages', async (request) => {
     const id = await caller(request);
-    const conversationId = parseInput(ConversationId, pathParam(request, 'id'), 'conversation id');
+    const conversationId = conversationParam(request, id);
     const query = parseInput(HistoryQuery, request.query, 'history query');
     const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
     if (limit < 1 || limit > MAX_HISTORY_LIMIT)
       throw new DuoError('bad_request', `limit must be between 1 and ${MAX_HISTORY_LIMIT}.`);
-    return service.history(id, conversationId, { limit, before: query.before });
+    return service.conversations.history(id, conversationId, { limit, before: query.before });
   });
 
   app.get('/partners', async (request) => {
     await caller(request);
-    return { partners: await service.listPartners() };
+    return { partners: await service.presence.listPartners() };
   });
 
   app.post('/partners/:id/status', async (request) => {
     const id = await callerAs(request, pathParam(request, 'id'));
     const body = parseInput(StatusBody, request.body === undefined ? {} : request.body, 'status');
-    return service.setStatus(id, body.status || null);
+    return service.presence.setStatus(id, body.status || null);
   });
 
   app.post('/partners/:id/notifications', async (request) => {
     const id = await callerAs(request, pathParam(request, 'id'));
     const body = parseInput(NotificationsBody, request.body, 'notifications setting');
-    return service.setNotifications(id, body.enabled);
+    return service.notices.setEnabled(id, body.enabled);
   });
 }

@@ -7,6 +7,7 @@
  * paused by the client's full inbox) the session is marked dirty and `pump` later reads what is
  * unread and above `sentUpTo` from the store. The store stays the truth; the push is a shortcut.
  */
+import { DRAIN_CHECK_MS, MAX_BUFFERED_BYTES, PUSH_PAGE_SIZE } from '../shared/limits.ts';
 import { CloseCode, type Message, type ServerFrame } from '../shared/protocol.ts';
 
 export interface SessionSocket {
@@ -18,14 +19,6 @@ export interface SessionSocket {
 
 /** Reads unread messages above `afterId`, oldest first, flagged `redelivered` where they apply. */
 export type UnreadReader = (partnerId: string, afterId: number, limit: number) => Promise<Message[]>;
-
-const PUMP_PAGE = 256;
-/**
- * Past this many unsent bytes a session stops pushing until the socket drains: a client that
- * stops reading (stuck, or its TCP window full) must not pull its whole backlog into our memory.
- */
-const MAX_BUFFERED_BYTES = 1024 * 1024;
-const DRAIN_CHECK_MS = 20;
 
 export class Session {
   sentUpTo: number;
@@ -112,7 +105,7 @@ export class Session {
         if (this.paused || this.closed) break;
         this.dirty = false;
         const afterId = this.sentUpTo;
-        const page = await this.readUnread(this.partnerId, afterId, PUMP_PAGE);
+        const page = await this.readUnread(this.partnerId, afterId, PUSH_PAGE_SIZE);
         // A resume moved the starting point while we read: this page may skip a gap; read again.
         if (this.sentUpTo !== afterId) {
           this.dirty = true;
@@ -127,7 +120,7 @@ export class Session {
           }
           if (message.id > this.sentUpTo) this.push(message);
         }
-        if (page.length === PUMP_PAGE) {
+        if (page.length === PUSH_PAGE_SIZE) {
           this.dirty = true;
           // The store answers within the microtask queue, so without this the whole backlog would
           // go out before the client's `pause` (or `resume`) frame is even read: yield between pages.
@@ -149,6 +142,10 @@ export class Session {
     return this.pump();
   }
 
+  /**
+   * A client that stops reading (stuck, or its TCP window full) must not pull its whole backlog
+   * into our memory: past a bound of unsent bytes, pushing waits until the socket drains.
+   */
   private get congested(): boolean {
     return (this.socket.bufferedAmount ?? 0) > MAX_BUFFERED_BYTES;
   }

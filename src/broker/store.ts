@@ -1,8 +1,10 @@
 /**
  * The only code that touches Kysely. Every query the broker runs is a method here, so the service
- * layer reads as operations and a different dialect only has to satisfy this file.
+ * layer reads as operations and a different dialect only has to satisfy this file. Messages come
+ * back in their wire shape.
  */
 import type { Kysely, Transaction } from 'kysely';
+import type { Message } from '../shared/protocol.ts';
 import type { Database, ConversationRow, MessageRow, PartnerRow } from './schema.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -20,6 +22,17 @@ export interface ConversationListRow {
   unread: number;
   lastMessageId: number | null;
   lastMessageAt: string | null;
+}
+
+/** A stored message as the wire carries it. */
+export function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    from: row.sender,
+    content: row.content,
+    createdAt: row.created_at,
+  };
 }
 
 export class Store {
@@ -173,10 +186,10 @@ export class Store {
    * Messages `partnerId` has not consumed: in its conversations, after its cursor, from someone
    * else, with id above `afterId`, oldest first.
    */
-  unreadFor(
+  async unreadFor(
     partnerId: string,
-    options: { afterId: number; conversationId?: string; limit: number },
-  ): Promise<MessageRow[]> {
+    options: { afterId: number; conversationId?: string | undefined; limit: number },
+  ): Promise<Message[]> {
     let query = this.db
       .selectFrom('messages as m')
       .innerJoin('members as me', (join) =>
@@ -187,7 +200,8 @@ export class Store {
       .where('m.sender', '!=', partnerId)
       .where('m.id', '>', options.afterId);
     if (options.conversationId !== undefined) query = query.where('m.conversation_id', '=', options.conversationId);
-    return query.orderBy('m.id').limit(options.limit).execute();
+    const rows = await query.orderBy('m.id').limit(options.limit).execute();
+    return rows.map(toMessage);
   }
 
   async unreadCounts(partnerId: string): Promise<UnreadCount[]> {
@@ -213,8 +227,8 @@ export class Store {
   /** The newest `limit` messages before `before` (exclusive), oldest first. */
   async history(
     conversationId: string,
-    options: { limit: number; before?: number },
-  ): Promise<{ rows: MessageRow[]; hasMore: boolean }> {
+    options: { limit: number; before?: number | undefined },
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
     let query = this.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
     if (options.before !== undefined) query = query.where('id', '<', options.before);
     const rows = await query
@@ -222,6 +236,6 @@ export class Store {
       .limit(options.limit + 1)
       .execute();
     const hasMore = rows.length > options.limit;
-    return { rows: rows.slice(0, options.limit).reverse(), hasMore };
+    return { messages: rows.slice(0, options.limit).reverse().map(toMessage), hasMore };
   }
 }

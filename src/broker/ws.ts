@@ -1,14 +1,25 @@
 /**
  * The /ws endpoint: one JSON text frame per operation, validated with the shared schemas and
- * handed to the same service the REST routes use. A socket must say hello within the deadline;
- * the heartbeat pings every socket and terminates those that stop answering.
+ * handed to the same service the REST routes use. Each socket gets a SocketHandler; a socket must
+ * say hello within the deadline, and the heartbeat terminates those that stop answering pings.
  */
 import type { FastifyInstance } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { DuoError } from '../shared/errors.ts';
-import { ClientFrame, CloseCode, describeIssues, type ServerFrame } from '../shared/protocol.ts';
+import { RATE_LIMIT_STRIKES } from '../shared/limits.ts';
+import type { Logger } from '../shared/log.ts';
+import {
+  ClientFrame,
+  CloseCode,
+  describeIssues,
+  type HelloFrame,
+  type ServerFrame,
+  type TalkFrame,
+} from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { toDuoError } from './errors.ts';
+import { Heartbeat } from './heartbeat.ts';
+import { acceptOldDirectIdIn } from './input.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { BrokerService } from './service.ts';
 import type { Session } from './sessions.ts';
@@ -20,178 +31,221 @@ export interface WsDeps {
   helloTimeoutMs: number;
 }
 
-/** Frames over this many a second past the burst close the socket instead of erroring. */
-const ABUSE_STRIKES = 100;
+type AckFrame = Extract<ClientFrame, { type: 'ack' }>;
+type ResumeFrame = Extract<ClientFrame, { type: 'resume' }>;
 
 export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Promise<void> {
-  const { service, limiter } = deps;
-  const alive = new Map<WebSocket, boolean>();
-
-  // One timer for all sockets: a socket that missed the previous ping is gone.
-  const heartbeat = setInterval(() => {
-    for (const [socket, answered] of alive) {
-      if (!answered) {
-        socket.terminate();
-        continue;
-      }
-      alive.set(socket, false);
-      socket.ping();
-    }
-  }, deps.heartbeatMs);
-  heartbeat.unref();
+  const heartbeat = new Heartbeat<WebSocket>(deps.heartbeatMs);
 
   app.addHook('onClose', async () => {
-    clearInterval(heartbeat);
-    for (const socket of alive.keys()) socket.close(CloseCode.goingAway, 'broker shutting down');
+    heartbeat.stop();
+    for (const socket of heartbeat.sockets()) socket.close(CloseCode.goingAway, 'broker shutting down');
   });
 
   // A plain HTTP GET (no upgrade) gets a JSON error like every other refusal.
-  const notWebSocket = async () => {
+  async function notWebSocket(): Promise<never> {
     throw new DuoError(
       'bad_request',
       'This endpoint speaks WebSocket only: connect with a WebSocket client to ws://<broker>/ws.',
     );
-  };
-  app.route({ method: 'GET', url: '/ws', handler: notWebSocket, wsHandler: onSocket });
-
+  }
   function onSocket(socket: WebSocket): void {
-    let session: Session | undefined;
-    let strikes = 0;
-    alive.set(socket, true);
+    new SocketHandler(socket, deps, heartbeat, app.log);
+  }
+  app.route({ method: 'GET', url: '/ws', handler: notWebSocket, wsHandler: onSocket });
+}
 
-    const send = (frame: ServerFrame) => socket.send(JSON.stringify(frame));
-    const fail = (error: unknown, ref?: string) => {
-      const duo = toDuoError(error);
-      if (duo.code === 'internal') app.log.error({ err: error }, 'websocket operation failed');
-      send({ type: 'error', ...(ref === undefined ? {} : { ref }), code: duo.code, error: duo.message });
-    };
+/**
+ * One socket's conversation with the broker. Before hello, any bad frame ends the socket (it is
+ * not a client we know how to talk to); after it, a bad frame gets an error frame carrying its
+ * `ref` and the socket stays open.
+ */
+class SocketHandler {
+  private session: Session | undefined;
+  /** Frames that arrived after hello but before welcome: handled once the session exists. */
+  private early: string[] | undefined;
+  /** Rate-limited frames in a row. */
+  private strikes = 0;
+  private readonly helloDeadline: NodeJS.Timeout;
 
-    /** Before hello, a bad frame ends the socket: it is not a client we know how to talk to. */
-    const refuse = (error: DuoError, ref?: string) => {
-      fail(error, ref);
-      if (!session) socket.close(CloseCode.unauthorized, 'expected a valid hello');
-    };
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly deps: WsDeps,
+    private readonly heartbeat: Heartbeat<WebSocket>,
+    private readonly log: Logger,
+  ) {
+    heartbeat.add(socket);
+    this.helloDeadline = setTimeout(() => this.onHelloTimeout(), deps.helloTimeoutMs);
+    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('pong', () => this.onPong());
+    socket.on('close', () => this.onClose());
+    socket.on('error', (error) => this.onError(error));
+  }
 
-    const helloDeadline = setTimeout(
-      () => socket.close(CloseCode.helloTimeout, 'no hello in time'),
-      deps.helloTimeoutMs,
-    );
+  // ---------------------------------------------------------------- socket events
 
-    socket.on('pong', () => alive.set(socket, true));
-    socket.on('close', () => {
-      clearTimeout(helloDeadline);
-      alive.delete(socket);
-      if (session) void service.detachSession(session);
-    });
-    socket.on('error', (error) => app.log.debug({ err: error }, 'websocket error'));
+  private onMessage(data: RawData, isBinary: boolean): void {
+    this.heartbeat.seen(this.socket);
+    if (isBinary) {
+      this.socket.close(CloseCode.unsupportedData, 'binary frames are not supported; send JSON text');
+      return;
+    }
+    const text = data.toString();
+    if (this.early) this.early.push(text);
+    else this.handleFrame(text);
+  }
 
-    /** Frames that arrived after hello but before welcome: handled once the session exists. */
-    let early: string[] | undefined;
+  private onPong(): void {
+    this.heartbeat.seen(this.socket);
+  }
 
-    socket.on('message', (data, isBinary) => {
-      alive.set(socket, true);
-      if (isBinary) {
-        socket.close(CloseCode.unsupportedData, 'binary frames are not supported; send JSON text');
-        return;
-      }
-      const text = data.toString();
-      if (early) early.push(text);
-      else onFrame(text);
-    });
+  private onClose(): void {
+    clearTimeout(this.helloDeadline);
+    this.heartbeat.remove(this.socket);
+    if (this.session) void this.deps.service.lifecycle.detach(this.session);
+  }
 
-    function onFrame(text: string): void {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch {
-        return refuse(
-          new DuoError('invalid_json', 'That frame is not valid JSON; every frame is one JSON object with a "type".'),
-        );
-      }
-      const ref = typeof (raw as { ref?: unknown })?.ref === 'string' ? (raw as { ref: string }).ref : undefined;
-      const parsed = ClientFrame.safeParse(raw);
-      if (!parsed.success) {
-        return refuse(
-          new DuoError(
-            'bad_request',
-            `Invalid frame: ${describeIssues(parsed.error)}. Frame types: hello, talk, ack, pause, resume.`,
-          ),
+  private onError(error: Error): void {
+    this.log.debug({ err: error }, 'websocket error');
+  }
+
+  private onHelloTimeout(): void {
+    this.socket.close(CloseCode.helloTimeout, 'no hello in time');
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  private handleFrame(text: string): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return this.refuse(
+        new DuoError('invalid_json', 'That frame is not valid JSON; every frame is one JSON object with a "type".'),
+      );
+    }
+    const ref = typeof (raw as { ref?: unknown })?.ref === 'string' ? (raw as { ref: string }).ref : undefined;
+    const session = this.session;
+    const parsed = ClientFrame.safeParse(session ? acceptOldDirectIdIn(raw, session.partnerId) : raw);
+    if (!parsed.success) {
+      return this.refuse(
+        new DuoError(
+          'bad_request',
+          `Invalid frame: ${describeIssues(parsed.error)}. Frame types: hello, talk, ack, pause, resume.`,
+        ),
+        ref,
+      );
+    }
+    const frame = parsed.data;
+    if (!session) {
+      if (frame.type !== 'hello') {
+        return this.refuse(
+          new DuoError('unauthorized', 'Say hello first: {"type":"hello","partnerId":"…","secret":"…","since":0}.'),
           ref,
         );
       }
-      const frame = parsed.data;
-
-      if (!session) {
-        if (frame.type !== 'hello') {
-          return refuse(
-            new DuoError('unauthorized', 'Say hello first: {"type":"hello","partnerId":"…","secret":"…","since":0}.'),
-            ref,
-          );
-        }
-        early = [];
-        service
-          .authenticateAs(frame.partnerId, frame.secret)
-          .then(async (partner) => {
-            clearTimeout(helloDeadline);
-            if (socket.readyState !== socket.OPEN) return;
-            session = service.openSession(partner, socket, frame.since);
-            send({
-              type: 'welcome',
-              partnerId: partner.id,
-              name: partner.name,
-              version: VERSION,
-              heartbeatMs: deps.heartbeatMs,
-            });
-            const queued = early ?? [];
-            early = undefined;
-            for (const next of queued) onFrame(next);
-            await session.replay();
-          })
-          .catch((error: unknown) => {
-            fail(error);
-            // A wrong secret is final; a storage hiccup is worth another try.
-            if (toDuoError(error).code === 'unauthorized') socket.close(CloseCode.unauthorized, 'hello refused');
-            else socket.close(CloseCode.tryAgainLater, 'hello failed; retry');
-          });
-        return;
-      }
-
-      const wait = limiter.take(`partner:${session.partnerId}`);
-      if (wait > 0) {
-        if (++strikes > ABUSE_STRIKES) socket.close(CloseCode.rateLimited, 'too many frames');
-        else
-          fail(new DuoError('rate_limited', `Too many frames; wait ${wait} s and retry.`, { retryAfter: wait }), ref);
-        return;
-      }
-      strikes = 0;
-
-      const current = session;
-      switch (frame.type) {
-        case 'hello':
-          return fail(
-            new DuoError('conflict', 'This socket already said hello; open a new socket to change identity.'),
-            ref,
-          );
-        case 'talk': {
-          const { content, to, conversationId, clientMsgId } = frame;
-          service
-            .talk(current.partnerId, { content, to, conversationId, clientMsgId })
-            .then((reply) => send({ type: 'sent', ...(ref === undefined ? {} : { ref }), ...reply }))
-            .catch((error: unknown) => fail(error, ref));
-          return;
-        }
-        case 'ack':
-          service.ack(current.partnerId, frame.conversationId, frame.upTo).catch((error: unknown) => fail(error, ref));
-          return;
-        case 'pause':
-          current.pause();
-          return;
-        case 'resume':
-          current.resume(frame.since);
-          // Sent before the pump's first page (which waits for a read): frames after it are new.
-          send({ type: 'resumed', ...(ref === undefined ? {} : { ref }), since: frame.since });
-          return;
-      }
+      return this.handleHello(frame);
+    }
+    if (!this.withinRate(session, ref)) return;
+    switch (frame.type) {
+      case 'hello':
+        return this.fail(
+          new DuoError('conflict', 'This socket already said hello; open a new socket to change identity.'),
+          ref,
+        );
+      case 'talk':
+        return this.handleTalk(session, frame);
+      case 'ack':
+        return this.handleAck(session, frame);
+      case 'pause':
+        return session.pause();
+      case 'resume':
+        return this.handleResume(session, frame);
     }
   }
+
+  private handleHello(frame: HelloFrame): void {
+    const { service } = this.deps;
+    this.early = [];
+    service.auth
+      .authenticateAs(frame.partnerId, frame.secret)
+      .then(async (partner) => {
+        clearTimeout(this.helloDeadline);
+        if (this.socket.readyState !== this.socket.OPEN) return;
+        const session = service.lifecycle.open(partner, this.socket, frame.since);
+        this.session = session;
+        this.send({
+          type: 'welcome',
+          partnerId: partner.id,
+          name: partner.name,
+          version: VERSION,
+          heartbeatMs: this.deps.heartbeatMs,
+        });
+        const queued = this.early ?? [];
+        this.early = undefined;
+        for (const next of queued) this.handleFrame(next);
+        await session.replay();
+      })
+      .catch((error: unknown) => {
+        this.fail(error);
+        // A wrong secret is final; a storage hiccup is worth another try.
+        if (toDuoError(error).code === 'unauthorized') this.socket.close(CloseCode.unauthorized, 'hello refused');
+        else this.socket.close(CloseCode.tryAgainLater, 'hello failed; retry');
+      });
+  }
+
+  private handleTalk(session: Session, frame: TalkFrame): void {
+    const { ref, content, to, conversationId, clientMsgId } = frame;
+    this.deps.service.writes
+      .talk(session.partnerId, { content, to, conversationId, clientMsgId })
+      .then((reply) => this.send({ type: 'sent', ...withRef(ref), ...reply }))
+      .catch((error: unknown) => this.fail(error, ref));
+  }
+
+  private handleAck(session: Session, frame: AckFrame): void {
+    this.deps.service.writes
+      .ack(session.partnerId, frame.conversationId, frame.upTo)
+      .catch((error: unknown) => this.fail(error, frame.ref));
+  }
+
+  private handleResume(session: Session, frame: ResumeFrame): void {
+    session.resume(frame.since);
+    // Sent before the pump's first page (which waits for a read): frames after it are new.
+    this.send({ type: 'resumed', ...withRef(frame.ref), since: frame.since });
+  }
+
+  /** Takes a rate-limit token; past the limit, answers with an error, and a flood closes the socket. */
+  private withinRate(session: Session, ref: string | undefined): boolean {
+    const wait = this.deps.limiter.take(`partner:${session.partnerId}`);
+    if (wait === 0) {
+      this.strikes = 0;
+      return true;
+    }
+    if (++this.strikes > RATE_LIMIT_STRIKES) this.socket.close(CloseCode.rateLimited, 'too many frames');
+    else
+      this.fail(new DuoError('rate_limited', `Too many frames; wait ${wait} s and retry.`, { retryAfter: wait }), ref);
+    return false;
+  }
+
+  // ---------------------------------------------------------------- replies
+
+  private send(frame: ServerFrame): void {
+    this.socket.send(JSON.stringify(frame));
+  }
+
+  private fail(error: unknown, ref?: string): void {
+    const duo = toDuoError(error);
+    if (duo.code === 'internal') this.log.error({ err: error }, 'websocket operation failed');
+    this.send({ type: 'error', ...withRef(ref), code: duo.code, error: duo.message });
+  }
+
+  /** Before hello, a bad frame ends the socket. */
+  private refuse(error: DuoError, ref?: string): void {
+    this.fail(error, ref);
+    if (!this.session) this.socket.close(CloseCode.unauthorized, 'expected a valid hello');
+  }
+}
+
+function withRef(ref: string | undefined): { ref?: string } {
+  return ref === undefined ? {} : { ref };
 }

@@ -4,6 +4,14 @@
  */
 import { z } from 'zod';
 import { DuoError } from './errors.ts';
+import {
+  HEARTBEAT_MS,
+  HELLO_TIMEOUT_MS,
+  MAX_BODY_BYTES,
+  MAX_LISTEN_SECONDS,
+  RATE_LIMIT_BURST,
+  RATE_LIMIT_PER_SECOND,
+} from './limits.ts';
 import { DEFAULT_PORT, defaultDbPath } from './paths.ts';
 import { describeIssues } from './protocol.ts';
 
@@ -51,14 +59,14 @@ export const BrokerConfig = z.strictObject({
   allowedOrigins: list.default([]),
   /** Extra host names the broker answers to, besides loopback names and its bind address. */
   allowedHosts: list.default([]),
-  heartbeatMs: positiveInt.default(15_000),
-  helloTimeoutMs: positiveInt.default(5_000),
+  heartbeatMs: positiveInt.default(HEARTBEAT_MS),
+  helloTimeoutMs: positiveInt.default(HELLO_TIMEOUT_MS),
   /** Requests (or frames) per second per partner, with a burst of `rateBurst`. */
-  rateLimit: positiveInt.default(50),
-  rateBurst: positiveInt.default(200),
-  bodyLimit: positiveInt.default(256 * 1024),
+  rateLimit: positiveInt.default(RATE_LIMIT_PER_SECOND),
+  rateBurst: positiveInt.default(RATE_LIMIT_BURST),
+  bodyLimit: positiveInt.default(MAX_BODY_BYTES),
   /** Longest REST long-poll, in seconds. */
-  maxListenSeconds: positiveInt.default(3600),
+  maxListenSeconds: positiveInt.default(MAX_LISTEN_SECONDS),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type BrokerConfig = z.infer<typeof BrokerConfig>;

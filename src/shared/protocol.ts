@@ -5,11 +5,22 @@
  */
 import { z } from 'zod';
 import { canonicalConversationId, DIRECT_ID_PATTERN, GROUP_ID_PATTERN, PARTNER_ID_PATTERN } from './ids.ts';
+import {
+  formatBytes,
+  MAX_CLIENT_LABEL_LENGTH,
+  MAX_CLIENT_MSG_ID_LENGTH,
+  MAX_CONTENT_BYTES,
+  MAX_CONVERSATION_ID_LENGTH,
+  MAX_GROUP_SIZE,
+  MAX_NAME_LENGTH,
+  MAX_PROJECT_PATH_LENGTH,
+  MAX_REF_LENGTH,
+  MAX_SECRET_LENGTH,
+  MAX_STATUS_LENGTH,
+} from './limits.ts';
 
-export const MAX_CONTENT_BYTES = 64 * 1024;
-export const MAX_NAME_LENGTH = 100;
-export const MAX_STATUS_LENGTH = 200;
-export const MAX_GROUP_SIZE = 100;
+// Their home is limits.ts; re-exported for code that has always found them here.
+export { MAX_CONTENT_BYTES, MAX_GROUP_SIZE, MAX_NAME_LENGTH, MAX_STATUS_LENGTH };
 
 export const PartnerId = z
   .string()
@@ -20,7 +31,7 @@ export const PartnerId = z
 
 export const ConversationId = z
   .string()
-  .max(140)
+  .max(MAX_CONVERSATION_ID_LENGTH)
   .refine((id) => DIRECT_ID_PATTERN.test(id) || GROUP_ID_PATTERN.test(id), {
     message: 'a conversation id looks like "direct:alice:bob" or "group_…"',
   })
@@ -33,14 +44,14 @@ export const Content = z
   .string()
   .min(1, 'a message cannot be empty')
   .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_CONTENT_BYTES, {
-    message: `a message is at most 64 KiB (${MAX_CONTENT_BYTES} bytes of UTF-8); split it or send a file path instead`,
+    message: `a message is at most ${formatBytes(MAX_CONTENT_BYTES)} (${MAX_CONTENT_BYTES} bytes of UTF-8); split it or send a file path instead`,
   })
   // A lone surrogate has no UTF-8 form: stored, it would silently become U+FFFD.
   .refine((text) => !LONE_SURROGATE.test(text), {
     message: 'a message must be valid Unicode text (it contains a lone surrogate)',
   });
 
-export const ClientMsgId = z.string().min(1).max(128);
+export const ClientMsgId = z.string().min(1).max(MAX_CLIENT_MSG_ID_LENGTH);
 export const DisplayName = z.string().trim().min(1).max(MAX_NAME_LENGTH);
 export const MessageId = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -63,7 +74,12 @@ export const RegisterBody = z.strictObject({
   partnerId: PartnerId,
   name: DisplayName.optional(),
   /** Absolute path of the project folder; the only place an offline notice is ever written. */
-  projectPath: z.string().min(1).max(4096).startsWith('/', 'projectPath must be an absolute path').optional(),
+  projectPath: z
+    .string()
+    .min(1)
+    .max(MAX_PROJECT_PATH_LENGTH)
+    .startsWith('/', 'projectPath must be an absolute path')
+    .optional(),
 });
 export type RegisterBody = z.infer<typeof RegisterBody>;
 
@@ -177,14 +193,14 @@ export const HealthReply = z.strictObject({ ok: z.literal(true), version: z.stri
 export const HelloFrame = z.strictObject({
   type: z.literal('hello'),
   partnerId: PartnerId,
-  secret: z.string().min(1).max(200),
+  secret: z.string().min(1).max(MAX_SECRET_LENGTH),
   /** Highest message id this client already holds; the broker replays only what is newer. */
   since: MessageId.default(0),
-  client: z.string().max(100).optional(),
+  client: z.string().max(MAX_CLIENT_LABEL_LENGTH).optional(),
 });
 
 /** Any frame after hello may carry a `ref`; the reply or error frame echoes it. */
-const Ref = z.string().max(64).optional();
+const Ref = z.string().max(MAX_REF_LENGTH).optional();
 
 export const TalkFrame = z
   .strictObject({
@@ -284,6 +300,10 @@ export const CloseCode = {
   goingAway: 1001,
   /** The hello could not be processed right now (storage busy); reconnect later. */
   tryAgainLater: 1013,
+  /** A text frame that is not valid UTF-8 (sent by the WebSocket library itself). */
+  invalidPayload: 1007,
+  /** A frame larger than the frame limit (sent by the WebSocket library itself). */
+  messageTooBig: 1009,
 } as const;
 
 /** Explains a zod failure in one sentence: which field and what is wrong with it. */

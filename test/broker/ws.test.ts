@@ -161,18 +161,6 @@ describe('replay and takeover', () => {
     fresh.close();
   });
 
-  it('pushes presence to partners who share a conversation', async () => {
-    await talk(broker.url, alice, { to: 'bob', content: 'hi' });
-    const a = await connect(broker.url, alice);
-    const b = await connect(broker.url, bob);
-    expect(await a.frame('presence', (f) => f.partnerId === 'bob' && f.online)).toBeDefined();
-    b.close();
-    expect(await a.frame('presence', (f) => f.partnerId === 'bob' && !f.online)).toBeDefined();
-    const partners = await api(broker.url, 'GET', '/partners', { secret: alice.secret });
-    expect(partners.body.partners.find((p: { id: string }) => p.id === 'alice').online).toBe(true);
-    a.close();
-  });
-
   it('stops replaying into a socket that went away mid-backlog', async () => {
     for (let i = 0; i < 300; i++) await talk(broker.url, alice, { to: 'bob', content: `${i} ${'x'.repeat(8000)}` });
     const b = new WsClient(broker.url);

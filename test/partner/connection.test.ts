@@ -189,7 +189,7 @@ describe('acks refused by the rate limiter', () => {
       await alice.call('list_partners');
       await alice.call('list_partners');
       expect((await alice.call('listen', { timeout: 0 })).text).toContain('read me');
-      const unread = async () => (await strict.broker.service.listConversations('rl-alice'))[0]?.unread;
+      const unread = async () => (await strict.broker.service.conversations.list('rl-alice'))[0]?.unread;
       await new Promise((resolve) => setTimeout(resolve, 100));
       await expect.poll(unread, { timeout: 5_000, interval: 100 }).toBe(0);
     } finally {

@@ -225,13 +225,13 @@ describe('unregister', () => {
     expect(reply.status).toBe(200);
     await waitUntil(() => p.partner.status === 'unregistered', 3_000, 'unregistered');
     await new Promise((r) => setTimeout(r, 600));
-    expect(broker.broker.service.isOnline(id)).toBe(false);
+    expect(broker.broker.service.presence.isOnline(id)).toBe(false);
     const listened = await p.call('listen', { timeout: 0 });
     expect(listened.isError).toBe(true);
     expect(listened.text).toMatch(/unregistered.*call register/i);
     expect((await p.call('register')).isError).toBe(false);
     await waitUntil(() => p.partner.status === 'ready', 3_000, 'back online');
-    expect(broker.broker.service.isOnline(id)).toBe(true);
+    expect(broker.broker.service.presence.isOnline(id)).toBe(true);
   });
 });
 

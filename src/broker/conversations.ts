@@ -1,0 +1,82 @@
+/**
+ * Conversations as a whole: creating a group, leaving one, listing a partner's conversations, and
+ * reading history. Direct conversations are created by their first message (see writes.ts) and
+ * cannot be left; history and everything else that names a conversation is for members only.
+ */
+import { randomBytes } from 'node:crypto';
+import { DuoError } from '../shared/errors.ts';
+import { directMembers } from '../shared/ids.ts';
+import type { ConversationSummary, Message } from '../shared/protocol.ts';
+import { isoNow, type Clock } from './clock.ts';
+import { storageError } from './db.ts';
+import type { Membership } from './membership.ts';
+import type { OfflineNotices } from './offline-notice.ts';
+import type { Store } from './store.ts';
+
+/** Random bytes in a group id: 80 bits, so ids never collide and cannot be guessed. */
+const GROUP_ID_BYTES = 10;
+
+export class Conversations {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly membership: Membership,
+    private readonly notices: Pick<OfflineNotices, 'schedule'>,
+  ) {}
+
+  async createGroup(creatorId: string, name: string, participants: string[]): Promise<ConversationSummary> {
+    const members = [...new Set([creatorId, ...participants])];
+    if (members.length < 2) throw new DuoError('bad_request', 'A group needs at least one participant besides you.');
+    const known = new Set((await this.store.listPartners()).map((p) => p.id));
+    const unknown = members.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      throw new DuoError(
+        'unknown_partner',
+        `No partner is registered as ${unknown.map((id) => `"${id}"`).join(', ')}. Call list_partners to see who exists.`,
+      );
+    }
+    const id = `group_${randomBytes(GROUP_ID_BYTES).toString('hex')}`;
+    const createdAt = isoNow(this.clock);
+    try {
+      await this.store.transaction(async (tx) => {
+        // New members start after the current newest message: nothing before they joined is unread.
+        const cursor = await tx.maxMessageId();
+        await tx.insertConversation(
+          { id, kind: 'group', name, created_by: creatorId, created_at: createdAt },
+          members,
+          cursor,
+        );
+      });
+    } catch (error) {
+      throw storageError(error);
+    }
+    for (const member of members) this.membership.add(id, member);
+    return { id, kind: 'group', name, members: members.sort(), unread: 0, lastMessageId: null, lastMessageAt: null };
+  }
+
+  async leave(partnerId: string, conversationId: string): Promise<void> {
+    this.membership.requireMember(conversationId, partnerId);
+    if (directMembers(conversationId)) {
+      throw new DuoError('bad_request', `"${conversationId}" is a direct conversation; only groups can be left.`);
+    }
+    await this.store.removeMember(conversationId, partnerId);
+    this.membership.remove(conversationId, partnerId);
+    // Its unread messages there no longer count.
+    this.notices.schedule(partnerId);
+  }
+
+  async list(partnerId: string): Promise<ConversationSummary[]> {
+    const rows = await this.store.conversationsFor(partnerId);
+    return rows.map((row) => ({ ...row, members: [...this.membership.members(row.id)].sort() }));
+  }
+
+  /** The newest `limit` messages before `before`, oldest first. */
+  async history(
+    partnerId: string,
+    conversationId: string,
+    options: { limit: number; before?: number | undefined },
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+    this.membership.requireMember(conversationId, partnerId);
+    return this.store.history(conversationId, options);
+  }
+}

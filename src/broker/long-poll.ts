@@ -1,0 +1,96 @@
+/**
+ * REST long-poll reads. A listen answers at once when something is unread, else waits until a
+ * message for the partner commits or its timeout passes. What it hands out is claimed in the
+ * same tick as the read, so two listens never get the same message, and counts as read only
+ * once the response carrying it was written: a response that never arrives loses nothing.
+ */
+import type { Message } from '../shared/protocol.ts';
+import { Claims } from './claims.ts';
+import type { Membership } from './membership.ts';
+import type { Presence } from './presence.ts';
+import type { Store } from './store.ts';
+import type { Wakeups } from './wakeups.ts';
+import type { Writes } from './writes.ts';
+
+/** Messages handed to one REST response: commit once written, release if it was not. */
+export interface Claim {
+  commit(): Promise<void>;
+  release(): void;
+}
+
+export interface ListenOptions {
+  conversationId?: string | undefined;
+  timeoutMs: number;
+  limit: number;
+  /** Read without consuming, and without counting as presence. */
+  peek?: boolean;
+  signal?: AbortSignal;
+}
+
+export class LongPoll {
+  private readonly claims = new Claims();
+
+  constructor(
+    private readonly store: Store,
+    private readonly membership: Membership,
+    private readonly wakeups: Wakeups,
+    private readonly presence: Pick<Presence, 'holdForLongPoll'>,
+    private readonly writes: Pick<Writes, 'ack'>,
+  ) {}
+
+  /**
+   * Unread messages for `partnerId`, waiting up to `timeoutMs` for the first. Unless peeking,
+   * they come with a claim that the caller commits once they were delivered.
+   */
+  async waitForUnread(partnerId: string, options: ListenOptions): Promise<{ messages: Message[]; claim?: Claim }> {
+    if (options.conversationId !== undefined) this.membership.requireMember(options.conversationId, partnerId);
+    const deadline = Date.now() + options.timeoutMs;
+    const release = options.peek ? undefined : this.presence.holdForLongPoll(partnerId);
+    try {
+      for (;;) {
+        // Arm the wake-up before reading, so a message committed in between is not missed.
+        const woken = this.wakeups.arm(partnerId, Math.max(0, deadline - Date.now()), options.signal);
+        const unread = await this.store.unreadFor(partnerId, {
+          afterId: 0,
+          limit: options.limit,
+          conversationId: options.conversationId,
+        });
+        const messages = this.claims.unclaimed(partnerId, unread);
+        if (messages.length > 0 || Date.now() >= deadline || options.signal?.aborted) {
+          woken.cancel();
+          if (options.peek || messages.length === 0) return { messages };
+          return { messages, claim: this.claim(partnerId, messages) };
+        }
+        await woken.promise;
+        if (options.signal?.aborted) return { messages: [] };
+      }
+    } finally {
+      release?.();
+    }
+  }
+
+  /**
+   * Claims `messages` for one response: until the claim is committed (the response was written:
+   * cursors move) or released (it was not: they stay unread), no other listen hands them out.
+   */
+  private claim(partnerId: string, messages: Message[]): Claim {
+    const { highest, release } = this.claims.take(partnerId, messages);
+    // Other listens of this partner may be waiting for the claimed conversations to free up.
+    const end = () => {
+      release();
+      this.wakeups.wake(partnerId);
+    };
+    return {
+      commit: async () => {
+        try {
+          await Promise.all(
+            [...highest].map(([conversationId, upTo]) => this.writes.ack(partnerId, conversationId, upTo)),
+          );
+        } finally {
+          end();
+        }
+      },
+      release: end,
+    };
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The two writes of normal traffic: sending a message and moving a read cursor. Everything
+ * submitted within one tick commits in one transaction (one fsync), sends and cursor moves alike,
+ * so an ack never makes the next send wait for a commit of its own. A send is acknowledged only
+ * after its commit; pushes follow the commit, in id order.
+ */
+import { DuoError } from '../shared/errors.ts';
+import { directConversationId } from '../shared/ids.ts';
+import { WRITE_BATCH_MAX } from '../shared/limits.ts';
+import { oneTarget, type Message, type TalkReply } from '../shared/protocol.ts';
+import { Batcher, type BatchOutcome } from './batcher.ts';
+import { isoNow, type Clock } from './clock.ts';
+import { storageError } from './db.ts';
+import type { Fanout } from './fanout.ts';
+import type { Membership } from './membership.ts';
+import type { OfflineNotices } from './offline-notice.ts';
+import { toMessage, type Store } from './store.ts';
+
+export interface TalkInput {
+  content: string;
+  to?: string | undefined;
+  conversationId?: string | undefined;
+  clientMsgId?: string | undefined;
+}
+
+type Write =
+  | { kind: 'talk'; senderId: string; input: TalkInput }
+  | { kind: 'ack'; partnerId: string; conversationId: string; upTo: number };
+
+interface StagedTalk {
+  reply: TalkReply;
+  /** Absent for a retry that found its original: nothing new to push. */
+  message?: Message;
+}
+
+/** A staged talk, or for an ack whether the cursor moved. */
+type Written = StagedTalk | boolean;
+
+/** Direct conversations created in the batch being committed, with their two members. */
+type CreatedDirect = Map<string, [string, string]>;
+
+export class Writes {
+  private readonly batcher: Batcher<Write, Written>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly membership: Membership,
+    private readonly fanout: Pick<Fanout, 'publish'>,
+    private readonly notices: Pick<OfflineNotices, 'schedule'>,
+  ) {
+    this.batcher = new Batcher((items) => this.commit(items), WRITE_BATCH_MAX);
+  }
+
+  /** Stores a message and pushes it to its recipients. Resolves only after the commit. */
+  talk(senderId: string, input: TalkInput): Promise<TalkReply> {
+    // The edges validate this too; the service keeps its own contract for any other caller.
+    if (!oneTarget(input)) {
+      return Promise.reject(
+        new DuoError('bad_request', 'Give exactly one of "to" (a partner id) or "conversationId".'),
+      );
+    }
+    if (input.to !== undefined && input.to === senderId) {
+      return Promise.reject(
+        new DuoError('bad_request', 'You cannot send a message to yourself; "to" must be another partner id.'),
+      );
+    }
+    return this.batcher.submit({ kind: 'talk', senderId, input }).then((written) => (written as StagedTalk).reply);
+  }
+
+  /** Marks read up to `upTo` in one conversation (committed with the other writes of its tick). */
+  async ack(partnerId: string, conversationId: string, upTo: number): Promise<void> {
+    this.membership.requireMember(conversationId, partnerId);
+    if (await this.batcher.submit({ kind: 'ack', partnerId, conversationId, upTo })) this.notices.schedule(partnerId);
+  }
+
+  /**
+   * Commits one batch. A send that is refused fails alone; a storage failure fails the batch and
+   * acknowledges nothing.
+   */
+  private async commit(items: Write[]): Promise<Array<BatchOutcome<Written>>> {
+    const createdDirect: CreatedDirect = new Map();
+    let staged: Array<BatchOutcome<Written>>;
+    try {
+      staged = await this.store.transaction(async (tx) => {
+        const out: Array<BatchOutcome<Written>> = [];
+        for (const item of items) {
+          try {
+            const value =
+              item.kind === 'talk'
+                ? await this.stageTalk(tx, item.senderId, item.input, createdDirect)
+                : await tx.advanceCursor(item.conversationId, item.partnerId, item.upTo);
+            out.push({ ok: true, value });
+          } catch (error) {
+            if (!(error instanceof DuoError)) throw error;
+            out.push({ ok: false, error });
+          }
+        }
+        return out;
+      });
+    } catch (error) {
+      throw storageError(error);
+    }
+    for (const [conversationId, pair] of createdDirect)
+      for (const member of pair) this.membership.add(conversationId, member);
+    for (const outcome of staged) {
+      if (outcome.ok && typeof outcome.value === 'object' && outcome.value.message)
+        this.fanout.publish(outcome.value.message);
+    }
+    return staged;
+  }
+
+  private async stageTalk(
+    tx: Store,
+    senderId: string,
+    input: TalkInput,
+    createdDirect: CreatedDirect,
+  ): Promise<StagedTalk> {
+    const conversationId =
+      input.to !== undefined
+        ? await this.directConversation(tx, senderId, input.to, createdDirect)
+        : input.conversationId!;
+    if (input.to === undefined) this.membership.requireMember(conversationId, senderId);
+    if (input.clientMsgId !== undefined) {
+      const original = await tx.findByClientMsgId(senderId, input.clientMsgId);
+      if (original) {
+        return {
+          reply: {
+            messageId: original.id,
+            conversationId: original.conversation_id,
+            createdAt: original.created_at,
+            duplicate: true,
+          },
+        };
+      }
+    }
+    const row = {
+      conversation_id: conversationId,
+      sender: senderId,
+      content: input.content,
+      client_msg_id: input.clientMsgId ?? null,
+      created_at: isoNow(this.clock),
+    };
+    const id = await tx.insertMessage(row);
+    const message = toMessage({ id, ...row });
+    return { reply: { messageId: id, conversationId, createdAt: row.created_at, duplicate: false }, message };
+  }
+
+  /** The direct conversation of sender and `to`, created in this transaction on first use. */
+  private async directConversation(
+    tx: Store,
+    senderId: string,
+    to: string,
+    createdDirect: CreatedDirect,
+  ): Promise<string> {
+    const conversationId = directConversationId(senderId, to);
+    if (this.membership.exists(conversationId) || createdDirect.has(conversationId)) return conversationId;
+    if (!(await tx.getPartner(to))) {
+      throw new DuoError(
+        'unknown_partner',
+        `No partner is registered as "${to}". Call list_partners (GET /partners) to see who exists.`,
+      );
+    }
+    await tx.insertConversation(
+      {
+        id: conversationId,
+        kind: 'direct',
+        name: `${senderId} & ${to}`,
+        created_by: senderId,
+        created_at: isoNow(this.clock),
+      },
+      [senderId, to],
+      0,
+    );
+    createdDirect.set(conversationId, [senderId, to]);
+    return conversationId;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Every limit and default of the wire contract and the broker, written once. Config defaults,
+ * schemas, error sentences and the README quote these names; nothing restates the numbers.
+ */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+// ---------------------------------------------------------------- what one request may carry
+
+/** Largest REST body and largest WebSocket frame, in bytes. */
+export const MAX_BODY_BYTES = 256 * KiB;
+/** Largest message text, in bytes of UTF-8. */
+export const MAX_CONTENT_BYTES = 64 * KiB;
+/** Largest set of request headers Node's HTTP parser accepts, in bytes. */
+export const MAX_HEADER_BYTES = 16 * KiB;
+export const MAX_NAME_LENGTH = 100;
+export const MAX_STATUS_LENGTH = 200;
+/** Most participants named when a group is created. */
+export const MAX_GROUP_SIZE = 100;
+/** Longest `clientMsgId`, the sender's own key that makes a retried send count once. */
+export const MAX_CLIENT_MSG_ID_LENGTH = 128;
+/** Longest conversation id accepted anywhere (a direct id of two 64-character ids fits). */
+export const MAX_CONVERSATION_ID_LENGTH = 140;
+export const MAX_PROJECT_PATH_LENGTH = 4096;
+/** Longest secret a hello may carry (real ones are 43 characters). */
+export const MAX_SECRET_LENGTH = 200;
+/** Longest `ref` a frame may carry for its reply to echo. */
+export const MAX_REF_LENGTH = 64;
+/** Longest `client` label in a hello (what software is connecting). */
+export const MAX_CLIENT_LABEL_LENGTH = 100;
+
+// ---------------------------------------------------------------- slow or silent clients
+
+/** Headers must arrive within this; cuts off clients that trickle them (slowloris). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** The whole request must arrive within this. Long-poll replies are not limited by it. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** How often Node checks open connections against the two timeouts above. */
+export const CONNECTIONS_CHECK_MS = 1_000;
+/** A new WebSocket must say hello within this. */
+export const HELLO_TIMEOUT_MS = 5_000;
+/** The broker pings every socket this often; one that missed the previous ping is terminated. */
+export const HEARTBEAT_MS = 15_000;
+
+// ---------------------------------------------------------------- floods
+
+/** Requests or frames a second per partner (or per address before it authenticates). */
+export const RATE_LIMIT_PER_SECOND = 50;
+/** How many may come at once before the rate applies. */
+export const RATE_LIMIT_BURST = 200;
+/** How often full rate-limit buckets are dropped, so the map does not grow without end. */
+export const RATE_LIMIT_SWEEP_MS = 60_000;
+/** Rate-limited frames in a row after which a socket is closed instead of answered. */
+export const RATE_LIMIT_STRIKES = 100;
+
+// ---------------------------------------------------------------- pushing to sockets
+
+/** Past this many unsent bytes on a socket, the broker stops pushing until it drains. */
+export const MAX_BUFFERED_BYTES = 1 * MiB;
+/** How often a congested socket is checked for having drained. */
+export const DRAIN_CHECK_MS = 20;
+/** Messages read from the store per page when a session catches up. */
+export const PUSH_PAGE_SIZE = 256;
+
+// ---------------------------------------------------------------- storage
+
+/** Prepared statements kept by SQL text. */
+export const STATEMENT_CACHE_SIZE = 256;
+/** How long a statement waits for a lock held by another process (it blocks the event loop). */
+export const BUSY_TIMEOUT_MS = 250;
+/** The Retry-After of a refusal because another process holds the database lock, in seconds. */
+export const BUSY_RETRY_AFTER_SECONDS = 1;
+/** Most writes committed in one transaction. */
+export const WRITE_BATCH_MAX = 512;
+/** Changes to a partner's unread counts within this window share one CLAUDE.md update. */
+export const NOTICE_DELAY_MS = 250;
+
+// ---------------------------------------------------------------- reading
+
+/** REST long-poll wait when `timeout` is not given, in seconds. */
+export const DEFAULT_LISTEN_SECONDS = 30;
+/** Longest REST long-poll, in seconds (the broker's `maxListenSeconds` default). */
+export const MAX_LISTEN_SECONDS = 3600;
+export const DEFAULT_LISTEN_LIMIT = 100;
+export const MAX_LISTEN_LIMIT = 1000;
+export const DEFAULT_HISTORY_LIMIT = 50;
+export const MAX_HISTORY_LIMIT = 500;
+
+/** `bytes` as the README spells it: "64 KiB", "1 MiB". */
+export function formatBytes(bytes: number): string {
+  if (bytes % MiB === 0) return `${bytes / MiB} MiB`;
+  return bytes % KiB === 0 ? `${bytes / KiB} KiB` : `${bytes} bytes`;
+}
