@@ -2,7 +2,7 @@
  * A committed message reaches every member but its sender, each the way it is reachable: pushed
  * to a live session, handed to a waiting long-poll, counted in an offline member's CLAUDE.md.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
@@ -26,6 +26,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 3000): Prom
 describe('fan-out of a group message', () => {
   it('pushes to the live member, wakes the long-polling one, notes it for the offline one, and skips the sender', async () => {
     const project = realpathSync(tempDir('duo-project-'));
+    mkdirSync(join(project, '.git'));
     const alice: Registered = await register(broker.url, 'alice');
     const bob = await register(broker.url, 'bob');
     const carol = await register(broker.url, 'carol');
@@ -48,7 +49,7 @@ describe('fan-out of a group message', () => {
     expect((await carolListen).body.messages).toMatchObject([{ id, from: 'alice' }]);
     const claudeMd = join(project, 'CLAUDE.md');
     await until(() => existsSync(claudeMd) && readFileSync(claudeMd, 'utf8').includes('1 unread'), "dave's notice");
-    expect(readFileSync(claudeMd, 'utf8')).toContain(`- 1 from alice in ${group}`);
+    expect(readFileSync(claudeMd, 'utf8')).toContain(`- 1 from partner id "alice" in "${group}"`);
     // The sender's own socket gets no copy of what it sent.
     await new Promise((r) => setTimeout(r, 100));
     expect(senderSocket.messages()).toEqual([]);
