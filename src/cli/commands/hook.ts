@@ -13,9 +13,9 @@
 import { z } from 'zod';
 import { envelope } from '../../shared/envelope.ts';
 import { DuoError } from '../../shared/errors.ts';
-import { directMembers } from '../../shared/ids.ts';
+import { otherMember } from '../../shared/ids.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
-import { quoted } from '../../partner/format.ts';
+import { quoted } from '../../client/display.ts';
 import { describeError, parse, type CliContext, type Command } from '../command.ts';
 import { actAs, cliSetup, type ActingAs } from '../identity.ts';
 
@@ -187,10 +187,8 @@ export function summary(
       (a, b) => b.unread - a.unread || (b.lastMessageId ?? 0) - (a.lastMessageId ?? 0),
     );
     for (const c of listed.slice(0, MAX_LISTED)) {
-      const members = directMembers(c.id);
-      const label = members
-        ? `with ${members[0] === me ? members[1] : members[0]}`
-        : `group ${quoted(c.name)} (${c.members.join(', ')})`;
+      const other = otherMember(c.id, me);
+      const label = other ? `with ${other}` : `group ${quoted(c.name)} (${c.members.join(', ')})`;
       lines.push(`- ${c.id} ${label}: ${c.unread === 0 ? 'no unread' : `${c.unread} unread`}`);
     }
     if (listed.length > MAX_LISTED) lines.push(`- … and ${listed.length - MAX_LISTED} more (list_conversations)`);

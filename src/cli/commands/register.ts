@@ -1,5 +1,5 @@
 import { DisplayName } from '../../shared/protocol.ts';
-import { preferredPartnerId, registerIdentity } from '../../partner/identity.ts';
+import { preferredPartnerId, registerIdentity } from '../../client/identity.ts';
 import { parse, UsageError, type Command } from '../command.ts';
 import { brokerClient, cliSetup } from '../identity.ts';
 

@@ -8,11 +8,12 @@
  * are fetched. The cost is up to one poll interval of delay, which a human does not notice.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HISTORY_PAGE_MAX } from '../../shared/defaults.ts';
 import { DuoError, isTransient } from '../../shared/errors.ts';
 import { directMembers } from '../../shared/ids.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
-import type { BrokerClient } from '../../partner/broker-client.ts';
-import { resolveConversation } from '../../partner/resolve.ts';
+import type { BrokerClient } from '../../client/rest.ts';
+import { resolveConversation } from '../../client/resolve.ts';
 import { describeError, intFlag, parse, UsageError, type CliContext, type Command } from '../command.ts';
 import { formatLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
@@ -90,7 +91,9 @@ class Watcher {
     const recent: Message[] = [];
     for (const conversation of conversations) {
       if (lines > 0 && conversation.lastMessageId !== null) {
-        recent.push(...(await this.client.history(conversation.id, { limit: Math.min(lines, 500) })).messages);
+        recent.push(
+          ...(await this.client.history(conversation.id, { limit: Math.min(lines, HISTORY_PAGE_MAX) })).messages,
+        );
       }
       this.seen.set(conversation.id, conversation.lastMessageId ?? 0);
     }

@@ -24,9 +24,10 @@ export function resolveConversation(input: string, me: string): string {
   const seed = seedDirectConversationId(value, me);
   if (seed) return seed;
   if (isPartnerId(value)) return directConversationId(me, value);
+  const example = directConversationId(me, me === 'bob' ? 'alice' : 'bob');
   throw new DuoError(
     'bad_request',
-    `"${value}" is not a conversation id. Use an id from list_conversations, such as "direct:${me}:bob" or "group_…".`,
+    `"${value}" is not a conversation id. Use an id from list_conversations, such as "${example}" or "group_…", or a partner id for your direct conversation with them.`,
   );
 }
 
