@@ -268,7 +268,7 @@ export class Partner extends EventEmitter<PartnerEvents> {
     if (this.connection.state === 'unregistered') {
       return new DuoError(
         'conflict',
-        `Partner "${id}" was unregistered (its session ended, or someone called /unregister), so it is offline. Call register to come back online.`,
+        `Partner "${id}" was unregistered (its Claude Code session ended, or a script unregistered it), so it is offline. Call register to come back online.`,
       );
     }
     return new DuoError(
