@@ -66,5 +66,10 @@ export const HISTORY_DEFAULT_LIMIT = 20;
 export const HISTORY_TOOL_MAX_LIMIT = 200;
 /** The most messages one history request may ask the broker for. */
 export const HISTORY_PAGE_MAX = 500;
+/** `duo tail`: messages of backlog shown first, and how often it looks for new ones. */
+export const TAIL_BACKLOG_LINES = 10;
+export const TAIL_INTERVAL_MS = 1_000;
+/** The shortest `duo tail --interval` (one request per conversation that moved, each time). */
+export const TAIL_MIN_INTERVAL_MS = 100;
 /** After stdin closes or a signal arrives, the partner process is gone within this long. */
 export const PARTNER_EXIT_DEADLINE_MS = 3_000;

@@ -94,7 +94,7 @@ describe('duo history', () => {
     expect(mine.body.conversations[0].unread).toBe(1);
   });
 
-  it('reads a direct id written the other way round, or the seed way, as the same conversation', async () => {
+  it('reads a direct id written the other way round, or the older direct_a_b way, as the same conversation', async () => {
     const canonical = await duo(['history', 'direct:alice:bob']);
     expect(canonical.code, canonical.stderr).toBe(0);
     for (const written of ['direct:bob:alice', 'direct_bob_alice', 'direct_alice_bob']) {

@@ -20,7 +20,7 @@ describe('resolving what the model typed', () => {
     expect(() => resolveConversation('Not An Id!', 'alice')).toThrow(/list_conversations/);
   });
 
-  it('reads a direct id written either way round, or the seed way, as the one spelling', async () => {
+  it('reads a direct id written either way round, or the older direct_a_b way, as the one spelling', async () => {
     const partners = async () => [];
     for (const written of ['direct:bob:alice', 'direct:alice:bob', 'direct_bob_alice', 'direct_alice_bob', 'alice']) {
       expect(resolveConversation(written, 'bob')).toBe('direct:alice:bob');

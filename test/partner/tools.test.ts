@@ -281,7 +281,7 @@ describe('groups, history and settings', () => {
 });
 
 describe('conversation ids as a new user writes them', () => {
-  it('a direct id written the other way round, or the seed way, names the same conversation everywhere', async () => {
+  it('a direct id written the other way round, or the older direct_a_b way, names the same conversation everywhere', async () => {
     const alice = await partner({ partnerId: 'alice' });
     const bob = await partner({ partnerId: 'bob' });
     expect((await alice.call('talk', { message: 'first', to: 'bob' })).isError).toBe(false);

@@ -31,6 +31,8 @@ type HookInput = z.infer<typeof HookInput>;
 const STDIN_DEADLINE_MS = 300;
 const START_BUDGET_MS = 4_000;
 const END_BUDGET_MS = 1_000;
+/** Each request of session-start gives up after this, leaving room in its budget for the next. */
+const START_REQUEST_MS = 1_500;
 const PREVIEW_CHARS = 120;
 const MAX_PREVIEWS = 3;
 const MAX_LISTED = 10;
@@ -121,7 +123,7 @@ function identityFor(ctx: CliContext, input: HookInput, broker: string | undefin
 async function sessionStart(ctx: CliContext, input: HookInput, broker: string | undefined): Promise<void> {
   let acting: ActingAs;
   try {
-    acting = identityFor(ctx, input, broker, 1_500);
+    acting = identityFor(ctx, input, broker, START_REQUEST_MS);
   } catch (error) {
     if (error instanceof DuoError && error.code === 'unauthorized') {
       ctx.out(
