@@ -5,7 +5,7 @@
  * `{error, code}` replies into DuoError.
  */
 import type { z } from 'zod';
-import { LISTEN_DEFAULT_SECONDS, REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
+import { REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
 import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
 import {
   ConversationReply,
@@ -14,7 +14,6 @@ import {
   HealthReply,
   HistoryReply,
   LeaveReply,
-  ListenReply,
   PartnersReply,
   RegisterReply,
   SettingsReply,
@@ -40,7 +39,6 @@ interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   /** Overrides the client's credentials (registration presents the stored secret, if any). */
   secret?: string | null;
-  timeoutMs?: number;
 }
 
 export class BrokerClient {
@@ -76,19 +74,6 @@ export class BrokerClient {
 
   talk(body: TalkBody) {
     return this.request('POST', '/talk', TalkReply, { body });
-  }
-
-  /** REST long-poll; `timeoutSeconds` is how long the broker may hold the request. */
-  listen(options: { timeoutSeconds?: number; conversationId?: string; peek?: boolean } = {}) {
-    const waitMs = (options.timeoutSeconds ?? LISTEN_DEFAULT_SECONDS) * 1000;
-    return this.request('GET', `/listen/${encodeURIComponent(this.requirePartnerId())}`, ListenReply, {
-      query: {
-        timeout: options.timeoutSeconds,
-        conversationId: options.conversationId,
-        peek: options.peek ? 1 : undefined,
-      },
-      timeoutMs: waitMs + this.timeoutMs,
-    });
   }
 
   createConversation(body: CreateConversationBody) {
@@ -157,7 +142,7 @@ export class BrokerClient {
 
     let response: Response;
     let text: string;
-    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const timeoutMs = this.timeoutMs;
     try {
       response = await fetch(url, {
         method,
