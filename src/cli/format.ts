@@ -3,9 +3,9 @@
  * characters are removed so a message cannot move the cursor, recolour or rewrite the screen.
  */
 import { stripUnsafe } from '../shared/envelope.ts';
-import { directMembers } from '../shared/ids.ts';
+import { directMembers, otherMember } from '../shared/ids.ts';
 import type { ConversationSummary, Message } from '../shared/protocol.ts';
-import { localTime } from '../partner/format.ts';
+import { localTime } from '../client/display.ts';
 
 /** Peer-chosen text on one line (names, statuses, group names). */
 export function oneLine(text: string): string {
@@ -19,7 +19,7 @@ export function conversationName(
   known?: ReadonlyMap<string, ConversationSummary>,
 ): string {
   const members = directMembers(conversationId);
-  if (members) return members[0] === me ? members[1] : members[1] === me ? members[0] : `${members[0]} & ${members[1]}`;
+  if (members) return members.includes(me) ? otherMember(conversationId, me)! : members.join(' & ');
   const group = known?.get(conversationId);
   return group ? `${oneLine(group.name)} (${conversationId})` : conversationId;
 }
@@ -29,12 +29,8 @@ export function conversationName(
  * conversation the arrow names the other member; in a group it names the group.
  */
 export function formatLine(message: Message, me: string, known?: ReadonlyMap<string, ConversationSummary>): string {
-  const members = directMembers(message.conversationId);
-  const target = members
-    ? members[0] === message.from
-      ? members[1]
-      : members[0]
-    : conversationName(message.conversationId, me, known);
+  const target =
+    otherMember(message.conversationId, message.from) ?? conversationName(message.conversationId, me, known);
   const head = `${localTime(message.createdAt).padEnd(5)}  #${message.id}  ${message.from} → ${target}  `;
   const [first = '', ...rest] = stripUnsafe(message.content).split('\n');
   const indent = ' '.repeat(Math.min(head.length, 24));

@@ -6,16 +6,18 @@
  * the per-user secrets store; a missing one is explained with what to run.
  */
 import { dirname } from 'node:path';
+import { CLI_REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
 import { DuoError } from '../shared/errors.ts';
 import { isPartnerId } from '../shared/ids.ts';
-import { BrokerClient, type Credentials } from '../partner/broker-client.ts';
-import { partnerConfigFromEnv, type PartnerConfig } from '../partner/config.ts';
-import { candidateIds, projectRealPath } from '../partner/identity.ts';
-import { SecretStore } from '../partner/secrets.ts';
+import { clientConfigFromEnv, type ClientConfig } from '../client/config.ts';
+import { brokerEndpoint } from '../client/endpoint.ts';
+import { candidateIds, projectRealPath } from '../client/identity.ts';
+import { BrokerClient, type Credentials } from '../client/rest.ts';
+import { SecretStore } from '../client/secrets.ts';
 import type { CliContext } from './command.ts';
 
 export interface CliSetup {
-  config: PartnerConfig;
+  config: ClientConfig;
   store: SecretStore;
 }
 
@@ -24,7 +26,7 @@ export function cliSetup(
   ctx: CliContext,
   options: { broker?: string | undefined; cwd?: string | undefined } = {},
 ): CliSetup {
-  const config = partnerConfigFromEnv(
+  const config = clientConfigFromEnv(
     ctx.env,
     options.cwd ?? ctx.cwd,
     options.broker === undefined ? {} : { brokerUrl: options.broker },
@@ -66,7 +68,7 @@ export interface ActingAs {
 }
 
 /** The identity to act as, with a client holding its secret; DuoError('unauthorized') when none is stored. */
-export function actAs(setup: CliSetup, as?: string, timeoutMs = 5_000): ActingAs {
+export function actAs(setup: CliSetup, as?: string, timeoutMs = CLI_REQUEST_TIMEOUT_MS): ActingAs {
   const { config, store } = setup;
   const ids = candidatePartnerIds(setup, as);
   for (const partnerId of ids) {
@@ -89,12 +91,13 @@ export function noSecretFix(partnerId: string, explicit: boolean): string {
 }
 
 /** A client for the configured broker (with its access token), acting as `credentials` when given. */
-export function brokerClient({ config }: CliSetup, timeoutMs = 5_000, credentials?: Credentials): BrokerClient {
-  const client = new BrokerClient({
-    brokerUrl: config.brokerUrl,
-    timeoutMs,
-    ...(config.token === undefined ? {} : { token: config.token }),
-  });
+export function brokerClient(
+  { config }: CliSetup,
+  timeoutMs = CLI_REQUEST_TIMEOUT_MS,
+  credentials?: Credentials,
+): BrokerClient {
+  const endpoint = brokerEndpoint({ brokerUrl: config.brokerUrl, token: config.token });
+  const client = new BrokerClient({ endpoint, timeoutMs });
   client.setCredentials(credentials);
   return client;
 }

@@ -2,26 +2,10 @@
  * How tool results look to the model: compact lines, local times, and every piece of peer text
  * inside an envelope (message text) or escaped and quoted (names, statuses).
  */
-import { envelope, escapeEnvelope } from '../shared/envelope.ts';
-import { directMembers } from '../shared/ids.ts';
+import { envelope } from '../shared/envelope.ts';
+import { otherMember } from '../shared/ids.ts';
 import type { Message } from '../shared/protocol.ts';
-
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** `HH:MM` in local time for today, `YYYY-MM-DD HH:MM` otherwise; '' for an unreadable time. */
-export function localTime(iso: string, now: Date = new Date()): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return '';
-  const hm = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
-  const sameDay =
-    date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() && date.getDate() === now.getDate();
-  return sameDay ? hm : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${hm}`;
-}
-
-/** Peer-chosen text shown outside an envelope (names, statuses): escaped and quoted. */
-export function quoted(text: string): string {
-  return `"${escapeEnvelope(text).replace(/\n/g, ' ').replace(/"/g, '&quot;')}"`;
-}
+import { localTime } from '../client/display.ts';
 
 /** One message: `[HH:MM] sender:` then the enveloped text; `note` goes after the sender. */
 export function formatMessage(message: Message, note = ''): string {
@@ -55,14 +39,6 @@ export function formatMessages(
     .join('\n\n');
 }
 
-/** "bob" for a direct conversation of mine with bob, else the conversation id. */
-export function conversationLabel(conversationId: string, me: string | undefined): string {
-  const members = directMembers(conversationId);
-  if (!members) return conversationId;
-  const other = members[0] === me ? members[1] : members[0];
-  return other;
-}
-
 /**
  * The unread footer: counts and ids only, never text. Example:
  * `📬 3 unread: 2 from bob (direct:alice:bob), 1 in group_x — call listen`
@@ -76,9 +52,8 @@ export function unreadFooter(messages: readonly Message[], me: string | undefine
     byConversation.set(message.conversationId, group);
   }
   const parts = [...byConversation].map(([conversationId, group]) => {
-    if (directMembers(conversationId))
-      return `${group.length} from ${conversationLabel(conversationId, me)} (${conversationId})`;
-    return `${group.length} in ${conversationId}`;
+    const other = otherMember(conversationId, me ?? '');
+    return other ? `${group.length} from ${other} (${conversationId})` : `${group.length} in ${conversationId}`;
   });
   const shown = parts.slice(0, 5);
   if (parts.length > shown.length) shown.push(`${parts.length - shown.length} more conversations`);

@@ -1,8 +1,15 @@
 /**
  * The partner's bounded in-memory inbox: messages the broker pushed that the model has not
  * consumed yet, in id order, without duplicates. SQLite on the broker is the store; this is a
- * cache, so when it is full the connection pauses the broker and nothing is lost.
+ * cache, so when it is full the mailbox pauses the broker and nothing is lost.
  */
+import { BoundedMap } from '../shared/bounded-map.ts';
+import {
+  INBOX_HARD_SLACK_BYTES,
+  INBOX_HARD_SLACK_MESSAGES,
+  INBOX_MESSAGE_OVERHEAD_BYTES,
+  REMEMBERED_MESSAGE_IDS,
+} from '../shared/defaults.ts';
 import type { Message } from '../shared/protocol.ts';
 
 export interface InboxLimits {
@@ -32,14 +39,8 @@ export interface ConversationUnread {
   senders: Map<string, number>;
 }
 
-/** Ids remembered for dedupe beyond what the inbox still holds. */
-const SEEN_LIMIT = 10_000;
-/** Room past the soft limits for what the broker sent before it saw `pause` (its page is 256). */
-const HARD_SLACK_MESSAGES = 512;
-const HARD_SLACK_BYTES = 32 * 1024 * 1024;
-
 function sizeOf(message: Message): number {
-  return Buffer.byteLength(message.content, 'utf8') + 128;
+  return Buffer.byteLength(message.content, 'utf8') + INBOX_MESSAGE_OVERHEAD_BYTES;
 }
 
 function matches(message: Message, filter: InboxFilter): boolean {
@@ -52,7 +53,7 @@ export class Inbox {
   private readonly hardMaxBytes: number;
   private messages: Message[] = [];
   private totalBytes = 0;
-  private readonly seen = new Set<number>();
+  private readonly seen = new BoundedMap<number, true>(REMEMBERED_MESSAGE_IDS);
   /** Ids below this were forgotten by the dedupe set and count as seen. */
   private seenFloor = 0;
   private highest = 0;
@@ -63,8 +64,8 @@ export class Inbox {
 
   constructor(limits: InboxLimits) {
     this.limits = limits;
-    this.hardMaxMessages = limits.hardMaxMessages ?? limits.maxMessages * 2 + HARD_SLACK_MESSAGES;
-    this.hardMaxBytes = limits.hardMaxBytes ?? limits.maxBytes * 2 + HARD_SLACK_BYTES;
+    this.hardMaxMessages = limits.hardMaxMessages ?? limits.maxMessages * 2 + INBOX_HARD_SLACK_MESSAGES;
+    this.hardMaxBytes = limits.hardMaxBytes ?? limits.maxBytes * 2 + INBOX_HARD_SLACK_BYTES;
   }
 
   /** Highest message id ever accepted (held or consumed). */
@@ -204,13 +205,12 @@ export class Inbox {
     return [...byConversation.values()];
   }
 
+  /** Remembers `id` as seen; the id it pushes out of memory raises the floor below which all count as seen. */
   private remember(id: number): void {
-    this.seen.add(id);
-    if (this.seen.size <= SEEN_LIMIT) return;
-    const [oldest] = this.seen;
-    if (oldest !== undefined) {
-      this.seen.delete(oldest);
+    if (this.seen.size >= this.seen.capacity) {
+      const oldest = this.seen.keys().next().value!;
       this.seenFloor = Math.max(this.seenFloor, Math.min(oldest + 1, this.highest));
     }
+    this.seen.set(id, true);
   }
 }

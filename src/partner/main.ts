@@ -4,8 +4,9 @@
  * closing the broker socket on the way out so no process is left behind.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { PARTNER_EXIT_DEADLINE_MS } from '../shared/defaults.ts';
+import { createLogger } from '../shared/log.ts';
 import { partnerConfigFromEnv, type PartnerConfigInput } from './config.ts';
-import { createLogger } from './log.ts';
 import { Partner } from './partner.ts';
 import { createPartnerServer } from './server.ts';
 
@@ -16,11 +17,9 @@ export interface RunPartnerOptions {
   overrides?: Partial<PartnerConfigInput>;
 }
 
-const EXIT_DEADLINE_MS = 3_000;
-
 export async function runPartner(options: RunPartnerOptions = {}): Promise<void> {
   const config = partnerConfigFromEnv(options.env ?? process.env, options.cwd ?? process.cwd(), options.overrides);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger('duo-partner', config.logLevel);
   const partner = new Partner({ config, logger });
   const server = createPartnerServer(partner);
   const transport = new StdioServerTransport();
@@ -29,9 +28,9 @@ export async function runPartner(options: RunPartnerOptions = {}): Promise<void>
   const stop = (why: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info('stopping', { why });
+    logger.info({ why }, 'stopping');
     // Whatever happens in the orderly path, the process is gone by the deadline.
-    setTimeout(() => process.exit(0), EXIT_DEADLINE_MS).unref();
+    setTimeout(() => process.exit(0), PARTNER_EXIT_DEADLINE_MS).unref();
     void (async () => {
       await partner.close().catch(() => undefined);
       await server.close().catch(() => undefined);
@@ -49,6 +48,6 @@ export async function runPartner(options: RunPartnerOptions = {}): Promise<void>
   transport.onclose = () => stop('transport closed');
 
   await server.connect(transport);
-  logger.info('partner started', { brokerUrl: config.brokerUrl, projectDir: config.projectDir });
+  logger.info({ brokerUrl: config.brokerUrl, projectDir: config.projectDir }, 'partner started');
   partner.start();
 }

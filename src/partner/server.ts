@@ -4,10 +4,12 @@
  * each incoming message in front of the model as soon as it arrives.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { BoundedMap } from '../shared/bounded-map.ts';
+import { REMEMBERED_PUSHES } from '../shared/defaults.ts';
 import { envelope } from '../shared/envelope.ts';
 import type { Message } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
-import { localTime } from './format.ts';
+import { localTime } from '../client/display.ts';
 import type { Partner } from './partner.ts';
 import { createConversationTool } from './tools/create-conversation.ts';
 import { historyTool } from './tools/history.ts';
@@ -21,7 +23,6 @@ import { setStatusTool } from './tools/set-status.ts';
 import { talkTool } from './tools/talk.ts';
 
 export const CHANNEL_METHOD = 'notifications/claude/channel';
-const MAX_REMEMBERED_PUSHES = 10_000;
 
 export const INSTRUCTIONS = `You are connected to Claude Duo, a message network between Claude Code sessions ("partners"), each known by a partner id.
 
@@ -73,30 +74,29 @@ export function createPartnerServer(partner: Partner): McpServer {
   for (const register of tools) register(server, partner);
 
   // Messages that arrive before the client finished initializing are pushed right after it did.
+  // Only recent ids can come again (a replay after a reconnect), so remembering a bounded
+  // number of them is enough to push each message once.
   let initialized = false;
-  const pushed = new Set<number>();
+  const pushed = new BoundedMap<number, true>(REMEMBERED_PUSHES);
   const push = (message: Message) => {
     if (!initialized || pushed.has(message.id)) return;
-    pushed.add(message.id);
-    // Only recent ids can come again (a replay after reconnect): keep the set bounded.
-    if (pushed.size > MAX_REMEMBERED_PUSHES) pushed.delete(pushed.values().next().value!);
+    pushed.set(message.id, true);
     server.server
       .notification(channelNotification(message))
       .then(() => partner.markShown(message))
       .catch((error: unknown) => {
         pushed.delete(message.id);
-        partner.logger.debug('channel notification failed', { error: (error as Error).message });
+        partner.logger.debug({ error: (error as Error).message }, 'channel notification failed');
       });
   };
-  const onMessage = (message: Message) => push(message);
-  partner.on('message', onMessage);
+  const stop = partner.onMessage(push);
   server.server.oninitialized = () => {
     initialized = true;
-    for (const message of partner.inbox.peek()) push(message);
+    for (const message of partner.held()) push(message);
   };
   server.server.onclose = () => {
     initialized = false;
-    partner.off('message', onMessage);
+    stop();
   };
   return server;
 }

@@ -94,6 +94,19 @@ describe('duo history', () => {
     expect(mine.body.conversations[0].unread).toBe(1);
   });
 
+  it('reads a direct id written the other way round, or the older direct_a_b way, as the same conversation', async () => {
+    const canonical = await duo(['history', 'direct:alice:bob']);
+    expect(canonical.code, canonical.stderr).toBe(0);
+    for (const written of ['direct:bob:alice', 'direct_bob_alice', 'direct_alice_bob']) {
+      const history = await duo(['history', written]);
+      expect(history.code, history.stderr).toBe(0);
+      expect(history.stdout).toBe(canonical.stdout);
+    }
+    const sent = await duo(['send', 'direct:bob:alice', 'either way round']);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toMatch(/to bob \(direct:alice:bob\) as alice/);
+  });
+
   it('pages with --limit and --before', async () => {
     const history = await duo(['history', 'direct:alice:bob', '--limit', '1']);
     expect(history.code, history.stderr).toBe(0);

@@ -4,11 +4,9 @@
  * terminates a socket that missed a ping), and what was sent meanwhile arrives once healed.
  */
 import { afterEach, expect, it } from 'vitest';
-import { BrokerConnection } from '../../src/partner/connection.ts';
-import { Inbox } from '../../src/partner/inbox.ts';
-import { silentLogger } from '../../src/partner/log.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { register, talk } from '../helpers/clients.ts';
+import { mailboxClient } from '../helpers/mailbox-client.ts';
 import { figure, scale, sleep, waitFor } from '../helpers/scale.ts';
 import { listenFor, startStdioPartner } from '../helpers/stdio-partner.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -35,16 +33,12 @@ it(
     const bob = await register(broker.url, 'bob');
     const proxy = await TcpProxy.start(broker.port);
     cleanup.push(() => proxy.close());
-    // bob is the real partner's connection and inbox, reaching the broker through the proxy.
-    const inbox = new Inbox({ maxMessages: 1_000, maxBytes: 1 << 20 });
-    const connection = new BrokerConnection({
-      brokerUrl: proxy.url,
-      inbox,
-      logger: silentLogger,
-      requestTimeoutMs: 1_000,
-      reconnectBaseMs: 50,
-      reconnectCapMs: 300,
-    });
+    // bob is the real partner's connection and mailbox, reaching the broker through the proxy.
+    const { connection, mailbox } = mailboxClient(
+      proxy.url,
+      { maxMessages: 1_000, maxBytes: 1 << 20 },
+      { requestTimeoutMs: 1_000, reconnectBaseMs: 50, reconnectCapMs: 300 },
+    );
     cleanup.push(() => connection.close());
     connection.start(bob);
     await waitFor(() => connection.isOpen && broker.broker.service.sessions.has('bob'), 5_000, 'bob connected');
@@ -64,9 +58,9 @@ it(
       await waitFor(() => !connection.isOpen, 5_000, 'bob to notice the silence', 5);
       clientDetect.push(Date.now() - silencedAt);
       proxy.heal();
-      await waitFor(() => inbox.size === sent, 10_000, `bob to hold ${sent} messages`);
+      await waitFor(() => mailbox.held().length === sent, 10_000, `bob to hold ${sent} messages`);
     }
-    const held = inbox.peek();
+    const held = mailbox.held();
     figure('half-open socket (tcp proxy)', {
       cycles: CYCLES,
       heartbeatMs: HEARTBEAT_MS,
@@ -88,7 +82,7 @@ it(
   async () => {
     broker = await startBroker({ heartbeatMs: HEARTBEAT_MS });
     const alice = await register(broker.url, 'alice');
-    const bob = await startStdioPartner(broker.url, 'bob');
+    const bob = await startStdioPartner(broker.url, { partnerId: 'bob' });
     cleanup.push(() => bob.close());
     const sessions = broker.broker.service.sessions;
     await waitFor(() => sessions.has('bob'), 20_000, 'bob connected', 50);

@@ -1,16 +1,15 @@
 /**
  * Inbox bound: a partner that never reads receives a flood, and its inbox stays within its
  * limits because it pauses the broker, which keeps the rest in SQLite. Once it reads, every
- * message arrives, once, in order. First with the real partner's connection and inbox, then the
- * broker side alone (pause / resume frames).
+ * message arrives, once, in order. First with the real partner's connection and mailbox, then
+ * the broker side alone (pause / resume frames).
  */
 import { afterEach, expect, it } from 'vitest';
-import { BrokerConnection } from '../../src/partner/connection.ts';
-import { Inbox } from '../../src/partner/inbox.ts';
-import { silentLogger } from '../../src/partner/log.ts';
+import type { Mailbox } from '../../src/partner/mailbox.ts';
 import type { Message } from '../../src/shared/protocol.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { connect, register, talk, type WsClient } from '../helpers/clients.ts';
+import { mailboxClient } from '../helpers/mailbox-client.ts';
 import { figure, scale, sleep, waitFor } from '../helpers/scale.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -23,15 +22,14 @@ afterEach(async () => {
 
 const FLOOD = scale(10_000, 50_000);
 const LIMITS = { maxMessages: 200, maxBytes: 256 * 1024 };
+const TIMING = { requestTimeoutMs: 2_000, reconnectBaseMs: 50, reconnectCapMs: 500 };
 
-/** Sends `count` numbered messages as fast as the socket takes them; resolves when all are stored. */
 /**
- * Reads the way listen does, until `count` messages arrived or `timeoutMs` passed: take a batch,
- * ack it, let the connection resume the broker.
+ * Reads the way listen does, until `count` messages arrived or `timeoutMs` passed: the mailbox
+ * hands out a batch, acks it and resumes the broker once it drained.
  */
 async function readLikeListen(
-  inbox: Inbox,
-  connection: BrokerConnection,
+  mailbox: Mailbox,
   count: number,
   batchSize: number,
   timeoutMs: number,
@@ -39,18 +37,14 @@ async function readLikeListen(
   const read: Message[] = [];
   const deadline = Date.now() + timeoutMs;
   while (read.length < count && Date.now() < deadline) {
-    const batch = inbox.take({}, batchSize);
-    if (batch.length === 0) {
-      await sleep(2);
-      continue;
-    }
-    read.push(...batch);
-    connection.ack(batch.at(-1)!.conversationId, batch.at(-1)!.id);
-    connection.inboxDrained();
+    const batch = mailbox.take(undefined, batchSize);
+    if (batch.length === 0) await sleep(2);
+    else read.push(...batch);
   }
   return read;
 }
 
+/** Sends `count` numbered messages as fast as the socket takes them; resolves when all are stored. */
 async function flood(sender: WsClient, to: string, count: number, padding = 'p'.repeat(200)): Promise<void> {
   for (let i = 0; i < count; i++) {
     sender.send({ type: 'talk', ref: `f${i}`, to, content: `flood ${i} ${padding}` });
@@ -77,23 +71,15 @@ it(
     broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
     const alice = await register(broker.url, 'alice');
     const bob = await register(broker.url, 'bob');
-    const inbox = new Inbox(LIMITS);
-    const connection = new BrokerConnection({
-      brokerUrl: broker.url,
-      inbox,
-      logger: silentLogger,
-      requestTimeoutMs: 2_000,
-      reconnectBaseMs: 50,
-      reconnectCapMs: 500,
-    });
+    const { connection, mailbox } = mailboxClient(broker.url, LIMITS, TIMING);
     cleanup.push(() => connection.close());
     let maxSize = 0;
     let maxBytes = 0;
     let pushes = 0;
-    connection.on('message', () => {
+    mailbox.on('message', () => {
       pushes += 1;
-      maxSize = Math.max(maxSize, inbox.size);
-      maxBytes = Math.max(maxBytes, inbox.bytes);
+      maxSize = Math.max(maxSize, mailbox.usage.messages);
+      maxBytes = Math.max(maxBytes, mailbox.usage.bytes);
     });
     connection.start(bob);
     await waitFor(() => connection.isOpen, 5_000, 'bob connected');
@@ -104,12 +90,12 @@ it(
     await flood(sender, 'bob', FLOOD);
     const floodMs = Date.now() - started;
     await sleep(300);
-    const heldWhileIdle = inbox.size;
+    const heldWhileIdle = mailbox.usage.messages;
     const pushedWhileIdle = pushes;
 
-    // Now bob reads, the way listen does: take a batch, ack it, let the connection resume.
+    // Now bob reads, the way listen does.
     const readStarted = Date.now();
-    const read = await readLikeListen(inbox, connection, FLOOD, 50, scale(45_000, 240_000));
+    const read = await readLikeListen(mailbox, FLOOD, 50, scale(45_000, 240_000));
     const readMs = Date.now() - readStarted;
     const contents = read.map((m) => Number(m.content.split(' ')[1]));
     const inOrder = contents.every((n, i) => n === i);
@@ -173,22 +159,18 @@ it(
     broker = await startBroker({ rateLimit: 1_000_000, rateBurst: 1_000_000 });
     const alice = await register(broker.url, 'alice');
     const bob = await register(broker.url, 'bob');
-    const inbox = new Inbox({ maxMessages: 50, maxBytes: 1 << 20, hardMaxMessages: 100 });
-    const connection = new BrokerConnection({
-      brokerUrl: broker.url,
-      inbox,
-      logger: silentLogger,
-      requestTimeoutMs: 2_000,
-      reconnectBaseMs: 50,
-      reconnectCapMs: 500,
-    });
+    const { connection, mailbox } = mailboxClient(
+      broker.url,
+      { maxMessages: 50, maxBytes: 1 << 20, hardMaxMessages: 100 },
+      TIMING,
+    );
     cleanup.push(() => connection.close());
     connection.start(bob);
     await waitFor(() => connection.isOpen, 5_000, 'bob connected');
     const sender = await connect(broker.url, alice);
     cleanup.push(() => sender.close());
     await flood(sender, 'bob', 3_000);
-    const read = await readLikeListen(inbox, connection, 3_000, 25, 20_000);
+    const read = await readLikeListen(mailbox, 3_000, 25, 20_000);
     expect(read.map((m) => Number(m.content.split(' ')[1]))).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
   },
 );

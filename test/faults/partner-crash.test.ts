@@ -66,7 +66,7 @@ it(
     const alice = await register(broker.url, 'alice');
     // The same home (secrets file, project folder) for both runs: the restarted partner is "bob" again.
     const home = tempDir('duo-stdio-');
-    let bob: StdioPartner = await startStdioPartner(broker.url, 'bob', { home });
+    let bob: StdioPartner = await startStdioPartner(broker.url, { partnerId: 'bob', home });
     cleanup.push(
       () => bob.close(),
       () => rmSync(home, { recursive: true, force: true }),
@@ -88,7 +88,7 @@ it(
     process.kill(bob.pid, 'SIGKILL');
     await bob.close();
     await waitFor(() => !broker.broker.service.sessions.has('bob'), 5_000, 'session gone');
-    bob = await startStdioPartner(broker.url, 'bob', { home });
+    bob = await startStdioPartner(broker.url, { partnerId: 'bob', home });
     const again = await listenFor(bob, 6, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const extra = (await bob.call('listen', { timeout: 0 })).text;

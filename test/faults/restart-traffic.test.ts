@@ -104,8 +104,8 @@ it(
   { timeout: scale(90_000, 300_000) },
   async () => {
     broker = await startBrokerProcess({ dbPath: join(tempDir('duo-restart-stdio-'), 'duo.db') });
-    const alice = await startStdioPartner(broker.url, 'alice');
-    const bob = await startStdioPartner(broker.url, 'bob');
+    const alice = await startStdioPartner(broker.url, { partnerId: 'alice' });
+    const bob = await startStdioPartner(broker.url, { partnerId: 'bob' });
     cleanup.push(
       () => alice.close(),
       () => bob.close(),

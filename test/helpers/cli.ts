@@ -5,7 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { SecretStore } from '../../src/partner/secrets.ts';
+import { SecretStore } from '../../src/client/secrets.ts';
 import { secretsFilePath } from '../../src/shared/paths.ts';
 import { tempDir } from './broker.ts';
 

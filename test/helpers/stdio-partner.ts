@@ -1,17 +1,25 @@
 /**
  * A real partner process (`src/partner/bin.ts`) driven by the MCP SDK client over stdio, the way
- * Claude Code runs it. Tool results come back as text; `messagesIn` reads the peer_message
- * envelopes out of a listen result.
+ * Claude Code runs it. The transport keeps every raw stdout line, so a test can prove nothing but
+ * JSON-RPC was written there, and collects channel events. `messagesIn` reads the peer_message
+ * envelopes out of a tool result.
  */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { partnerIdForFolder } from '../../src/shared/ids.ts';
+import { ChannelNotification, type ChannelEvent } from './mcp-partner.ts';
 
 const partnerBin = new URL('../../src/partner/bin.ts', import.meta.url).pathname;
-// The partner runs in its project folder, where `--import tsx` would not resolve: name the loader.
-const tsxLoader = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+// The child runs in its project folder, where `--import tsx` would not resolve: name the loader by path.
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface ToolText {
   text: string;
@@ -27,56 +35,111 @@ export interface EnvelopedMessage {
   content: string;
 }
 
-export interface StdioPartner {
-  partnerId: string;
-  /** The partner's process id (for SIGSTOP / SIGKILL). */
-  pid: number;
-  home: string;
-  call(name: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<ToolText>;
-  stderr(): string;
-  close(): Promise<void>;
-}
-
 export interface StdioPartnerOptions {
-  /** Reuse a home (secrets file, project folder) to restart "the same" partner. */
+  /** PARTNER_ID; without it the partner derives its id from the project folder's name. */
+  partnerId?: string;
+  /** The project folder's name under the home (default: the partner id, else "project"). */
+  project?: string;
+  /** Reuse a home (secrets file, project folder) to restart "the same" partner; kept on close. */
   home?: string;
   env?: Record<string, string>;
 }
 
-export async function startStdioPartner(
-  brokerUrl: string,
-  partnerId: string,
-  options: StdioPartnerOptions = {},
-): Promise<StdioPartner> {
+export interface StdioPartner {
+  /** The id it asks for: PARTNER_ID, else its project folder's slug. */
+  partnerId: string;
+  child: ChildProcessWithoutNullStreams;
+  /** The partner's process id (for SIGSTOP / SIGKILL). */
+  pid: number;
+  home: string;
+  client: Client;
+  channel: ChannelEvent[];
+  stdoutLines: string[];
+  exited: Promise<number | null>;
+  call(name: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<ToolText>;
+  stderr(): string;
+  /** Closes stdin (as Claude Code does on exit) and waits for the process. */
+  stop(): Promise<void>;
+  /** Stops the process (killing it if it lingers) and removes a home it created. */
+  close(): Promise<void>;
+}
+
+class ChildTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: string[],
+  ) {}
+
+  async start(): Promise<void> {
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      this.lines.push(line);
+      let parsed;
+      try {
+        parsed = JSONRPCMessageSchema.safeParse(JSON.parse(line));
+      } catch {
+        return;
+      }
+      if (parsed.success) this.onmessage?.(parsed.data);
+    });
+    this.child.once('exit', () => this.onclose?.());
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.child.stdin.writable) this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+  }
+}
+
+export async function startStdioPartner(brokerUrl: string, options: StdioPartnerOptions = {}): Promise<StdioPartner> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'duo-stdio-'));
-  const projectDir = join(home, partnerId);
+  const projectDir = join(home, options.project ?? options.partnerId ?? 'project');
   mkdirSync(projectDir, { recursive: true });
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ['--import', tsxLoader, partnerBin],
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    BROKER_URL: brokerUrl,
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_DATA_HOME: join(home, 'data'),
+    DUO_LOG_LEVEL: 'info',
+    ...(options.partnerId ? { PARTNER_ID: options.partnerId } : {}),
+    ...options.env,
+  };
+  const child = spawn(process.execPath, ['--import', tsxLoader, partnerBin], {
     cwd: projectDir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      BROKER_URL: brokerUrl,
-      PARTNER_ID: partnerId,
-      XDG_CONFIG_HOME: join(home, 'config'),
-      XDG_DATA_HOME: join(home, 'data'),
-      DUO_LOG_LEVEL: 'warn',
-      ...options.env,
-    },
-    stderr: 'pipe',
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
-  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const client = new Client({ name: 'duo-fault-test', version: '0.0.0' });
-  await client.connect(transport);
-  const pid = transport.pid;
-  if (pid === null) throw new Error('the partner process did not start');
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stdoutLines: string[] = [];
+  const channel: ChannelEvent[] = [];
+  const client = new Client({ name: 'duo-stdio-test', version: '0.0.0' });
+  client.setNotificationHandler(ChannelNotification, (notification) => {
+    channel.push(notification.params);
+  });
+  await client.connect(new ChildTransport(child, stdoutLines));
+  if (child.pid === undefined) throw new Error('the partner process did not start');
+  const stop = async () => {
+    child.stdin.end();
+    await exited;
+  };
   return {
-    partnerId,
-    pid,
+    partnerId: options.partnerId ?? partnerIdForFolder(projectDir),
+    child,
+    pid: child.pid,
     home,
+    client,
+    channel,
+    stdoutLines,
+    exited,
     async call(name, args = {}, timeoutMs = 30_000) {
       const started = Date.now();
       const result = await client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs });
@@ -88,11 +151,31 @@ export async function startStdioPartner(
       };
     },
     stderr: () => stderr,
+    stop,
     async close() {
-      await client.close().catch(() => undefined);
+      const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await stop();
+      clearTimeout(killer);
       if (options.home === undefined) rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** Calls a tool until it succeeds (the partner may still be registering or reconnecting). */
+export async function callUntilOk(
+  partner: StdioPartner,
+  name: string,
+  args: Record<string, unknown> = {},
+  timeoutMs = 15_000,
+): Promise<ToolText> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await partner.call(name, args);
+    if (!result.isError) return result;
+    if (Date.now() > deadline)
+      throw new Error(`${name} kept failing: ${result.text}\n--- stderr ---\n${partner.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The messages in a listen result, in the order shown. */

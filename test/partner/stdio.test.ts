@@ -2,12 +2,12 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker.ts';
-import { waitUntil } from './harness.ts';
-import { callUntilOk, spawnPartner, type ChildPartner } from './stdio-harness.ts';
+import { waitUntil } from '../helpers/mcp-partner.ts';
+import { callUntilOk, startStdioPartner, type StdioPartner } from '../helpers/stdio-partner.ts';
 
 let broker: BrokerProcess;
 let dir: string;
-const children: ChildPartner[] = [];
+const children: StdioPartner[] = [];
 
 beforeAll(async () => {
   dir = tempDir('duo-stdio-');
@@ -19,8 +19,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function spawn(home: string, project: string, partnerId?: string): Promise<ChildPartner> {
-  const child = await spawnPartner({ brokerUrl: broker.url, home, project, ...(partnerId ? { partnerId } : {}) });
+async function spawn(home: string, project: string, partnerId?: string): Promise<StdioPartner> {
+  const child = await startStdioPartner(broker.url, { home, project, ...(partnerId ? { partnerId } : {}) });
   children.push(child);
   return child;
 }
@@ -30,7 +30,7 @@ function texts(result: string): string[] {
   return [...result.matchAll(/<peer_message [^>]*>\n([^\n]*)\n<\/peer_message>/g)].map((m) => m[1]!);
 }
 
-function expectPureStdout(child: ChildPartner): void {
+function expectPureStdout(child: StdioPartner): void {
   expect(child.stdoutLines.length).toBeGreaterThan(0);
   for (const line of child.stdoutLines) {
     expect(JSONRPCMessageSchema.safeParse(JSON.parse(line)).success, line).toBe(true);

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterEach, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { api, register } from '../helpers/clients.ts';
-import { startPartner, waitUntil, type TestPartner } from './harness.ts';
+import { startPartner, waitUntil, type TestPartner } from '../helpers/mcp-partner.ts';
 
 let broker: TestBroker;
 let proxy: Server;

@@ -1,4 +1,5 @@
 import { runBroker } from '../../broker/main.ts';
+import { DEFAULT_PORT } from '../../shared/paths.ts';
 import { parse, type Command } from '../command.ts';
 
 export const command: Command = {
@@ -7,7 +8,7 @@ export const command: Command = {
   help: `Usage: duo broker [--port N] [--host ADDR] [--db FILE] [--token TOKEN]
 
 Starts the Claude Duo broker.
-  --port   Port to listen on (BROKER_PORT, default 3210)
+  --port   Port to listen on (BROKER_PORT, default ${DEFAULT_PORT})
   --host   Address to bind (BROKER_HOST, default 127.0.0.1; any other address needs a token)
   --db     SQLite database file (DUO_DB, default $XDG_DATA_HOME/claude-duo/duo.db)
   --token  Access token every request must carry in X-Duo-Token (DUO_TOKEN)`,

@@ -1,4 +1,5 @@
-import { resolveConversation } from '../../partner/resolve.ts';
+import { HISTORY_DEFAULT_LIMIT, HISTORY_PAGE_MAX } from '../../shared/defaults.ts';
+import { resolveConversation } from '../../client/resolve.ts';
 import { intFlag, parse, UsageError, type Command } from '../command.ts';
 import { formatLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
@@ -11,7 +12,7 @@ export const command: Command = {
 Prints the newest messages of a conversation, oldest first. Reading history never marks anything
 read. A partner id means your direct conversation with them.
 
-  --limit N    How many (default 20, at most 500)
+  --limit N    How many (default ${HISTORY_DEFAULT_LIMIT}, at most ${HISTORY_PAGE_MAX})
   --before ID  Only messages older than message #ID (to page back)`,
   async run(args, ctx) {
     const { values, positionals } = parse(args, {
@@ -22,7 +23,7 @@ read. A partner id means your direct conversation with them.
     });
     if (positionals.length !== 1)
       throw new UsageError('Name one conversation (an id from "duo tail", or a partner id).');
-    const limit = intFlag(values.limit, 'limit', 20, 1);
+    const limit = intFlag(values.limit, 'limit', HISTORY_DEFAULT_LIMIT, 1);
     const before = values.before === undefined ? undefined : intFlag(values.before, 'before', 0, 1);
     const { partnerId: me, client } = actAs(cliSetup(ctx, { broker: values.broker }), values.as);
     const conversationId = resolveConversation(positionals[0]!, me);

@@ -13,9 +13,9 @@
 import { z } from 'zod';
 import { envelope } from '../../shared/envelope.ts';
 import { DuoError } from '../../shared/errors.ts';
-import { directMembers } from '../../shared/ids.ts';
+import { otherMember } from '../../shared/ids.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
-import { quoted } from '../../partner/format.ts';
+import { quoted } from '../../client/display.ts';
 import { describeError, parse, type CliContext, type Command } from '../command.ts';
 import { actAs, cliSetup, type ActingAs } from '../identity.ts';
 
@@ -31,6 +31,8 @@ type HookInput = z.infer<typeof HookInput>;
 const STDIN_DEADLINE_MS = 300;
 const START_BUDGET_MS = 4_000;
 const END_BUDGET_MS = 1_000;
+/** Each request of session-start gives up after this, leaving room in its budget for the next. */
+const START_REQUEST_MS = 1_500;
 const PREVIEW_CHARS = 120;
 const MAX_PREVIEWS = 3;
 const MAX_LISTED = 10;
@@ -121,7 +123,7 @@ function identityFor(ctx: CliContext, input: HookInput, broker: string | undefin
 async function sessionStart(ctx: CliContext, input: HookInput, broker: string | undefined): Promise<void> {
   let acting: ActingAs;
   try {
-    acting = identityFor(ctx, input, broker, 1_500);
+    acting = identityFor(ctx, input, broker, START_REQUEST_MS);
   } catch (error) {
     if (error instanceof DuoError && error.code === 'unauthorized') {
       ctx.out(
@@ -187,10 +189,8 @@ export function summary(
       (a, b) => b.unread - a.unread || (b.lastMessageId ?? 0) - (a.lastMessageId ?? 0),
     );
     for (const c of listed.slice(0, MAX_LISTED)) {
-      const members = directMembers(c.id);
-      const label = members
-        ? `with ${members[0] === me ? members[1] : members[0]}`
-        : `group ${quoted(c.name)} (${c.members.join(', ')})`;
+      const other = otherMember(c.id, me);
+      const label = other ? `with ${other}` : `group ${quoted(c.name)} (${c.members.join(', ')})`;
       lines.push(`- ${c.id} ${label}: ${c.unread === 0 ? 'no unread' : `${c.unread} unread`}`);
     }
     if (listed.length > MAX_LISTED) lines.push(`- … and ${listed.length - MAX_LISTED} more (list_conversations)`);

@@ -1,4 +1,5 @@
 import { runPartner } from '../../partner/main.ts';
+import { DEFAULT_BROKER_URL } from '../../shared/paths.ts';
 import { parse, type Command } from '../command.ts';
 
 export const command: Command = {
@@ -7,7 +8,7 @@ export const command: Command = {
   help: `Usage: duo partner [--broker URL] [--id ID] [--name NAME] [--token TOKEN]
 
 Runs the MCP server over stdio; Claude Code starts it (see "duo install").
-  --broker  Broker URL (BROKER_URL, default http://localhost:3210)
+  --broker  Broker URL (BROKER_URL, default ${DEFAULT_BROKER_URL})
   --id      Partner id (PARTNER_ID, default: the project folder's name as a slug)
   --name    Display name (PARTNER_NAME, default: the id)
   --token   The broker's access token (DUO_TOKEN), when it requires one`,

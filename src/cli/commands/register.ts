@@ -1,5 +1,6 @@
-import { DisplayName } from '../../shared/protocol.ts';
-import { preferredPartnerId, registerIdentity } from '../../partner/identity.ts';
+import { DEFAULT_BROKER_URL } from '../../shared/paths.ts';
+import { DisplayName, MAX_NAME_LENGTH } from '../../shared/protocol.ts';
+import { preferredPartnerId, registerIdentity } from '../../client/identity.ts';
 import { parse, UsageError, type Command } from '../command.ts';
 import { brokerClient, cliSetup } from '../identity.ts';
 
@@ -18,7 +19,7 @@ harmless: a partner whose secret you hold is re-registered, not duplicated.
 
   --as ID       Register this id instead (e.g. "$USER-cli" for a human identity of your own)
   --name NAME   Display name (PARTNER_NAME)
-  --broker URL  Broker to use (BROKER_URL, default http://localhost:3210)`,
+  --broker URL  Broker to use (BROKER_URL, default ${DEFAULT_BROKER_URL})`,
   async run(args, ctx) {
     const { values } = parse(
       args,
@@ -28,7 +29,7 @@ harmless: a partner whose secret you hold is re-registered, not duplicated.
     const setup = cliSetup(ctx, { broker: values.broker });
     const { config, store } = setup;
     const name = values.name === undefined ? undefined : DisplayName.safeParse(values.name);
-    if (name && !name.success) throw new UsageError('--name must be 1-100 characters.');
+    if (name && !name.success) throw new UsageError(`--name must be 1-${MAX_NAME_LENGTH} characters.`);
     const client = brokerClient(setup);
 
     let partnerId: string;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { resolveTarget } from '../../partner/resolve.ts';
+import { resolveTarget } from '../../client/resolve.ts';
 import { parse, UsageError, type Command } from '../command.ts';
 import { conversationName } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';

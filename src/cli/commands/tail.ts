@@ -8,11 +8,12 @@
  * are fetched. The cost is up to one poll interval of delay, which a human does not notice.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HISTORY_PAGE_MAX, TAIL_BACKLOG_LINES, TAIL_INTERVAL_MS, TAIL_MIN_INTERVAL_MS } from '../../shared/defaults.ts';
 import { DuoError, isTransient } from '../../shared/errors.ts';
 import { directMembers } from '../../shared/ids.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
-import type { BrokerClient } from '../../partner/broker-client.ts';
-import { resolveConversation } from '../../partner/resolve.ts';
+import type { BrokerClient } from '../../client/rest.ts';
+import { resolveConversation } from '../../client/resolve.ts';
 import { describeError, intFlag, parse, UsageError, type CliContext, type Command } from '../command.ts';
 import { formatLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
@@ -28,8 +29,8 @@ Prints the last messages of your conversations (or of one), then every new messa
 arrives, and partners coming online or going offline, until Ctrl-C. It only reads history: your
 agent's messages stay unread for it, and its live session is left alone.
 
-  -n, --lines N    Messages of backlog to show first (default 10; 0 for none)
-  --interval MS    How often to look for new messages (default 1000)
+  -n, --lines N    Messages of backlog to show first (default ${TAIL_BACKLOG_LINES}; 0 for none)
+  --interval MS    How often to look for new messages (default ${TAIL_INTERVAL_MS})
 
   duo tail                 # everything this project's partner sees
   duo tail bob             # only the direct conversation with bob
@@ -42,8 +43,8 @@ agent's messages stay unread for it, and its live session is left alone.
       broker: { type: 'string' },
     });
     if (positionals.length > 1) throw new UsageError('Name at most one conversation.');
-    const lines = intFlag(values.lines, 'lines', 10, 0);
-    const intervalMs = intFlag(values.interval, 'interval', 1000, 100);
+    const lines = intFlag(values.lines, 'lines', TAIL_BACKLOG_LINES, 0);
+    const intervalMs = intFlag(values.interval, 'interval', TAIL_INTERVAL_MS, TAIL_MIN_INTERVAL_MS);
     const { partnerId: me, client, setup } = actAs(cliSetup(ctx, { broker: values.broker }), values.as);
     const only = positionals[0] === undefined ? undefined : resolveConversation(positionals[0], me);
 
@@ -90,7 +91,9 @@ class Watcher {
     const recent: Message[] = [];
     for (const conversation of conversations) {
       if (lines > 0 && conversation.lastMessageId !== null) {
-        recent.push(...(await this.client.history(conversation.id, { limit: Math.min(lines, 500) })).messages);
+        recent.push(
+          ...(await this.client.history(conversation.id, { limit: Math.min(lines, HISTORY_PAGE_MAX) })).messages,
+        );
       }
       this.seen.set(conversation.id, conversation.lastMessageId ?? 0);
     }

@@ -1,7 +1,7 @@
 import { parse, type Command } from '../command.ts';
 import { oneLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
-import { localTime } from '../../partner/format.ts';
+import { localTime } from '../../client/display.ts';
 
 export const command: Command = {
   name: 'who',

@@ -1,14 +1,39 @@
 /**
- * What every tool shares: the result shape, the unread footer, and the one mapping from errors to
- * MCP tool errors whose text tells the model what to do next.
+ * What every tool shares: how it is defined (name, description, arguments, body), the result
+ * shape, the unread footer, and the one mapping from errors to MCP tool errors whose text tells
+ * the model what to do next.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
 import { DuoError, type ErrorCode } from '../../shared/errors.ts';
 import { unreadFooter } from '../format.ts';
 import type { Partner } from '../partner.ts';
+import { toolArguments } from './arguments.ts';
 
 export type ToolRegistrar = (server: McpServer, partner: Partner) => void;
+export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export interface ToolDefinition<S extends z.ZodRawShape> {
+  name: string;
+  description: string;
+  /** The arguments; each field's description says what it takes (it is quoted when one is wrong). */
+  args: S;
+  run(partner: Partner, args: z.infer<z.ZodObject<S>>, extra: ToolExtra): Promise<CallToolResult>;
+}
+
+/** A tool whose arguments are checked with a sentence the model can act on, and whose failures are tool errors. */
+export function defineTool<S extends z.ZodRawShape>(definition: ToolDefinition<S>): ToolRegistrar {
+  return (server, partner) => {
+    const args = toolArguments(definition.name, definition.args);
+    server.registerTool(
+      definition.name,
+      { description: definition.description, inputSchema: args.advertised },
+      (raw: unknown, extra: ToolExtra) => run(() => definition.run(partner, args.parse(raw), extra)),
+    );
+  };
+}
 
 const nextStep: Partial<Record<ErrorCode, string>> = {
   bad_request: 'Check the arguments against the tool description and try again.',

@@ -1,22 +1,17 @@
 import { z } from 'zod';
-import { ok, run, type ToolRegistrar } from './common.ts';
+import { defineTool, ok } from './common.ts';
 
-export const notificationsTool: ToolRegistrar = (server, partner) => {
-  server.registerTool(
-    'notifications',
-    {
-      description:
-        "Turn offline notices on or off: while this session is offline, the broker writes a short unread summary (never message text) into this project's CLAUDE.md.",
-      inputSchema: { enabled: z.boolean().describe('true to enable, false to disable.') },
-    },
-    ({ enabled }) =>
-      run(async () => {
-        await partner.requireIdentity();
-        const reply = await partner.client.setNotifications(enabled);
-        return ok(
-          partner,
-          reply.notifications ? '🔔 CLAUDE.md notifications enabled.' : '🔕 CLAUDE.md notifications disabled.',
-        );
-      }),
-  );
-};
+export const notificationsTool = defineTool({
+  name: 'notifications',
+  description:
+    "Turn offline notices on or off: while this session is offline, the broker writes a short unread summary (never message text) into this project's CLAUDE.md.",
+  args: { enabled: z.boolean().describe('true to enable, false to disable.') },
+  async run(partner, { enabled }) {
+    await partner.requireIdentity();
+    const reply = await partner.setNotifications(enabled);
+    return ok(
+      partner,
+      reply.notifications ? '🔔 CLAUDE.md notifications enabled.' : '🔕 CLAUDE.md notifications disabled.',
+    );
+  },
+});

@@ -1,7 +1,8 @@
 /**
- * Turns what a model types into ids the broker knows: seed-style conversation ids
- * (`direct_alice_bob`), a partner id or display name where a conversation is expected, and
- * display names or unslugged forms where a partner id is expected.
+ * Turns what a model or a person types into ids the broker knows. Where a conversation is
+ * expected: direct ids in either order, the older `direct_alice_bob` form of the long-polling
+ * Claude Duo this project replaces, or a partner id (the direct conversation with them). Where a
+ * partner is expected: an id, a display name, or an unslugged form of either.
  */
 import { DuoError } from '../shared/errors.ts';
 import {
@@ -15,8 +16,8 @@ import {
 import type { PartnerSummary } from '../shared/protocol.ts';
 
 /**
- * A conversation reference → conversation id. Accepts `direct:a:b`, `group_…`, the seed's
- * `direct_<a>_<b>` (split where one side is me), and a bare partner id for the direct thread.
+ * A conversation reference → conversation id. Accepts `direct:a:b` (either order), `group_…`, the
+ * older `direct_<a>_<b>` (split where one side is me), and a bare partner id for the direct thread.
  */
 export function resolveConversation(input: string, me: string): string {
   const value = input.trim();
@@ -24,9 +25,10 @@ export function resolveConversation(input: string, me: string): string {
   const seed = seedDirectConversationId(value, me);
   if (seed) return seed;
   if (isPartnerId(value)) return directConversationId(me, value);
+  const example = directConversationId(me, me === 'bob' ? 'alice' : 'bob');
   throw new DuoError(
     'bad_request',
-    `"${value}" is not a conversation id. Use an id from list_conversations, such as "direct:${me}:bob" or "group_…".`,
+    `"${value}" is not a conversation id. Use an id from list_conversations, such as "${example}" or "group_…", or a partner id for your direct conversation with them.`,
   );
 }
 
@@ -63,7 +65,7 @@ export async function resolvePartner(
 
 /**
  * Where a message goes when one word names the target (the talk tool's `to`, `duo send`): a
- * conversation id or the seed's `direct_a_b` is a conversation; anything else names a partner.
+ * conversation id or the older `direct_a_b` is a conversation; anything else names a partner.
  */
 export async function resolveTarget(
   input: string,

@@ -1,5 +1,5 @@
 /**
- * Who this partner is (DESIGN §2). The id is PARTNER_ID, else the project folder's slug; when
+ * Who this partner is. The id is PARTNER_ID, else the project folder's slug; when
  * another project already owns it, the slug plus a short hash of this project's real path. The
  * secret the first registration returns goes to the per-user secrets file, together with the id
  * the project ended up with, so a restart comes back as the same partner.
@@ -8,8 +8,8 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DuoError } from '../shared/errors.ts';
 import { fallbackPartnerId, partnerIdForFolder } from '../shared/ids.ts';
-import type { BrokerClient } from './broker-client.ts';
-import type { PartnerConfig } from './config.ts';
+import type { ClientConfig } from './config.ts';
+import type { BrokerClient } from './rest.ts';
 import type { SecretStore } from './secrets.ts';
 
 export interface Identity {
@@ -23,7 +23,7 @@ export interface Identity {
 }
 
 export interface IdentityDeps {
-  config: Pick<PartnerConfig, 'brokerUrl' | 'partnerId' | 'name' | 'projectDir'>;
+  config: Pick<ClientConfig, 'brokerUrl' | 'partnerId' | 'name' | 'projectDir'>;
   store: SecretStore;
   client: BrokerClient;
 }
@@ -37,7 +37,7 @@ export function projectRealPath(projectDir: string): string {
 }
 
 /** The id this project asks for first: PARTNER_ID, else the folder's slug. */
-export function preferredPartnerId(config: Pick<PartnerConfig, 'partnerId' | 'projectDir'>): string {
+export function preferredPartnerId(config: Pick<ClientConfig, 'partnerId' | 'projectDir'>): string {
   return config.partnerId ?? partnerIdForFolder(config.projectDir);
 }
 

@@ -1,6 +1,7 @@
 /**
  * A real partner (Partner + MCP server) wired to a real MCP SDK client over the in-memory
- * transport, against a real broker. Nothing of ours is mocked.
+ * transport, against a real broker. Nothing of ours is mocked. `rest()` is a REST client acting
+ * as the partner, for checking what the broker holds.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,10 +10,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
+import { brokerEndpoint } from '../../src/client/endpoint.ts';
+import { BrokerClient } from '../../src/client/rest.ts';
+import { SecretStore } from '../../src/client/secrets.ts';
 import { partnerConfigFromEnv, type PartnerConfigInput } from '../../src/partner/config.ts';
-import { silentLogger } from '../../src/partner/log.ts';
 import { Partner } from '../../src/partner/partner.ts';
 import { createPartnerServer } from '../../src/partner/server.ts';
+import { silentLogger } from '../../src/shared/log.ts';
 
 export const ChannelNotification = z.object({
   method: z.literal('notifications/claude/channel'),
@@ -32,6 +36,8 @@ export interface TestPartner {
   home: string;
   projectDir: string;
   call(name: string, args?: Record<string, unknown>, options?: RequestOptions): Promise<ToolResult>;
+  /** A REST client acting as this partner (once it registered). */
+  rest(): BrokerClient;
   close(): Promise<void>;
 }
 
@@ -96,6 +102,14 @@ export async function startPartner(brokerUrl: string, options: StartPartnerOptio
       const result = await client.callTool({ name, arguments: args }, undefined, requestOptions);
       const content = result.content as Array<{ type: string; text?: string }>;
       return { text: content.map((c) => c.text ?? '').join('\n'), isError: result.isError === true };
+    },
+    rest() {
+      const partnerId = partner.identity?.partnerId;
+      if (!partnerId) throw new Error('the partner has not registered yet');
+      const secret = new SecretStore(config.secretsFile).getSecret(config.brokerUrl, partnerId)!;
+      const client = new BrokerClient({ endpoint: brokerEndpoint({ brokerUrl: config.brokerUrl }) });
+      client.setCredentials({ partnerId, secret });
+      return client;
     },
     async close() {
       await client.close().catch(() => undefined);

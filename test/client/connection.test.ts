@@ -1,48 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+/**
+ * The protocol-only connection against a WebSocket server driven by hand: reconnects, silence,
+ * takeover, talk failures and ack replay, frame by frame.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { BrokerConnection } from '../../src/partner/connection.ts';
-import { Inbox } from '../../src/partner/inbox.ts';
-import { silentLogger } from '../../src/partner/log.ts';
-import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { startPartner, waitUntil, type TestPartner } from './harness.ts';
-
-let broker: TestBroker;
-const open: TestPartner[] = [];
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker.close();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((p) => p.close()));
-});
-
-describe('flow control against the real broker', () => {
-  it('pauses when the inbox is full and resumes as it drains, losing and repeating nothing', async () => {
-    const alice = await startPartner(broker.url, { partnerId: 'fc-alice', overrides: { inboxMaxMessages: 4 } });
-    const bob = await startPartner(broker.url, { partnerId: 'fc-bob' });
-    open.push(alice, bob);
-    const total = 30;
-    for (let i = 1; i <= total; i++)
-      expect((await bob.call('talk', { message: `n${i}`, to: 'fc-alice' })).isError).toBe(false);
-    // The broker stops pushing at the limit (plus what was already in flight).
-    await waitUntil(() => alice.partner.inbox.size >= 4);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(alice.partner.inbox.size).toBeLessThan(total);
-    expect(alice.partner.inboxSaturated).toBe(true);
-    expect((await alice.call('list_partners')).text).toMatch(/📬 \d+\+ unread/);
-
-    const received: string[] = [];
-    const deadline = Date.now() + 10_000;
-    while (received.length < total && Date.now() < deadline) {
-      const heard = await alice.call('listen', { timeout: 3 });
-      expect(heard.isError).toBe(false);
-      received.push(...[...heard.text.matchAll(/\n(n\d+)\n<\/peer_message>/g)].map((m) => m[1]!));
-    }
-    expect(received).toEqual(Array.from({ length: total }, (_, i) => `n${i + 1}`));
-  });
-});
+import { BrokerConnection } from '../../src/client/connection.ts';
+import { brokerEndpoint } from '../../src/client/endpoint.ts';
+import { Mailbox } from '../../src/partner/mailbox.ts';
+import { silentLogger } from '../../src/shared/log.ts';
+import { waitUntil } from '../helpers/mcp-partner.ts';
 
 describe('connection against a hand-driven WebSocket server', () => {
   let server: WebSocketServer;
@@ -84,14 +50,13 @@ describe('connection against a hand-driven WebSocket server', () => {
       }),
     );
 
-  function connection(inbox = new Inbox({ maxMessages: 100, maxBytes: 1 << 20 })) {
+  function connection(since: () => number = () => 0) {
     return new BrokerConnection({
-      brokerUrl: url,
-      inbox,
+      endpoint: brokerEndpoint({ brokerUrl: url }),
       logger: silentLogger,
       requestTimeoutMs: 1_000,
-      reconnectBaseMs: 20,
-      reconnectCapMs: 100,
+      backoff: { baseMs: 20, capMs: 100 },
+      since,
     });
   }
 
@@ -106,9 +71,11 @@ describe('connection against a hand-driven WebSocket server', () => {
       message(socket, 2);
       // …then never another frame nor ping.
     };
-    const conn = connection();
+    // The mailbox holds the messages: it says `since` and drops the repeats.
+    const conn = connection((): number => mailbox.since);
+    const mailbox = new Mailbox({ maxMessages: 100, maxBytes: 1 << 20 }, conn);
     const seen: number[] = [];
-    conn.on('message', (m) => seen.push(m.id));
+    mailbox.on('message', (m) => seen.push(m.id));
     conn.start({ partnerId: 'p', secret: 's' });
     await waitUntil(() => hellos.length >= 2, 3_000, 'reconnect after silence');
     await conn.close();
@@ -173,28 +140,5 @@ describe('connection against a hand-driven WebSocket server', () => {
       { conversationId: 'direct:p:q', upTo: 7 },
     ]);
     await conn.close();
-  });
-});
-
-describe('acks refused by the rate limiter', () => {
-  it('are sent again once the limit passes, so read messages do not come back', async () => {
-    const strict = await startBroker({ rateLimit: 1, rateBurst: 2 });
-    try {
-      const alice = await startPartner(strict.url, { partnerId: 'rl-alice' });
-      const bob = await startPartner(strict.url, { partnerId: 'rl-bob' });
-      open.push(alice, bob);
-      await bob.call('talk', { message: 'read me', to: 'rl-alice' });
-      await waitUntil(() => alice.partner.inbox.size === 1);
-      // Spend alice's tokens, so the ack that listen sends is refused.
-      await alice.call('list_partners');
-      await alice.call('list_partners');
-      expect((await alice.call('listen', { timeout: 0 })).text).toContain('read me');
-      const unread = async () => (await strict.broker.service.conversations.list('rl-alice'))[0]?.unread;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await expect.poll(unread, { timeout: 5_000, interval: 100 }).toBe(0);
-    } finally {
-      await Promise.all(open.splice(0).map((p) => p.close()));
-      await strict.close();
-    }
   });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SecretStore, brokerKey } from '../../src/partner/secrets.ts';
+import { SecretStore, brokerKey } from '../../src/client/secrets.ts';
 import { secretsFilePath } from '../../src/shared/paths.ts';
 
 const dirs: string[] = [];
@@ -66,7 +66,7 @@ describe('SecretStore', () => {
 
   it('loses no secret when several processes save at the same moment', async () => {
     const secrets = store();
-    const module = new URL('../../src/partner/secrets.ts', import.meta.url).pathname;
+    const module = new URL('../../src/client/secrets.ts', import.meta.url).pathname;
     const writers = Array.from({ length: 6 }, (_, w) => {
       const script = `import { SecretStore } from ${JSON.stringify(module)};
         const s = new SecretStore(${JSON.stringify(secrets.filePath)});

@@ -1,10 +1,11 @@
 /**
- * REST client for the broker: every call carries the partner's secret (and the access token
- * when one is configured), gives up after a short timeout so a tool never hangs on a dead
- * broker, validates the reply against the shared schema and turns `{error, code}` replies into
- * DuoError. The CLI uses it too.
+ * REST client for the broker, used by the partner and the `duo` commands: every call carries
+ * the partner's secret and the endpoint's headers, gives up after a short timeout so a tool never
+ * hangs on a dead broker, validates the reply against the shared schema and turns
+ * `{error, code}` replies into DuoError.
  */
 import type { z } from 'zod';
+import { REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
 import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
 import {
   ConversationReply,
@@ -13,7 +14,6 @@ import {
   HealthReply,
   HistoryReply,
   LeaveReply,
-  ListenReply,
   PartnersReply,
   RegisterReply,
   SettingsReply,
@@ -22,11 +22,10 @@ import {
   type RegisterBody,
   type TalkBody,
 } from '../shared/protocol.ts';
+import type { BrokerEndpoint } from './endpoint.ts';
 
 export interface BrokerClientOptions {
-  brokerUrl: string;
-  /** DUO_TOKEN, sent as X-Duo-Token on every request. */
-  token?: string;
+  endpoint: BrokerEndpoint;
   timeoutMs?: number;
 }
 
@@ -40,19 +39,20 @@ interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   /** Overrides the client's credentials (registration presents the stored secret, if any). */
   secret?: string | null;
-  timeoutMs?: number;
 }
 
 export class BrokerClient {
-  readonly brokerUrl: string;
-  private readonly token: string | undefined;
+  private readonly endpoint: BrokerEndpoint;
   private readonly timeoutMs: number;
   private credentials: Credentials | undefined;
 
   constructor(options: BrokerClientOptions) {
-    this.brokerUrl = options.brokerUrl.replace(/\/+$/, '');
-    this.token = options.token;
-    this.timeoutMs = options.timeoutMs ?? 3_000;
+    this.endpoint = options.endpoint;
+    this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  }
+
+  get brokerUrl(): string {
+    return this.endpoint.url;
   }
 
   setCredentials(credentials: Credentials | undefined): void {
@@ -74,19 +74,6 @@ export class BrokerClient {
 
   talk(body: TalkBody) {
     return this.request('POST', '/talk', TalkReply, { body });
-  }
-
-  /** REST long-poll; `timeoutSeconds` is how long the broker may hold the request. */
-  listen(options: { timeoutSeconds?: number; conversationId?: string; peek?: boolean } = {}) {
-    const waitMs = (options.timeoutSeconds ?? 30) * 1000;
-    return this.request('GET', `/listen/${encodeURIComponent(this.requirePartnerId())}`, ListenReply, {
-      query: {
-        timeout: options.timeoutSeconds,
-        conversationId: options.conversationId,
-        peek: options.peek ? 1 : undefined,
-      },
-      timeoutMs: waitMs + this.timeoutMs,
-    });
   }
 
   createConversation(body: CreateConversationBody) {
@@ -148,15 +135,14 @@ export class BrokerClient {
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { ...this.endpoint.headers(), accept: 'application/json' };
     const secret = options.secret === undefined ? this.credentials?.secret : (options.secret ?? undefined);
     if (secret) headers.authorization = `Bearer ${secret}`;
-    if (this.token) headers['x-duo-token'] = this.token;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
 
     let response: Response;
     let text: string;
-    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const timeoutMs = this.timeoutMs;
     try {
       response = await fetch(url, {
         method,
@@ -176,7 +162,7 @@ export class BrokerClient {
     } catch {
       throw new DuoError(
         'internal',
-        `The broker at ${this.brokerUrl} answered ${method} ${path} with something that is not JSON (HTTP ${response.status}); is BROKER_URL pointing at a Duo broker?`,
+        `The broker at ${this.brokerUrl} answered with something that is not JSON (HTTP ${response.status}); check that BROKER_URL points at a Duo broker.`,
       );
     }
     if (!response.ok) throw errorFromReply(response, json, this.brokerUrl);
@@ -185,7 +171,7 @@ export class BrokerClient {
     if (!parsed.success) {
       throw new DuoError(
         'internal',
-        `The broker at ${this.brokerUrl} sent an unexpected reply to ${method} ${path}; the broker and partner versions may not match.`,
+        `The broker at ${this.brokerUrl} sent a reply this version does not understand; the broker and partner versions may not match (run \`duo doctor\`).`,
       );
     }
     return parsed.data as never;

@@ -1,0 +1,29 @@
+/**
+ * Small pieces of how Duo shows things to a person or a model, shared by the partner's tool
+ * results and the `duo` commands: local times, peer-chosen text outside an envelope, and the
+ * name of a conversation from one member's side.
+ */
+import { escapeEnvelope } from '../shared/envelope.ts';
+import { otherMember } from '../shared/ids.ts';
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** `HH:MM` in local time for today, `YYYY-MM-DD HH:MM` otherwise; '' for an unreadable time. */
+export function localTime(iso: string, now: Date = new Date()): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  const hm = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const sameDay =
+    date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() && date.getDate() === now.getDate();
+  return sameDay ? hm : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${hm}`;
+}
+
+/** Peer-chosen text shown outside an envelope (names, statuses): escaped and quoted. */
+export function quoted(text: string): string {
+  return `"${escapeEnvelope(text).replace(/\n/g, ' ').replace(/"/g, '&quot;')}"`;
+}
+
+/** The other member's id for a direct conversation of `me`, else the conversation id. */
+export function conversationLabel(conversationId: string, me: string): string {
+  return otherMember(conversationId, me) ?? conversationId;
+}
