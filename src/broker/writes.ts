@@ -158,7 +158,7 @@ export class Writes {
     if (!(await tx.getPartner(to))) {
       throw new DuoError(
         'unknown_partner',
-        `No partner is registered as "${to}". Call list_partners (GET /partners) to see who exists.`,
+        `No partner is registered as "${to}". Call list_partners to see who exists.`,
       );
     }
     await tx.insertConversation(

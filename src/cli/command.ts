@@ -4,7 +4,6 @@
  * Commands write through the context, never to process.stdout directly, and return an exit code.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DuoError } from '../shared/errors.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -56,10 +55,4 @@ export function intFlag(value: string | undefined, flag: string, fallback: numbe
   if (!/^\d{1,9}$/.test(value) || Number(value) < min)
     throw new UsageError(`--${flag} must be a whole number of at least ${min}.`);
   return Number(value);
-}
-
-/** One line for a failure: the sentence of a DuoError, else the error's message. */
-export function describeError(error: unknown): string {
-  if (error instanceof DuoError) return error.message;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -3,8 +3,8 @@
  * only dispatches; each command lives in commands/<name>.ts and is loaded on demand, so a hook
  * does not pay for loading the broker.
  */
-import { DuoError } from '../shared/errors.ts';
-import { describeError, UsageError, type CliContext, type Command } from './command.ts';
+import { describeError, DuoError } from '../shared/errors.ts';
+import { UsageError, type CliContext, type Command } from './command.ts';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
   broker: { summary: 'Start the broker (--port, --host, --db, --token)', load: () => import('./commands/broker.ts') },

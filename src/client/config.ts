@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseConfig, positiveInt } from '../shared/config.ts';
-import { RECONNECT_BASE_MS, RECONNECT_CAP_MS, REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
+import { RECONNECT_BASE_MS, RECONNECT_CAP_MS, PARTNER_REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
 import { DEFAULT_BROKER_URL, secretsFilePath } from '../shared/paths.ts';
 import { DisplayName, PartnerId } from '../shared/protocol.ts';
 
@@ -35,7 +35,7 @@ export const ClientConfig = z.strictObject({
   projectDir: z.string().min(1).refine(isAbsolute, 'the project directory must be an absolute path'),
   secretsFile: z.string().min(1),
   /** Every REST call and every WebSocket request gives up after this long: tools fail fast. */
-  requestTimeoutMs: positiveInt.default(REQUEST_TIMEOUT_MS),
+  requestTimeoutMs: positiveInt.default(PARTNER_REQUEST_TIMEOUT_MS),
   reconnectBaseMs: positiveInt.default(RECONNECT_BASE_MS),
   reconnectCapMs: positiveInt.default(RECONNECT_CAP_MS),
 });

@@ -5,7 +5,7 @@
  * `{error, code}` replies into DuoError.
  */
 import type { z } from 'zod';
-import { REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
+import { PARTNER_REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
 import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
 import {
   ConversationReply,
@@ -48,7 +48,7 @@ export class BrokerClient {
 
   constructor(options: BrokerClientOptions) {
     this.endpoint = options.endpoint;
-    this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.timeoutMs = options.timeoutMs ?? PARTNER_REQUEST_TIMEOUT_MS;
   }
 
   get brokerUrl(): string {

@@ -3,7 +3,8 @@
  * the path alive; when none arrives for a few heartbeats the path is dead even if TCP has not
  * noticed yet (a half-open socket, a frozen peer), and the owner is told to cut it.
  */
-import { HEARTBEAT_MS, SILENCE_HEARTBEATS } from '../shared/defaults.ts';
+import { SILENCE_HEARTBEATS } from '../shared/defaults.ts';
+import { HEARTBEAT_MS } from '../shared/limits.ts';
 
 export interface SilenceOptions {
   /** Called once per silence; the watch stops until `alive` is called again. */

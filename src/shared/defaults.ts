@@ -2,12 +2,15 @@
  * Limits and defaults of the clients (the partner and the `duo` commands), each stated once.
  * Anything a user can change has a config field whose default comes from here; the rest are
  * bounds that keep a long-running partner's memory flat.
+ *
+ * The listen timeouts, the history page size and the heartbeat are the broker's contract and
+ * live in limits.ts.
  */
 
 // ---------------------------------------------------------------- talking to the broker
 
 /** Every REST call and WebSocket request of the partner gives up after this long: tools fail fast. */
-export const REQUEST_TIMEOUT_MS = 3_000;
+export const PARTNER_REQUEST_TIMEOUT_MS = 3_000;
 /** The `duo` commands run once and a human waits for them: a little more patience. */
 export const CLI_REQUEST_TIMEOUT_MS = 5_000;
 /** Reconnect backoff: full jitter between 0 and min(cap, base · 2^attempt). */
@@ -15,8 +18,6 @@ export const RECONNECT_BASE_MS = 250;
 export const RECONNECT_CAP_MS = 10_000;
 /** Registration retries back off this many times slower than reconnects (each is a full round trip). */
 export const REGISTER_RETRY_FACTOR = 4;
-/** The broker's ping interval, assumed until its `welcome` frame states the real one. */
-export const HEARTBEAT_MS = 15_000;
 /** This many heartbeats without a frame or a ping means the path is dead, even if TCP has not noticed. */
 export const SILENCE_HEARTBEATS = 2.5;
 /** How long after a refused ack (rate limit, busy database) every ack is sent again. */
@@ -52,10 +53,6 @@ export const REMEMBERED_UNSETTLED_SENDS = 100;
 
 // ---------------------------------------------------------------- tools and commands
 
-/** `listen` waits this many seconds unless told otherwise; the REST long-poll has the same default. */
-export const LISTEN_DEFAULT_SECONDS = 30;
-/** The longest `listen` (the seed's 60 minutes). */
-export const LISTEN_MAX_SECONDS = 3600;
 /** At most this many messages per `listen` result, so one result stays readable. */
 export const LISTEN_BATCH = 50;
 /** How often a waiting `listen` sends an MCP progress notification. */
@@ -64,8 +61,6 @@ export const PROGRESS_INTERVAL_MS = 10_000;
 export const HISTORY_DEFAULT_LIMIT = 20;
 /** The most the `history` tool shows at once (a model's context is precious). */
 export const HISTORY_TOOL_MAX_LIMIT = 200;
-/** The most messages one history request may ask the broker for. */
-export const HISTORY_PAGE_MAX = 500;
 /** `duo tail`: messages of backlog shown first, and how often it looks for new ones. */
 export const TAIL_BACKLOG_LINES = 10;
 export const TAIL_INTERVAL_MS = 1_000;

@@ -4,11 +4,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { DuoError } from '../../shared/errors.ts';
+import { describeError, DuoError } from '../../shared/errors.ts';
 import type { HealthReply } from '../../shared/protocol.ts';
 import { VERSION } from '../../shared/version.ts';
 import type { z } from 'zod';
-import { parse, describeError, type Command } from '../command.ts';
+import { parse, type Command } from '../command.ts';
 import { findClaude, findDuoServers, hasHook, readJsonObject, settingsPath } from '../claude-code.ts';
 import { brokerClient, candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
 import { CHANNELS_LAUNCH } from './install.ts';

@@ -1,4 +1,5 @@
-import { HISTORY_DEFAULT_LIMIT, HISTORY_PAGE_MAX } from '../../shared/defaults.ts';
+import { HISTORY_DEFAULT_LIMIT } from '../../shared/defaults.ts';
+import { MAX_HISTORY_LIMIT } from '../../shared/limits.ts';
 import { resolveConversation } from '../../client/resolve.ts';
 import { intFlag, parse, UsageError, type Command } from '../command.ts';
 import { formatLine } from '../format.ts';
@@ -12,7 +13,7 @@ export const command: Command = {
 Prints the newest messages of a conversation, oldest first. Reading history never marks anything
 read. A partner id means your direct conversation with them.
 
-  --limit N    How many (default ${HISTORY_DEFAULT_LIMIT}, at most ${HISTORY_PAGE_MAX})
+  --limit N    How many (default ${HISTORY_DEFAULT_LIMIT}, at most ${MAX_HISTORY_LIMIT})
   --before ID  Only messages older than message #ID (to page back)`,
   async run(args, ctx) {
     const { values, positionals } = parse(args, {

@@ -12,11 +12,11 @@
  */
 import { z } from 'zod';
 import { envelope } from '../../shared/envelope.ts';
-import { DuoError } from '../../shared/errors.ts';
+import { describeError, DuoError } from '../../shared/errors.ts';
 import { otherMember } from '../../shared/ids.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
 import { quoted } from '../../client/display.ts';
-import { describeError, parse, type CliContext, type Command } from '../command.ts';
+import { parse, type CliContext, type Command } from '../command.ts';
 import { actAs, cliSetup, type ActingAs } from '../identity.ts';
 
 const HookInput = z.looseObject({

@@ -8,13 +8,14 @@
  * are fetched. The cost is up to one poll interval of delay, which a human does not notice.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HISTORY_PAGE_MAX, TAIL_BACKLOG_LINES, TAIL_INTERVAL_MS, TAIL_MIN_INTERVAL_MS } from '../../shared/defaults.ts';
-import { DuoError, isTransient } from '../../shared/errors.ts';
+import { TAIL_BACKLOG_LINES, TAIL_INTERVAL_MS, TAIL_MIN_INTERVAL_MS } from '../../shared/defaults.ts';
+import { MAX_HISTORY_LIMIT } from '../../shared/limits.ts';
+import { describeError, DuoError, isTransient } from '../../shared/errors.ts';
 import { directMembers } from '../../shared/ids.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
 import type { BrokerClient } from '../../client/rest.ts';
 import { resolveConversation } from '../../client/resolve.ts';
-import { describeError, intFlag, parse, UsageError, type CliContext, type Command } from '../command.ts';
+import { intFlag, parse, UsageError, type CliContext, type Command } from '../command.ts';
 import { formatLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
 
@@ -92,7 +93,7 @@ class Watcher {
     for (const conversation of conversations) {
       if (lines > 0 && conversation.lastMessageId !== null) {
         recent.push(
-          ...(await this.client.history(conversation.id, { limit: Math.min(lines, HISTORY_PAGE_MAX) })).messages,
+          ...(await this.client.history(conversation.id, { limit: Math.min(lines, MAX_HISTORY_LIMIT) })).messages,
         );
       }
       this.seen.set(conversation.id, conversation.lastMessageId ?? 0);

@@ -4,7 +4,8 @@
  * acknowledged only when the result is about to be returned: a cancelled listen consumes nothing.
  */
 import { z } from 'zod';
-import { LISTEN_BATCH, LISTEN_DEFAULT_SECONDS, LISTEN_MAX_SECONDS } from '../../shared/defaults.ts';
+import { LISTEN_BATCH } from '../../shared/defaults.ts';
+import { DEFAULT_LISTEN_SECONDS, MAX_LISTEN_SECONDS } from '../../shared/limits.ts';
 import { resolveConversation } from '../../client/resolve.ts';
 import { formatMessages } from '../format.ts';
 import type { Partner } from '../partner.ts';
@@ -12,7 +13,7 @@ import { defineTool, footer, ok, type ToolExtra } from './common.ts';
 
 export const listenTool = defineTool({
   name: 'listen',
-  description: `Wait for messages from other partners and mark them read. Returns at once if messages are waiting, otherwise waits up to \`timeout\` SECONDS (default ${LISTEN_DEFAULT_SECONDS}, 0 = just check, max ${LISTEN_MAX_SECONDS} = 60 min). Optionally only for one conversation.`,
+  description: `Wait for messages from other partners and mark them read. Returns at once if messages are waiting, otherwise waits up to \`timeout\` SECONDS (default ${DEFAULT_LISTEN_SECONDS}, 0 = just check, max ${MAX_LISTEN_SECONDS} = 60 min). Optionally only for one conversation.`,
   args: {
     conversation: z
       .string()
@@ -24,13 +25,13 @@ export const listenTool = defineTool({
       .min(0)
       .optional()
       .describe(
-        `Seconds to wait: 0 just checks, up to ${LISTEN_MAX_SECONDS} (default ${LISTEN_DEFAULT_SECONDS}; more is treated as ${LISTEN_MAX_SECONDS}).`,
+        `Seconds to wait: 0 just checks, up to ${MAX_LISTEN_SECONDS} (default ${DEFAULT_LISTEN_SECONDS}; more is treated as ${MAX_LISTEN_SECONDS}).`,
       ),
   },
   async run(partner, args, extra) {
     const me = (await partner.requireIdentity()).partnerId;
     const conversationId = args.conversation === undefined ? undefined : resolveConversation(args.conversation, me);
-    const seconds = Math.min(args.timeout ?? LISTEN_DEFAULT_SECONDS, LISTEN_MAX_SECONDS);
+    const seconds = Math.min(args.timeout ?? DEFAULT_LISTEN_SECONDS, MAX_LISTEN_SECONDS);
 
     if (partner.held(conversationId).length === 0) {
       await partner.requireConnected();
