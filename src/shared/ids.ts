@@ -6,8 +6,8 @@ export const PARTNER_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /**
  * Direct conversations are `direct:<a>:<b>` with the two ids sorted. A partner id can never
- * contain `:`, so two different pairs can never produce the same id (the seed's `direct_a_b`
- * collided as soon as an id contained `_`).
+ * contain `:`, so two different pairs can never produce the same id (the older form
+ * `direct_a_b`, from the long-polling system Duo replaced, collided as soon as an id contained `_`).
  */
 export const DIRECT_ID_PATTERN = /^direct:[a-z0-9][a-z0-9_-]{0,63}:[a-z0-9][a-z0-9_-]{0,63}$/;
 export const GROUP_ID_PATTERN = /^group_[a-z0-9]{6,40}$/;
@@ -76,7 +76,7 @@ export function canonicalConversationId(conversationId: string): string {
 }
 
 /**
- * The seed's direct id `direct_<a>_<b>`, read from the side of `me`: ids may contain `_`, so the
+ * The older direct id form `direct_<a>_<b>` (still accepted everywhere an id is), read from the side of `me`: ids may contain `_`, so the
  * split is made where one side is `me`. Undefined when the value is not of that form or `me` is
  * neither side.
  */
