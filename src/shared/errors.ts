@@ -21,6 +21,8 @@ export const errorStatus = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   misdirected_host: 421,
+  /** The loop guard holds the conversation until a human writes in it or resumes it. */
+  conversation_held: 423,
   rate_limited: 429,
   headers_too_large: 431,
   internal: 500,

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildBroker, type Broker } from '../../src/broker/app.ts';
 import { BrokerConfig, type BrokerConfigInput } from '../../src/shared/config.ts';
 
@@ -84,6 +84,8 @@ export async function startBrokerProcess(options: {
       BROKER_PORT: String(port),
       BROKER_HOST: '127.0.0.1',
       DUO_DB: options.dbPath,
+      // Beside the database, never in the real user's config folder.
+      DUO_OWNER_TOKEN_FILE: join(dirname(options.dbPath), 'owner-token'),
       DUO_LOG_LEVEL: 'warn',
       ...options.env,
     },
