@@ -34,6 +34,19 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
+/**
+ * Where the human's seat (loop guard, watch stream) hooks into the service. Each is one call at
+ * a fixed point; without hooks the service behaves exactly as before.
+ */
+export interface ServiceHooks {
+  /** Before a message is stored (after the duplicate check); throws to refuse it. */
+  beforeTalk?(conversationId: string, senderId: string): void;
+  /** Every committed message, in id order, right after its commit. */
+  committed?(message: Message): void;
+  /** Every presence or status change of any partner. */
+  presence?(partnerId: string, online: boolean, status: string | null): void;
+}
+
 export interface TalkInput {
   content: string;
   to?: string | undefined;
@@ -89,6 +102,7 @@ export class BrokerService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly hooks: ServiceHooks = {},
   ) {
     this.writes = new Batcher((items) => this.commitWrites(items));
   }
@@ -270,6 +284,7 @@ export class BrokerService {
         };
       }
     }
+    this.hooks.beforeTalk?.(conversationId, senderId);
     const row = {
       conversation_id: conversationId,
       sender: senderId,
@@ -328,6 +343,7 @@ export class BrokerService {
 
   /** Pushes a committed message to every other member, online or not. */
   private publish(message: Message): void {
+    this.hooks.committed?.(message);
     for (const recipient of this.membership.members(message.conversationId)) {
       if (recipient === message.from) continue;
       const session = this.sessions.get(recipient);
@@ -468,6 +484,21 @@ export class BrokerService {
     return { id, kind: 'group', name, members: members.sort(), unread: 0, lastMessageId: null, lastMessageAt: null };
   }
 
+  /** Adds `partnerId` to an existing group; like a new member, it starts after the newest message. */
+  async join(partnerId: string, conversationId: string): Promise<void> {
+    if (this.membership.isMember(conversationId, partnerId)) return;
+    if (!this.membership.exists(conversationId))
+      throw new DuoError('unknown_conversation', `There is no conversation "${conversationId}".`);
+    if (directMembers(conversationId))
+      throw new DuoError('forbidden', `"${conversationId}" is a direct conversation; only groups can be joined.`);
+    try {
+      await this.store.addMember(conversationId, partnerId, await this.store.maxMessageId(), this.nowIso());
+    } catch (error) {
+      throw storageError(error);
+    }
+    this.membership.add(conversationId, partnerId);
+  }
+
   async leave(partnerId: string, conversationId: string): Promise<void> {
     this.requireMember(conversationId, partnerId);
     if (directMembers(conversationId)) {
@@ -540,6 +571,7 @@ export class BrokerService {
 
   /** Tells everyone who shares a conversation with `partnerId` that it came or went. */
   private broadcastPresence(partnerId: string, online: boolean, status: string | null): void {
+    this.hooks.presence?.(partnerId, online, status);
     for (const contact of this.membership.contactsOf(partnerId)) {
       this.sessions.get(contact)?.send({ type: 'presence', partnerId, online, status });
     }
