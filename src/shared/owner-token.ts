@@ -52,7 +52,11 @@ export function ensureOwnerToken(path: string): string {
  * else the token file the broker of this user created.
  */
 export function readOwnerToken(env: Env): string {
-  if (env.DUO_TOKEN) return env.DUO_TOKEN;
+  return env.DUO_TOKEN || readOwnerTokenFile(env);
+}
+
+/** The token in this user's owner-token file; a DuoError that says what to do when there is none. */
+export function readOwnerTokenFile(env: Env): string {
   const path = ownerTokenPath(env);
   const token = readTokenFile(path);
   if (token === undefined) {
