@@ -73,7 +73,7 @@ export const ConsoleConversation = z.strictObject({
   id: z.string(),
   kind: z.enum(['direct', 'group']),
   name: z.string(),
-  /** Every member with how many messages wait unread for it. */
+  /** Every member with how many messages wait unread for it (up to UNREAD_COUNT_CAP). */
   members: z.array(ConsoleMember),
   /** The human's own unread count, or null when the human is not a member. */
   unread: z.int().nullable(),

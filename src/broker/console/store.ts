@@ -6,6 +6,7 @@
  * conversation.
  */
 import type { Kysely } from 'kysely';
+import { UNREAD_COUNT_CAP } from '../../shared/console-limits.ts';
 import type { MessageRow, PartnerRow } from '../schema.ts';
 import type { ConsoleDatabase, ConsoleSessionRow, HoldRow, PartnerKind } from './schema.ts';
 
@@ -137,7 +138,7 @@ export class ConsoleStore {
     }));
   }
 
-  /** Each member of the given conversations with its unread count. */
+  /** Each member of the given conversations with its unread count (at most UNREAD_COUNT_CAP). */
   async membersWithUnread(conversationIds: string[]): Promise<MemberUnread[]> {
     if (conversationIds.length === 0) return [];
     const rows = await this.db
@@ -146,11 +147,18 @@ export class ConsoleStore {
       .select((eb) => [
         'me.conversation_id as conversationId',
         'me.partner_id as partnerId',
+        // Counted up to the cap: an exact count of a huge backlog would read all of it.
         eb
-          .selectFrom('messages as m')
-          .whereRef('m.conversation_id', '=', 'me.conversation_id')
-          .whereRef('m.id', '>', 'me.cursor')
-          .whereRef('m.sender', '!=', 'me.partner_id')
+          .selectFrom(
+            eb
+              .selectFrom('messages as m')
+              .whereRef('m.conversation_id', '=', 'me.conversation_id')
+              .whereRef('m.id', '>', 'me.cursor')
+              .whereRef('m.sender', '!=', 'me.partner_id')
+              .select('m.id')
+              .limit(UNREAD_COUNT_CAP)
+              .as('waiting'),
+          )
           .select((e) => e.fn.countAll<number>().as('n'))
           .as('unread'),
       ])
