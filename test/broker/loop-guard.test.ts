@@ -7,6 +7,7 @@ import { parseLoopPolicy } from '../../src/shared/loop-policy.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { consoleApi, consoleLogin } from '../helpers/console.ts';
 import { api, connect, register, talk } from '../helpers/clients.ts';
+import { figure } from '../helpers/scale.ts';
 import { startPartner } from '../partner/harness.ts';
 
 describe('the policy', () => {
@@ -173,6 +174,41 @@ describe('in the broker', () => {
       expect((await talk(broker.url, from, { to: from === alice ? 'bob' : 'alice', content: `${i}` })).status).toBe(
         200,
       );
+    }
+  });
+
+  it('stops two real partners answering each other as fast as they can after the default budget', async () => {
+    broker = await startBroker();
+    const [alice, bob] = await Promise.all([
+      startPartner(broker.url, { partnerId: 'alice' }),
+      startPartner(broker.url, { partnerId: 'bob' }),
+    ]);
+    try {
+      const started = Date.now();
+      expect((await alice.call('talk', { message: 'Thanks for the review!', to: 'bob' })).isError).toBe(false);
+      let sent = 1;
+      let turn = bob;
+      let refusal = '';
+      for (;;) {
+        expect((await turn.call('listen', { timeout: 5 })).text).toContain('<peer_message');
+        const reply = await turn.call('talk', { message: `Thank you too! (${sent})` });
+        if (reply.isError) {
+          refusal = reply.text;
+          break;
+        }
+        sent += 1;
+        turn = turn === bob ? alice : bob;
+      }
+      const ms = Date.now() - started;
+      figure('loop guard: two partners answering each other at machine speed', {
+        heldAfter: sent,
+        ms,
+        messagesPerSecond: (sent / ms) * 1000,
+      });
+      expect(sent).toBe(20);
+      expect(refusal).toMatch(/its agents sent 20 messages within 5 min/);
+    } finally {
+      await Promise.all([alice.close(), bob.close()]);
     }
   });
 

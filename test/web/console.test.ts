@@ -3,7 +3,9 @@
  * server driven by the MCP SDK client): logging in with the one-time URL, live messages, sending
  * as the human, the loop guard's hold and resume, and peer text shown as text.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
@@ -12,7 +14,11 @@ import { mintLogin } from '../helpers/console.ts';
 import { figure } from '../helpers/scale.ts';
 import { startPartner, type TestPartner } from '../partner/harness.ts';
 
-const SCREENSHOT = new URL('../../docs/console.png', import.meta.url).pathname;
+/** The README's screenshot is refreshed with UPDATE_SCREENSHOT=1; otherwise it goes to a temporary file. */
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === '1'
+    ? new URL('../../docs/console.png', import.meta.url).pathname
+    : join(tmpdir(), `duo-console-${process.pid}.png`);
 
 let broker: TestBroker;
 let browser: Browser;
@@ -149,8 +155,9 @@ describe('the web console', () => {
     const banner = page.locator('.hold-banner');
     await banner.getByText(/its agents sent 6 messages within 1 min with no message from a human/).waitFor();
     await page.locator('.message .text').filter({ hasText: 'Will do, thanks again!' }).waitFor();
-    mkdirSync(new URL('.', `file://${SCREENSHOT}`).pathname, { recursive: true });
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
+    if (process.env.UPDATE_SCREENSHOT !== '1') rmSync(SCREENSHOT);
 
     await banner.locator('button.resume').click();
     await banner.waitFor({ state: 'hidden' });
