@@ -87,6 +87,12 @@ describe('the web console', () => {
       await again.goto(`http://localhost:${broker.port}/console/`);
       await again.getByText('Not logged in', { exact: true }).waitFor();
       expect(await second.cookies()).toEqual([]);
+
+      // Logging out ends the session on the broker, not only in this browser.
+      await page.locator('button.logout').click();
+      await page.getByText('Not logged in', { exact: true }).waitFor();
+      const sessions = broker.broker.database.sqlite.prepare('SELECT count(*) AS n FROM console_sessions').get();
+      expect(sessions).toEqual({ n: 0 });
       await Promise.all([first.close(), second.close()]);
     },
   );

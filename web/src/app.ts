@@ -74,6 +74,15 @@ export class App {
           text: guard ? `Loop guard: ${budget(guard.limit, guard.windowSeconds)} without a human` : 'Loop guard: off',
         }),
         this.live,
+        h('button', {
+          type: 'button',
+          class: 'small logout',
+          text: 'Log out',
+          onclick: () => {
+            this.watch.stop();
+            api('POST', '/console/api/logout', {}).finally(() => location.reload());
+          },
+        }),
       ),
       this.notice,
       h(

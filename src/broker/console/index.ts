@@ -10,7 +10,8 @@ import type { LoopGuardSetting } from '../../shared/console-protocol.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { OpenedDatabase } from '../db.ts';
 import { LoopGuard } from '../loop-guard.ts';
-import { OwnerAuth, ownerRequired } from '../owner.ts';
+import { DuoError } from '../../shared/errors.ts';
+import { OwnerAuth } from '../owner.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import type { BrokerService, Clock, ServiceHooks } from '../service.ts';
 import { Store } from '../store.ts';
@@ -121,8 +122,13 @@ export async function createHumanSeat(
         heartbeatMs: config.heartbeatMs,
         loopGuard,
         authorize: async (request: FastifyRequest) => {
+          const wait = limiter.take(`watch:${request.ip}`);
+          if (wait > 0)
+            throw new DuoError('rate_limited', `Too many watch connections; wait ${wait} s and retry.`, {
+              retryAfter: wait,
+            });
           if (owner.isOwner(request)) return;
-          if (!(await logins.session(request))) throw ownerRequired();
+          if (!(await logins.session(request))) throw watchRefused();
         },
         newestMessageId: () => messages.maxMessageId(),
         messagesAfter: async (afterId, limit) =>
@@ -139,4 +145,11 @@ export async function createHumanSeat(
       clearInterval(sweeper);
     },
   };
+}
+
+function watchRefused(): DuoError {
+  return new DuoError(
+    'unauthorized',
+    'The watch stream needs the owner token in the "X-Duo-Token" header (`duo token` prints it), or a console session (`duo web`).',
+  );
 }

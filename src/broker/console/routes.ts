@@ -117,6 +117,8 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
   });
 
   app.post('/console/api/logout', async (request, reply) => {
+    throttle(`ip:${request.ip}`);
+    parseInput(EmptyBody, request.body === undefined ? {} : request.body, 'logout body');
     const session = await logins.session(request);
     if (session) await logins.end(session);
     setSessionCookie(request, reply, '', 0);
