@@ -35,7 +35,7 @@ describe('logging in', () => {
   });
 
   it('trades a code once for an HttpOnly, SameSite=Strict cookie that is stored only hashed', async () => {
-    broker = await startBroker();
+    broker = await startBroker({ loopGuard: '20/5m' });
     const { code } = await mintLogin(broker);
     const first = await api(broker.url, 'POST', '/console/api/session', { body: { code } });
     expect(first.status).toBe(200);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { LoopGuard } from '../../src/broker/loop-guard.ts';
 import type { Hold } from '../../src/shared/console-protocol.ts';
 import { DuoError } from '../../src/shared/errors.ts';
-import { parseLoopPolicy } from '../../src/shared/loop-policy.ts';
+import { DEFAULT_LOOP_GUARD, parseLoopPolicy } from '../../src/shared/loop-policy.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { consoleApi, consoleLogin } from '../helpers/console.ts';
 import { api, connect, register, talk } from '../helpers/clients.ts';
@@ -178,7 +178,7 @@ describe('in the broker', () => {
   });
 
   it('stops two real partners answering each other as fast as they can after the default budget', async () => {
-    broker = await startBroker();
+    broker = await startBroker({ loopGuard: DEFAULT_LOOP_GUARD });
     const [alice, bob] = await Promise.all([
       startPartner(broker.url, { partnerId: 'alice' }),
       startPartner(broker.url, { partnerId: 'bob' }),

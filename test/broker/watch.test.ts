@@ -1,4 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
+import { DEFAULT_LOOP_GUARD } from '../../src/shared/loop-policy.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { consoleLogin, Watcher, watchAsOwner } from '../helpers/console.ts';
 import { api, connect, register, talk } from '../helpers/clients.ts';
@@ -7,7 +8,7 @@ let broker: TestBroker;
 afterEach(async () => broker?.close());
 
 it('streams every committed message in id order without consuming anything or touching a session', async () => {
-  broker = await startBroker();
+  broker = await startBroker({ loopGuard: DEFAULT_LOOP_GUARD });
   const alice = await register(broker.url, 'alice');
   const bob = await register(broker.url, 'bob');
   const carol = await register(broker.url, 'carol');
