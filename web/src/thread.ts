@@ -9,21 +9,16 @@ import type { HistoryReply, Message } from '../../src/shared/protocol.ts';
 import { api, query } from './api.ts';
 import { h, replace } from './dom.ts';
 import { budget, clock, directPair, unreadText } from './format.ts';
+import { composer, type ComposerHost, type ComposerTarget as Target } from './composer.ts';
 import { conversationTitle } from './conversations.ts';
 
 const PAGE = 50;
 const READ_DELAY_MS = 300;
 
-export interface ThreadHost {
-  me: string;
+export interface ThreadHost extends ComposerHost {
   isOnline(partnerId: string): boolean;
-  sent(conversationId: string): void;
   read(conversationId: string): void;
-  message(partnerId: string): void;
-  error(error: unknown): void;
 }
-
-type Target = { conversation: ConsoleConversation } | { newTo: string };
 
 export class Thread {
   readonly element: HTMLElement;
@@ -221,69 +216,7 @@ export class Thread {
   }
 
   private renderComposer(): void {
-    const target = this.target;
-    if (!target) return;
-    const pair = 'conversation' in target ? directPair(target.conversation.id) : undefined;
-    if (pair && !pair.includes(this.host.me)) {
-      replace(
-        this.composer,
-        h('p', {
-          class: 'hint',
-          text: `Only ${pair[0]} and ${pair[1]} can write in their direct conversation. Message one of them:`,
-        }),
-        ...pair.map((id) =>
-          h('button', { type: 'button', class: 'small', text: `Message ${id}`, onclick: () => this.host.message(id) }),
-        ),
-      );
-      return;
-    }
-    const joins = 'conversation' in target && target.conversation.unread === null;
-    const text = h('textarea', {
-      rows: 3,
-      placeholder: joins
-        ? 'Write as yourself; sending adds you to this group (Ctrl+Enter sends)'
-        : 'Write as yourself… (Ctrl+Enter sends)',
-      ariaLabel: 'Message',
-    });
-    const send = h('button', { type: 'submit', text: 'Send' });
-    const submit = () => {
-      const content = text.value;
-      if (content.trim() === '') return;
-      const where = 'conversation' in target ? { conversationId: target.conversation.id } : { to: target.newTo };
-      send.disabled = true;
-      api<{ conversationId: string }>('POST', '/console/api/talk', {
-        ...where,
-        content,
-        clientMsgId: `console-${crypto.randomUUID()}`,
-      })
-        .then((reply) => {
-          text.value = '';
-          this.host.sent(reply.conversationId);
-        })
-        .catch((error: unknown) => this.host.error(error))
-        .finally(() => (send.disabled = false));
-    };
-    text.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
-        event.preventDefault();
-        submit();
-      }
-    });
-    replace(
-      this.composer,
-      h(
-        'form',
-        {
-          class: 'compose',
-          onsubmit: (event) => {
-            event.preventDefault();
-            submit();
-          },
-        },
-        text,
-        send,
-      ),
-    );
+    if (this.target) replace(this.composer, ...composer(this.host, this.target));
   }
 
   private markReadSoon(): void {
