@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as initial from './001_initial.ts';
+import * as humanSeat from './002_console.ts';
 
 /** Every migration, in order. Schema changes only ever go through a new entry here. */
 export const migrations: Record<string, Migration> = {
   '001_initial': initial,
+  '002_console': humanSeat,
 };

@@ -17,6 +17,8 @@ import {
 import { REDACTED_PATHS } from '../shared/log.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { openDatabase, type OpenedDatabase } from './db.ts';
+import { createHumanSeat } from './console/index.ts';
+import { securityHeaders } from './console/static.ts';
 import { errorReply, toDuoError } from './errors.ts';
 import { createGuard } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -30,6 +32,8 @@ export interface Broker {
   service: BrokerService;
   /** The open database; fault tests use it to simulate a full disk. */
   database: OpenedDatabase;
+  /** The owner token this broker accepts (X-Duo-Token): console logins, holds, resume, the watch stream. */
+  ownerToken: string;
   /** Stops accepting work, closes sockets and the database. */
   close(): Promise<void>;
 }
@@ -85,7 +89,9 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       socket.destroy();
     },
   });
-  const service = new BrokerService(new Store(database.db), deps.clock ?? systemClock, app.log);
+  const clock = deps.clock ?? systemClock;
+  const seat = await createHumanSeat(config, database, clock, app.log);
+  const service = new BrokerService(new Store(database.db), clock, app.log, seat.hooks);
   await service.start();
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
   const sweeper = setInterval(() => limiter.sweep(), RATE_LIMIT_SWEEP_MS);
@@ -119,6 +125,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
   const guard = createGuard(config);
   app.addHook('onRequest', async (request) => guard(request));
+  app.addHook('onSend', securityHeaders);
 
   app.setErrorHandler((error, request, reply) => {
     const duo = toDuoError(error);
@@ -142,14 +149,17 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       heartbeatMs: config.heartbeatMs,
       helloTimeoutMs: config.helloTimeoutMs,
     });
+    await seat.register(scope, { service, limiter });
   });
 
   return {
     app,
     service,
     database,
+    ownerToken: seat.owner.token,
     async close() {
       clearInterval(sweeper);
+      seat.stop();
       await service.closeSessions();
       service.stop();
       await app.close();

@@ -54,6 +54,21 @@ export class Conversations {
     return { id, kind: 'group', name, members: members.sort(), unread: 0, lastMessageId: null, lastMessageAt: null };
   }
 
+  /** Adds `partnerId` to an existing group; like a new member, it starts after the newest message. */
+  async join(partnerId: string, conversationId: string): Promise<void> {
+    if (this.membership.isMember(conversationId, partnerId)) return;
+    if (!this.membership.exists(conversationId))
+      throw new DuoError('unknown_conversation', `There is no conversation "${conversationId}".`);
+    if (directMembers(conversationId))
+      throw new DuoError('forbidden', `"${conversationId}" is a direct conversation; only groups can be joined.`);
+    try {
+      await this.store.addMember(conversationId, partnerId, await this.store.maxMessageId(), isoNow(this.clock));
+    } catch (error) {
+      throw storageError(error);
+    }
+    this.membership.add(conversationId, partnerId);
+  }
+
   async leave(partnerId: string, conversationId: string): Promise<void> {
     this.membership.requireMember(conversationId, partnerId);
     if (directMembers(conversationId)) {

@@ -5,6 +5,7 @@
  * none of these ways reads it later.
  */
 import type { Message } from '../shared/protocol.ts';
+import type { ServiceHooks } from './hooks.ts';
 import type { Membership } from './membership.ts';
 import type { OfflineNotices } from './offline-notice.ts';
 import type { Presence } from './presence.ts';
@@ -18,10 +19,12 @@ export class Fanout {
     private readonly wakeups: Wakeups,
     private readonly presence: Pick<Presence, 'isOnline'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
+    private readonly hooks: Pick<ServiceHooks, 'committed'> = {},
   ) {}
 
   /** Called once per committed message, in id order. */
   publish(message: Message): void {
+    this.hooks.committed?.(message);
     for (const recipient of this.membership.members(message.conversationId)) {
       if (recipient === message.from) continue;
       this.sessions.get(recipient)?.deliver(message);

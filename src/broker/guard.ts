@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
+import { isConsolePath, isOwnOrigin } from './console/origin.ts';
 
 export const TOKEN_HEADER = 'x-duo-token';
 
@@ -23,7 +24,8 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
 
   return (request) => {
     const origin = request.headers.origin;
-    if (origin !== undefined && !origins.has(origin.toLowerCase())) {
+    const consoleOwn = origin !== undefined && isConsolePath(request.url) && isOwnOrigin(origin, request.headers.host);
+    if (origin !== undefined && !origins.has(origin.toLowerCase()) && !consoleOwn) {
       throw new DuoError(
         'origin_forbidden',
         `Requests from the web origin ${JSON.stringify(origin)} are refused. The broker is for local tools; allow an origin with DUO_ALLOWED_ORIGINS only if you must.`,
@@ -50,7 +52,9 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
         `This broker does not answer to the host name ${JSON.stringify(request.headers.host ?? '')}. Use http://localhost:<port>, or add the name to DUO_ALLOWED_HOSTS.`,
       );
     }
-    if (token && request.url !== '/health') {
+    // Console routes check the session cookie or the owner token (which DUO_TOKEN is too) themselves:
+    // a browser cannot add the header to a page load or a WebSocket.
+    if (token && request.url !== '/health' && !isConsolePath(request.url)) {
       const given = request.headers[TOKEN_HEADER];
       const buffer = Buffer.from(typeof given === 'string' ? given : '');
       if (buffer.length !== token.length || !timingSafeEqual(buffer, token)) {

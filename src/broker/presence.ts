@@ -6,6 +6,7 @@
  */
 import type { PartnerSummary } from '../shared/protocol.ts';
 import { isoNow, type Clock } from './clock.ts';
+import type { ServiceHooks } from './hooks.ts';
 import type { Membership } from './membership.ts';
 import type { PartnerRow } from './schema.ts';
 import type { SessionRegistry } from './sessions.ts';
@@ -26,6 +27,7 @@ export class Presence {
     private readonly clock: Clock,
     private readonly sessions: SessionRegistry,
     private readonly membership: Membership,
+    private readonly hooks: Pick<ServiceHooks, 'presence'> = {},
   ) {}
 
   isOnline(partnerId: string): boolean {
@@ -86,6 +88,7 @@ export class Presence {
 
   /** Tells everyone who shares a conversation with `partnerId` that it came, went or changed. */
   private broadcast(partnerId: string, online: boolean, status: string | null): void {
+    this.hooks.presence?.(partnerId, online, status);
     for (const contact of this.membership.contactsOf(partnerId)) {
       this.sessions.get(contact)?.send({ type: 'presence', partnerId, online, status });
     }

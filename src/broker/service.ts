@@ -20,6 +20,9 @@ import { SessionRegistry } from './sessions.ts';
 import type { Store } from './store.ts';
 import { Wakeups } from './wakeups.ts';
 import { Writes } from './writes.ts';
+import type { ServiceHooks } from './hooks.ts';
+
+export type { ServiceHooks } from './hooks.ts';
 
 export class BrokerService {
   /** The live WebSocket session of each partner. */
@@ -46,13 +49,14 @@ export class BrokerService {
     private readonly store: Store,
     clock: Clock,
     log: Logger,
+    hooks: ServiceHooks = {},
   ) {
     const { sessions, membership, wakeups } = this;
     this.auth = new Auth(store, clock);
-    this.presence = new Presence(store, clock, sessions, membership);
+    this.presence = new Presence(store, clock, sessions, membership, hooks);
     this.notices = new OfflineNotices(store, this.presence, log);
-    const fanout = new Fanout(membership, sessions, wakeups, this.presence, this.notices);
-    this.writes = new Writes(store, clock, membership, fanout, this.notices);
+    const fanout = new Fanout(membership, sessions, wakeups, this.presence, this.notices, hooks);
+    this.writes = new Writes(store, clock, membership, fanout, this.notices, hooks);
     this.longPoll = new LongPoll(store, membership, wakeups, this.presence, this.writes);
     this.conversations = new Conversations(store, clock, membership, this.notices);
     this.lifecycle = new SessionLifecycle(store, clock, sessions, this.presence, this.notices, log);

@@ -92,6 +92,13 @@ export class Store {
       .execute();
   }
 
+  async addMember(conversationId: string, partnerId: string, cursor: number, joinedAt: string): Promise<void> {
+    await this.db
+      .insertInto('members')
+      .values({ conversation_id: conversationId, partner_id: partnerId, cursor, joined_at: joinedAt })
+      .execute();
+  }
+
   async removeMember(conversationId: string, partnerId: string): Promise<void> {
     await this.db
       .deleteFrom('members')

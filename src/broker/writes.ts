@@ -12,6 +12,7 @@ import { Batcher, type BatchOutcome } from './batcher.ts';
 import { isoNow, type Clock } from './clock.ts';
 import { storageError } from './db.ts';
 import type { Fanout } from './fanout.ts';
+import type { ServiceHooks } from './hooks.ts';
 import type { Membership } from './membership.ts';
 import type { OfflineNotices } from './offline-notice.ts';
 import { toMessage, type Store } from './store.ts';
@@ -48,6 +49,7 @@ export class Writes {
     private readonly membership: Membership,
     private readonly fanout: Pick<Fanout, 'publish'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
+    private readonly hooks: Pick<ServiceHooks, 'beforeTalk'> = {},
   ) {
     this.batcher = new Batcher((items) => this.commit(items), WRITE_BATCH_MAX);
   }
@@ -134,6 +136,7 @@ export class Writes {
         };
       }
     }
+    this.hooks.beforeTalk?.(conversationId, senderId);
     const row = {
       conversation_id: conversationId,
       sender: senderId,

@@ -28,6 +28,15 @@ const commands: Record<string, { summary: string; load: () => Promise<{ command:
   },
   who: { summary: 'List partners: online, status, last seen', load: () => import('./commands/who.ts') },
   history: { summary: 'Show the messages of a conversation', load: () => import('./commands/history.ts') },
+  web: {
+    summary: 'Open the web console: prints a one-time login URL (--open)',
+    load: () => import('./commands/web.ts'),
+  },
+  resume: {
+    summary: 'Resume a conversation the loop guard holds: duo resume <conversation>',
+    load: () => import('./commands/resume.ts'),
+  },
+  token: { summary: 'Print the owner token (for curl and scripts)', load: () => import('./commands/token.ts') },
   hook: { summary: 'Claude Code hooks: session-start, session-end', load: () => import('./commands/hook.ts') },
   demo: { summary: 'Start a throwaway broker and two partners that talk', load: () => import('./commands/demo.ts') },
 };

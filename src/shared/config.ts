@@ -12,6 +12,8 @@ import {
   RATE_LIMIT_BURST,
   RATE_LIMIT_PER_SECOND,
 } from './limits.ts';
+import { DEFAULT_LOOP_GUARD, parseLoopPolicy } from './loop-policy.ts';
+import { ownerTokenPath } from './owner-token.ts';
 import { DEFAULT_PORT, defaultDbPath } from './paths.ts';
 import { describeIssues } from './protocol.ts';
 
@@ -50,6 +52,15 @@ const list = z.union([
   ),
 ]);
 
+const loopGuardSetting = z.string().transform((text, ctx) => {
+  try {
+    return parseLoopPolicy(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 export const BrokerConfig = z.strictObject({
   port: port.default(DEFAULT_PORT),
   host: z.string().min(1).default('127.0.0.1'),
@@ -68,6 +79,10 @@ export const BrokerConfig = z.strictObject({
   /** Longest REST long-poll, in seconds. */
   maxListenSeconds: positiveInt.default(MAX_LISTEN_SECONDS),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where the owner token lives; unset (in-process test brokers) keeps a random one in memory. */
+  ownerTokenPath: z.string().min(1).optional(),
+  /** Loop guard: `N/T` such as "20/5m", or "off" (parsed to null). */
+  loopGuard: loopGuardSetting.prefault(DEFAULT_LOOP_GUARD),
 });
 export type BrokerConfig = z.infer<typeof BrokerConfig>;
 export type BrokerConfigInput = z.input<typeof BrokerConfig>;
@@ -86,6 +101,8 @@ export function brokerConfigFromEnv(
     allowedHosts: env.DUO_ALLOWED_HOSTS,
     rateLimit: env.DUO_RATE_LIMIT,
     logLevel: env.DUO_LOG_LEVEL,
+    ownerTokenPath: ownerTokenPath(env),
+    loopGuard: env.DUO_LOOP_GUARD,
   };
   const config = parseConfig(BrokerConfig, 'broker', fromEnv, overrides);
   if (!isLoopbackHost(config.host) && !config.token) {

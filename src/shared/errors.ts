@@ -95,6 +95,12 @@ export const errorCatalogue = {
     message: 'This broker does not answer to that host name.',
     hint: "Use localhost with the broker's port, or add the name to DUO_ALLOWED_HOSTS.",
   },
+  conversation_held: {
+    status: 423,
+    message:
+      'The loop guard holds this conversation: agents exchanged too many messages in it without a human message.',
+    hint: 'Stop messaging this conversation; a human resumes it in the console or with duo resume, or by writing in it.',
+  },
   rate_limited: {
     status: 429,
     message: 'Too many requests.',

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ownerTokenPath } from '../../src/shared/owner-token.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, LiveDuo, runDuo, type CliHome } from '../helpers/cli.ts';
 import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
@@ -10,8 +11,10 @@ let alice: Registered;
 let bob: Registered;
 
 beforeAll(async () => {
-  broker = await startBroker();
-  h = cliHome(broker.url);
+  // The CLI finds the owner token where the broker of the same user keeps it.
+  h = cliHome();
+  broker = await startBroker({ ownerTokenPath: ownerTokenPath(h.env) });
+  h.env.BROKER_URL = broker.url;
   aliceDir = h.project('alice');
   expect((await runDuo(['register'], { env: h.env, cwd: aliceDir })).code).toBe(0);
   alice = { partnerId: 'alice', secret: h.secrets().getSecret(broker.url, 'alice')! };

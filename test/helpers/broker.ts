@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildBroker, type Broker } from '../../src/broker/app.ts';
 import { BrokerConfig, type BrokerConfigInput } from '../../src/shared/config.ts';
 
@@ -26,7 +26,9 @@ export function tempDir(prefix = 'duo-test-'): string {
 export async function startBroker(overrides: Partial<BrokerConfigInput> = {}): Promise<TestBroker> {
   const dir = tempDir();
   const dbPath = overrides.dbPath ?? join(dir, 'duo.db');
-  const config = BrokerConfig.parse({ port: 0, dbPath, logLevel: 'silent', ...overrides });
+  // Test brokers run without the loop guard (delivery tests exchange thousands of agent
+  // messages); the tests of the guard switch it on.
+  const config = BrokerConfig.parse({ port: 0, dbPath, logLevel: 'silent', loopGuard: 'off', ...overrides });
   const broker = await buildBroker(config);
   await broker.app.listen({ port: config.port, host: config.host });
   const address = broker.app.server.address();
@@ -84,7 +86,10 @@ export async function startBrokerProcess(options: {
       BROKER_PORT: String(port),
       BROKER_HOST: '127.0.0.1',
       DUO_DB: options.dbPath,
+      // Beside the database, never in the real user's config folder.
+      DUO_OWNER_TOKEN_FILE: join(dirname(options.dbPath), 'owner-token'),
       DUO_LOG_LEVEL: 'warn',
+      DUO_LOOP_GUARD: 'off',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

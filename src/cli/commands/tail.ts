@@ -1,182 +1,213 @@
 /**
- * `duo tail`: a live view of your conversations for the human watching the agents.
+ * `duo tail`: a live view of the conversations for the human watching the agents.
  *
- * It polls the REST history, which only reads: it never marks a message read, never holds a
- * WebSocket session (a second hello for the same partner id would take over the agent's session
- * and close it with 4001) and never appears as "online". One request a second asks for the
- * conversation list with each conversation's newest message id; only conversations that moved
- * are fetched. The cost is up to one poll interval of delay, which a human does not notice.
+ * It follows the broker's read-only watch stream (authenticated with the owner token): every
+ * message appears the moment it is committed, with presence changes and loop-guard holds. The
+ * stream never marks a message read, never opens a partner session (a second hello for the
+ * agent's id would take over its session and close it with 4001) and never appears online. The
+ * backlog comes from history, which only reads too. When the broker goes away the stream comes
+ * back by itself and replays what was missed.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { TAIL_BACKLOG_LINES, TAIL_INTERVAL_MS, TAIL_MIN_INTERVAL_MS } from '../../shared/defaults.ts';
-import { MAX_HISTORY_LIMIT } from '../../shared/limits.ts';
-import { describeError, DuoError, isTransient } from '../../shared/errors.ts';
-import { directMembers } from '../../shared/ids.ts';
-import type { ConversationSummary, Message } from '../../shared/protocol.ts';
-import type { BrokerClient } from '../../client/rest.ts';
+import { WatchFrame } from '../../shared/console-protocol.ts';
+import { ConversationId } from '../../shared/protocol.ts';
+import { describeLoopPolicy } from '../../shared/loop-policy.ts';
+import { readOwnerToken } from '../../shared/owner-token.ts';
+import type { Message } from '../../shared/protocol.ts';
 import { resolveConversation } from '../../client/resolve.ts';
 import { intFlag, parse, UsageError, type CliContext, type Command } from '../command.ts';
-import { formatLine } from '../format.ts';
+import { describeError } from '../../shared/errors.ts';
+import { conversationName, formatLine, oneLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
-
-const HISTORY_PAGE = 100;
+import { EveryView, PartnerView, type TailView } from '../tail-views.ts';
+import { WatchClient } from '../../client/watch.ts';
 
 export const command: Command = {
   name: 'tail',
   summary: 'Watch your conversations live',
-  help: `Usage: duo tail [conversation|partner] [-n N] [--interval MS] [--as ID] [--broker URL]
+  help: `Usage: duo tail [conversation|partner] [-n N] [--all] [--as ID] [--broker URL]
 
-Prints the last messages of your conversations (or of one), then every new message as it
-arrives, and partners coming online or going offline, until Ctrl-C. It only reads history: your
-agent's messages stay unread for it, and its live session is left alone.
+Prints the last messages of your conversations (or of one), then every new message the moment
+it is stored, partners coming online or going offline, and conversations the loop guard holds,
+until Ctrl-C. It only reads: your agent's messages stay unread for it, and its live session is
+left alone. It needs the owner token the broker keeps for its user (see \`duo token\`).
 
-  -n, --lines N    Messages of backlog to show first (default ${TAIL_BACKLOG_LINES}; 0 for none)
-  --interval MS    How often to look for new messages (default ${TAIL_INTERVAL_MS})
+  -n, --lines N    Messages of backlog to show first (default 10; 0 for none)
+  --all            Every conversation on the broker, not only this partner's
+  --interval MS    How long to wait before reconnecting after the broker went away (default 1000)
 
   duo tail                 # everything this project's partner sees
   duo tail bob             # only the direct conversation with bob
-  duo tail --as alice      # what partner "alice" sees`,
+  duo tail --as alice      # what partner "alice" sees
+  duo tail --all           # every conversation of every agent`,
   async run(args, ctx) {
     const { values, positionals } = parse(args, {
       lines: { type: 'string', short: 'n' },
       interval: { type: 'string' },
       as: { type: 'string' },
       broker: { type: 'string' },
+      all: { type: 'boolean' },
     });
     if (positionals.length > 1) throw new UsageError('Name at most one conversation.');
-    const lines = intFlag(values.lines, 'lines', TAIL_BACKLOG_LINES, 0);
-    const intervalMs = intFlag(values.interval, 'interval', TAIL_INTERVAL_MS, TAIL_MIN_INTERVAL_MS);
-    const { partnerId: me, client, setup } = actAs(cliSetup(ctx, { broker: values.broker }), values.as);
-    const only = positionals[0] === undefined ? undefined : resolveConversation(positionals[0], me);
+    if (values.all && values.as !== undefined)
+      throw new UsageError('--all watches every conversation; leave out --as.');
+    const lines = intFlag(values.lines, 'lines', 10, 0);
+    const reconnectMs = intFlag(values.interval, 'interval', 1000, 100);
+    const setup = cliSetup(ctx, { broker: values.broker });
+    const token = readOwnerToken(ctx.env);
 
-    const watcher = new Watcher(client, me, only, ctx);
-    await watcher.backlog(lines);
-    ctx.err(
-      `Watching ${only ?? 'all your conversations'} as ${me} on ${setup.config.brokerUrl} (read-only; nothing is marked read). Ctrl-C to stop.\n`,
+    let view: TailView;
+    let partner: PartnerView | undefined;
+    let label: string;
+    if (values.all) {
+      const only = positionals[0] === undefined ? undefined : conversationArg(positionals[0]);
+      view = new EveryView(only);
+      label = `${only ?? 'every conversation'} on ${setup.config.brokerUrl}`;
+    } else {
+      const { partnerId: me, client } = actAs(setup, values.as);
+      const only = positionals[0] === undefined ? undefined : resolveConversation(positionals[0], me);
+      view = partner = new PartnerView(client, me, only);
+      label = `${only ?? 'all your conversations'} as ${me} on ${setup.config.brokerUrl}`;
+    }
+
+    const tail = new Tail(view, ctx);
+    const watch = new WatchClient(
+      setup.config.brokerUrl,
+      token,
+      {
+        frame: (frame) => tail.onFrame(frame),
+        onDown: (error) => ctx.err(`${describeError(error)} Still watching; retrying.\n`),
+        onUp: () => ctx.err('The broker answers again.\n'),
+      },
+      reconnectMs,
+      // Without a partner's history, the backlog is the tail of the stream's replay.
+      values.all && lines > 0 ? 0 : undefined,
     );
-
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const first = await watch.started;
     try {
-      while (!stop.signal.aborted) {
-        await sleep(intervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
-        if (!stop.signal.aborted) await watcher.poll();
-      }
+      await tail.start(first.upTo, first.replayFrom, lines, partner);
+      ctx.err(`Watching ${label} (read-only; nothing is marked read). Ctrl-C to stop.\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      watch.stop();
     }
     return 0;
   },
 };
 
-class Watcher {
-  /** Highest message id printed (or skipped as backlog) per conversation. */
-  private readonly seen = new Map<string, number>();
-  private readonly known = new Map<string, ConversationSummary>();
-  private online: Map<string, boolean> | undefined;
-  private down = false;
+function conversationArg(value: string): string {
+  const parsed = ConversationId.safeParse(value);
+  if (!parsed.success)
+    throw new UsageError(`With --all, name a conversation by its id ("direct:alice:bob", "group_…"), not "${value}".`);
+  return parsed.data;
+}
+
+/** Prints frames in the order they came, after the backlog; each message once. */
+class Tail {
+  /** Highest message id printed or skipped: the stream is in id order, so this dedupes replays. */
+  private highest = 0;
+  private started = false;
+  private early: WatchFrame[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private online = new Map<string, boolean>();
+  private status = new Map<string, string | null>();
+  /** While the stream replays the backlog (`--all`): where it ends, and the newest lines kept. */
+  private replay: { upTo: number; lines: number; kept: Message[] } | undefined;
 
   constructor(
-    private readonly client: BrokerClient,
-    private readonly me: string,
-    private readonly only: string | undefined,
+    private readonly view: TailView,
     private readonly ctx: CliContext,
   ) {}
 
-  /** Prints the newest `lines` messages across the watched conversations and starts from there. */
-  async backlog(lines: number): Promise<void> {
-    const conversations = await this.conversations();
-    const recent: Message[] = [];
-    for (const conversation of conversations) {
-      if (lines > 0 && conversation.lastMessageId !== null) {
-        recent.push(
-          ...(await this.client.history(conversation.id, { limit: Math.min(lines, MAX_HISTORY_LIMIT) })).messages,
+  async start(upTo: number, replayFrom: number, lines: number, partner: PartnerView | undefined): Promise<void> {
+    if (partner) {
+      this.print(await partner.backlog(lines, upTo));
+      this.online = await partner.presence();
+      this.highest = upTo;
+    } else if (lines > 0 && replayFrom < upTo) {
+      this.replay = { upTo, lines, kept: [] };
+    } else {
+      this.highest = upTo;
+    }
+    this.started = true;
+    for (const frame of this.early) this.onFrame(frame);
+    this.early = [];
+  }
+
+  onFrame(frame: WatchFrame): void {
+    if (!this.started) {
+      this.early.push(frame);
+      return;
+    }
+    this.queue = this.queue
+      .then(() => this.handle(frame))
+      .catch((error: unknown) => this.ctx.err(`${describeError(error)}\n`));
+  }
+
+  private async handle(frame: WatchFrame): Promise<void> {
+    switch (frame.type) {
+      case 'message':
+        return this.message(frame.message);
+      case 'presence': {
+        const { partnerId, online, status } = frame;
+        if (!this.view.isContact(partnerId)) return;
+        if (this.online.get(partnerId) !== online) this.out(`· ${partnerId} ${online ? 'is online' : 'went offline'}`);
+        else if (this.status.has(partnerId) && this.status.get(partnerId) !== status)
+          this.out(`· ${partnerId}: ${status ? oneLine(status) : 'no status'}`);
+        this.online.set(partnerId, online);
+        this.status.set(partnerId, status);
+        return;
+      }
+      case 'held': {
+        const { hold } = frame;
+        if (!(await this.view.shows(hold.conversationId))) return;
+        const budget = describeLoopPolicy({ limit: hold.messages, windowMs: hold.windowSeconds * 1000 });
+        this.out(
+          `⏸ ${this.name(hold.conversationId)} is on hold: agents sent ${budget} with no human message. Resume: duo resume ${hold.conversationId}`,
         );
+        return;
       }
-      this.seen.set(conversation.id, conversation.lastMessageId ?? 0);
-    }
-    this.print(recent.sort((a, b) => a.id - b.id).slice(-lines));
-    for (const message of recent)
-      this.seen.set(message.conversationId, Math.max(this.seen.get(message.conversationId) ?? 0, message.id));
-    this.online = await this.presence();
-  }
-
-  async poll(): Promise<void> {
-    try {
-      const fresh: Message[] = [];
-      for (const conversation of await this.conversations()) {
-        // A conversation that appeared after we started (a new group, a first direct message) is new from its first message.
-        const after = this.seen.get(conversation.id) ?? 0;
-        const newest = conversation.lastMessageId ?? 0;
-        if (newest <= after) continue;
-        const messages = await this.since(conversation.id, after);
-        fresh.push(...messages);
-        this.seen.set(conversation.id, Math.max(newest, ...messages.map((m) => m.id)));
-      }
-      this.print(fresh.sort((a, b) => a.id - b.id));
-      const online = await this.presence();
-      for (const [id, isOnline] of online) {
-        if (this.online?.get(id) !== isOnline) this.ctx.out(`· ${id} ${isOnline ? 'is online' : 'went offline'}\n`);
-      }
-      this.online = online;
-      if (this.down) this.ctx.err('The broker answers again.\n');
-      this.down = false;
-    } catch (error) {
-      // A poll survives what the next poll may not see: the broker down, busy or briefly failing.
-      if (!isTransient(error)) throw error;
-      if (!this.down) this.ctx.err(`${describeError(error)} Still watching; retrying.\n`);
-      this.down = true;
+      case 'released':
+        if (!(await this.view.shows(frame.conversationId))) return;
+        this.out(
+          `▶ ${this.name(frame.conversationId)} resumed${frame.by === 'human_message' ? ': a human wrote in it' : ''}`,
+        );
+        return;
+      case 'watching':
+        return;
     }
   }
 
-  private async conversations(): Promise<ConversationSummary[]> {
-    const { conversations } = await this.client.conversations();
-    for (const conversation of conversations) this.known.set(conversation.id, conversation);
-    if (this.only === undefined) return conversations;
-    const mine = conversations.filter((c) => c.id === this.only);
-    // A direct conversation of mine that has no message yet exists as soon as one is sent: wait for it.
-    if (mine.length === 0 && !directMembers(this.only)?.includes(this.me)) {
-      throw new DuoError(
-        'not_member',
-        `You (${this.me}) are not in a conversation "${this.only}". Run "duo tail" without an argument to see yours.`,
-      );
+  private async message(message: Message): Promise<void> {
+    if (message.id <= this.highest) return;
+    this.highest = message.id;
+    const replay = this.replay;
+    if (replay && message.id <= replay.upTo) {
+      if (await this.view.shows(message.conversationId)) replay.kept = [...replay.kept, message].slice(-replay.lines);
+      if (message.id === replay.upTo) this.endReplay();
+      return;
     }
-    return mine;
+    if (replay) this.endReplay();
+    if (await this.view.shows(message.conversationId)) this.print([message]);
   }
 
-  /** Messages of `conversationId` newer than `after`, oldest first, paging back as far as needed. */
-  private async since(conversationId: string, after: number): Promise<Message[]> {
-    const found: Message[] = [];
-    let before: number | undefined;
-    for (;;) {
-      const { messages, hasMore } = await this.client.history(conversationId, {
-        limit: HISTORY_PAGE,
-        ...(before === undefined ? {} : { before }),
-      });
-      const newer = messages.filter((m) => m.id > after);
-      found.unshift(...newer);
-      if (!hasMore || newer.length < messages.length || messages.length === 0) return found;
-      before = messages[0]!.id;
-    }
+  private endReplay(): void {
+    this.print(this.replay?.kept ?? []);
+    this.replay = undefined;
   }
 
-  /** Online state of everyone who shares a watched conversation with me. */
-  private async presence(): Promise<Map<string, boolean>> {
-    const contacts = new Set<string>();
-    for (const conversation of this.known.values()) {
-      if (this.only !== undefined && conversation.id !== this.only) continue;
-      for (const member of conversation.members) if (member !== this.me) contacts.add(member);
-    }
-    if (this.only !== undefined)
-      for (const member of directMembers(this.only) ?? []) if (member !== this.me) contacts.add(member);
-    const { partners } = await this.client.partners();
-    return new Map(partners.filter((p) => contacts.has(p.id)).map((p) => [p.id, p.online]));
+  private name(conversationId: string): string {
+    const name = conversationName(conversationId, this.view.me ?? '', this.view.known);
+    return name === conversationId || name.endsWith(`(${conversationId})`) ? name : `${name} (${conversationId})`;
   }
 
   private print(messages: readonly Message[]): void {
-    for (const message of messages) this.ctx.out(`${formatLine(message, this.me, this.known)}\n`);
+    for (const message of messages) this.out(formatLine(message, this.view.me ?? '', this.view.known));
+  }
+
+  private out(line: string): void {
+    this.ctx.out(`${line}\n`);
   }
 }

@@ -1,0 +1,157 @@
+/**
+ * The human's seat, assembled: the owner credential, human identities and console logins, the
+ * loop guard with its persisted holds, the watch stream, the console's API and its files. The
+ * broker builds this before its service (the service calls the returned hooks) and registers
+ * the routes beside its own.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { BrokerConfig } from '../../shared/config.ts';
+import type { LoopGuardSetting } from '../../shared/console-protocol.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { OpenedDatabase } from '../db.ts';
+import { LoopGuard } from '../loop-guard.ts';
+import { DuoError } from '../../shared/errors.ts';
+import { OwnerAuth } from '../owner.ts';
+import type { RateLimiter } from '../rate-limit.ts';
+import type { Clock } from '../clock.ts';
+import type { ServiceHooks } from '../hooks.ts';
+import type { BrokerService } from '../service.ts';
+import { Store } from '../store.ts';
+import { WatchHub } from '../watch-hub.ts';
+import { registerWatch } from '../watch-socket.ts';
+import { Humans } from './humans.ts';
+import { Logins } from './logins.ts';
+import { registerConsoleRoutes } from './routes.ts';
+import type { ConsoleTables } from './schema.ts';
+import { registerStatic } from './static.ts';
+import { ConsoleStore } from './store.ts';
+import { ConsoleViews } from './views.ts';
+
+const SWEEP_MS = 3_600_000;
+
+export interface HumanSeat {
+  owner: OwnerAuth;
+  guard: LoopGuard;
+  hub: WatchHub;
+  /** What the service calls: the loop guard before each send, the watch stream after commits. */
+  hooks: ServiceHooks;
+  register(app: FastifyInstance, deps: { service: BrokerService; limiter: RateLimiter }): Promise<void>;
+  stop(): void;
+}
+
+export async function createHumanSeat(
+  config: BrokerConfig,
+  database: OpenedDatabase,
+  clock: Clock,
+  log: Logger,
+): Promise<HumanSeat> {
+  const store = new ConsoleStore(database.db.withTables<ConsoleTables>());
+  const now = () => clock.now();
+  const owner = new OwnerAuth(config);
+  const humans = new Humans(store, now);
+  await humans.load();
+  const logins = new Logins(store, now);
+  const hub = new WatchHub();
+
+  const guard = new LoopGuard(config.loopGuard, now, {
+    held(hold) {
+      hub.held(hold);
+      store
+        .putHold({
+          conversation_id: hold.conversationId,
+          held_at: hold.heldAt,
+          messages: hold.messages,
+          window_ms: hold.windowSeconds * 1000,
+        })
+        .catch((error: unknown) =>
+          log.warn({ err: error, conversationId: hold.conversationId }, 'could not store a hold'),
+        );
+    },
+    released(conversationId, by) {
+      hub.released(conversationId, by);
+      store
+        .deleteHold(conversationId)
+        .catch((error: unknown) => log.warn({ err: error, conversationId }, 'could not remove a hold'));
+    },
+  });
+  guard.load(
+    (await store.allHolds()).map((row) => ({
+      conversationId: row.conversation_id,
+      heldAt: row.held_at,
+      messages: row.messages,
+      windowSeconds: Math.round(row.window_ms / 1000),
+    })),
+  );
+
+  const sweep = () =>
+    logins.sweep().catch((error: unknown) => log.warn({ err: error }, 'could not remove expired console sessions'));
+  void sweep();
+  const sweeper = setInterval(sweep, SWEEP_MS);
+  sweeper.unref();
+
+  const loopGuard: LoopGuardSetting = config.loopGuard && {
+    limit: config.loopGuard.limit,
+    windowSeconds: Math.round(config.loopGuard.windowMs / 1000),
+  };
+
+  return {
+    owner,
+    guard,
+    hub,
+    hooks: {
+      beforeTalk: (conversationId, senderId) => guard.admit(conversationId, senderId, humans.has(senderId)),
+      committed: (message) => hub.message(message),
+      presence: (partnerId, online, status) => hub.presence(partnerId, online, status),
+    },
+    async register(app, { service, limiter }) {
+      const messages = new Store(database.db);
+      const views = new ConsoleViews(store, guard, service.presence);
+      await registerStatic(app);
+      await registerConsoleRoutes(app, {
+        service,
+        limiter,
+        owner,
+        logins,
+        humans,
+        guard,
+        views,
+        store,
+        messages,
+        loopGuard,
+      });
+      await registerWatch(app, {
+        hub,
+        heartbeatMs: config.heartbeatMs,
+        loopGuard,
+        authorize: async (request: FastifyRequest) => {
+          const wait = limiter.take(`watch:${request.ip}`);
+          if (wait > 0)
+            throw new DuoError('rate_limited', `Too many watch connections; wait ${wait} s and retry.`, {
+              retryAfter: wait,
+            });
+          if (owner.isOwner(request)) return;
+          if (!(await logins.session(request))) throw watchRefused();
+        },
+        newestMessageId: () => messages.maxMessageId(),
+        messagesAfter: async (afterId, limit) =>
+          (await store.messagesAfter(afterId, limit)).map((r) => ({
+            id: r.id,
+            conversationId: r.conversation_id,
+            from: r.sender,
+            content: r.content,
+            createdAt: r.created_at,
+          })),
+      });
+    },
+    stop() {
+      clearInterval(sweeper);
+    },
+  };
+}
+
+function watchRefused(): DuoError {
+  return new DuoError(
+    'unauthorized',
+    'The watch stream needs the owner token in the "X-Duo-Token" header (`duo token` prints it), or a console session (`duo web`).',
+  );
+}

@@ -1,0 +1,15 @@
+/**
+ * Where the human's seat (the loop guard and the watch stream) hooks into the broker's
+ * operations: one call each at a fixed point. Without hooks the broker behaves exactly as if the
+ * seat did not exist.
+ */
+import type { Message } from '../shared/protocol.ts';
+
+export interface ServiceHooks {
+  /** Before a message is stored (after the duplicate check); throws to refuse it. */
+  beforeTalk?(conversationId: string, senderId: string): void;
+  /** Every committed message, in id order, right after its commit. */
+  committed?(message: Message): void;
+  /** Every presence or status change of any partner. */
+  presence?(partnerId: string, online: boolean, status: string | null): void;
+}

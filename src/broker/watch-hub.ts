@@ -1,0 +1,48 @@
+/**
+ * Fans out what the human watches: every committed message (in id order), presence changes and
+ * loop-guard holds. A sink only receives; nothing here reads or moves a read cursor, claims a
+ * message or touches a partner's session.
+ */
+import type { HeldFrame, Hold, ReleasedFrame } from '../shared/console-protocol.ts';
+import type { Message, PresenceFrame } from '../shared/protocol.ts';
+
+export type WatchEvent = PresenceFrame | HeldFrame | ReleasedFrame;
+
+export interface WatchSink {
+  message(message: Message): void;
+  event(frame: WatchEvent): void;
+}
+
+export class WatchHub {
+  private readonly sinks = new Set<WatchSink>();
+
+  /** Adds a sink; the returned function removes it. */
+  add(sink: WatchSink): () => void {
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
+  }
+
+  get size(): number {
+    return this.sinks.size;
+  }
+
+  message(message: Message): void {
+    for (const sink of this.sinks) sink.message(message);
+  }
+
+  presence(partnerId: string, online: boolean, status: string | null): void {
+    this.event({ type: 'presence', partnerId, online, status });
+  }
+
+  held(hold: Hold): void {
+    this.event({ type: 'held', hold });
+  }
+
+  released(conversationId: string, by: ReleasedFrame['by']): void {
+    this.event({ type: 'released', conversationId, by });
+  }
+
+  private event(frame: WatchEvent): void {
+    for (const sink of this.sinks) sink.event(frame);
+  }
+}

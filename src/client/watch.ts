@@ -1,0 +1,118 @@
+/**
+ * Follows the broker's read-only watch stream with the owner token: every committed message in
+ * id order, presence and holds. When the connection drops it reconnects with `since` set to the
+ * highest message id it saw, so the broker replays what was missed; `onDown` and `onUp` say when
+ * the broker went away and came back. The first connection's failure (no broker, wrong token)
+ * rejects `started` with a DuoError that says what to do.
+ */
+import WebSocket from 'ws';
+import { WatchFrame, type WatchingFrame } from '../shared/console-protocol.ts';
+import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
+import { OWNER_TOKEN_HEADER } from '../shared/owner-token.ts';
+import { ErrorReply } from '../shared/protocol.ts';
+import { unreachable } from './rest.ts';
+
+export interface WatchHandlers {
+  frame(frame: WatchFrame): void;
+  onDown(error: DuoError): void;
+  onUp(): void;
+}
+
+export class WatchClient {
+  /** Resolves with the first `watching` frame, or rejects when the first connection fails. */
+  readonly started: Promise<WatchingFrame>;
+  private highest: number | undefined;
+  private socket: WebSocket | undefined;
+  private stopped = false;
+  private everOpen = false;
+  private down = false;
+  private resolveStart!: (frame: WatchingFrame) => void;
+  private rejectStart!: (error: DuoError) => void;
+
+  constructor(
+    private readonly brokerUrl: string,
+    private readonly token: string,
+    private readonly handlers: WatchHandlers,
+    private readonly reconnectMs = 1_000,
+    /** Replay from this message id on the first connection too (a backlog). */
+    since?: number,
+  ) {
+    this.highest = since;
+    this.started = new Promise((resolve, reject) => {
+      this.resolveStart = resolve;
+      this.rejectStart = reject;
+    });
+    // A rejection nobody awaits (a later failure) must not crash the process.
+    this.started.catch(() => undefined);
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.close();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const query = this.highest === undefined ? '' : `?since=${this.highest}`;
+    const url = `${this.brokerUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}/watch${query}`;
+    const socket = new WebSocket(url, { headers: { [OWNER_TOKEN_HEADER]: this.token }, handshakeTimeout: 5_000 });
+    this.socket = socket;
+    let finished = false;
+    const finish = (refusal?: DuoError) => {
+      if (finished) return;
+      finished = true;
+      if (this.socket === socket) this.socket = undefined;
+      const error = refusal ?? unreachable(this.brokerUrl);
+      if (!this.everOpen) {
+        this.stopped = true;
+        this.rejectStart(error);
+        return;
+      }
+      if (this.stopped) return;
+      if (!this.down) this.handlers.onDown(error);
+      this.down = true;
+      setTimeout(() => this.connect(), this.reconnectMs);
+    };
+    socket.on('unexpected-response', (request, response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => {
+        request.destroy();
+        finish(refusalError(response.statusCode ?? 0, text, this.brokerUrl));
+      });
+    });
+    socket.on('message', (data) => this.onMessage(data.toString()));
+    socket.on('error', () => undefined);
+    socket.once('close', () => finish());
+  }
+
+  private onMessage(text: string): void {
+    let frame: WatchFrame;
+    try {
+      frame = WatchFrame.parse(JSON.parse(text));
+    } catch {
+      return;
+    }
+    if (frame.type === 'watching') {
+      if (!this.everOpen) this.resolveStart(frame);
+      this.everOpen = true;
+      if (this.down) this.handlers.onUp();
+      this.down = false;
+      this.highest ??= frame.upTo;
+      // A first replay that starts from an old `since` is remembered from where it really starts.
+      if (this.highest < frame.replayFrom) this.highest = frame.replayFrom;
+    }
+    if (frame.type === 'message') this.highest = Math.max(this.highest ?? 0, frame.message.id);
+    this.handlers.frame(frame);
+  }
+}
+
+function refusalError(status: number, text: string, brokerUrl: string): DuoError {
+  try {
+    const reply = ErrorReply.parse(JSON.parse(text));
+    return new DuoError(isErrorCode(reply.code) ? reply.code : codeForStatus(status), reply.error);
+  } catch {
+    return new DuoError(codeForStatus(status), `The broker at ${brokerUrl} refused the watch stream (HTTP ${status}).`);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The human's side of a test broker: one-time login codes (with the broker's owner token),
+ * console sessions (the cookie a browser would keep), console API calls and a watch-stream
+ * client that records every frame.
+ */
+import WebSocket from 'ws';
+import { WatchFrame } from '../../src/shared/console-protocol.ts';
+import type { TestBroker } from './broker.ts';
+import { api } from './clients.ts';
+
+export async function mintLogin(broker: TestBroker, partnerId = 'ada', name?: string) {
+  const reply = await api(broker.url, 'POST', '/console/codes', {
+    headers: { 'x-duo-token': broker.broker.ownerToken },
+    body: { partnerId, ...(name === undefined ? {} : { name }) },
+  });
+  if (reply.status !== 200) throw new Error(`minting a login failed: ${JSON.stringify(reply.body)}`);
+  return reply.body as { partnerId: string; name: string; code: string; path: string; expiresAt: string };
+}
+
+/** Logs in as the human `partnerId`; returns the Cookie header a browser would send. */
+export async function consoleLogin(broker: TestBroker, partnerId = 'ada'): Promise<string> {
+  const { code } = await mintLogin(broker, partnerId);
+  const reply = await api(broker.url, 'POST', '/console/api/session', { body: { code } });
+  if (reply.status !== 200) throw new Error(`console login failed: ${JSON.stringify(reply.body)}`);
+  const cookie = reply.headers.get('set-cookie') ?? '';
+  return cookie.split(';')[0]!;
+}
+
+export function consoleApi(
+  broker: TestBroker,
+  cookie: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return api(broker.url, method, path, { headers: { cookie, ...headers }, ...(body === undefined ? {} : { body }) });
+}
+
+/** A watch-stream client: every frame it received, and a way to wait for one. */
+export class Watcher {
+  readonly frames: WatchFrame[] = [];
+  readonly socket: WebSocket;
+  readonly opened: Promise<void>;
+  readonly closed: Promise<number>;
+
+  constructor(url: string, headers: Record<string, string>, since?: number) {
+    const query = since === undefined ? '' : `?since=${since}`;
+    this.socket = new WebSocket(`${url.replace(/^http/, 'ws')}/watch${query}`, { headers });
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('error', reject);
+      this.socket.once('unexpected-response', (req, res) => {
+        req.destroy();
+        reject(new Error(`upgrade refused: ${res.statusCode}`));
+      });
+    });
+    this.closed = new Promise((resolve) => this.socket.once('close', (code) => resolve(code)));
+    this.socket.on('error', () => {});
+    this.socket.on('message', (data) => this.frames.push(WatchFrame.parse(JSON.parse(data.toString()))));
+  }
+
+  messageIds(): number[] {
+    return this.frames.flatMap((f) => (f.type === 'message' ? [f.message.id] : []));
+  }
+
+  async until(check: (w: Watcher) => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check(this)) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** A watcher authenticated with the broker's owner token, open and past its first frame. */
+export async function watchAsOwner(broker: TestBroker, since?: number): Promise<Watcher> {
+  const watcher = new Watcher(broker.url, { 'x-duo-token': broker.broker.ownerToken }, since);
+  await watcher.opened;
+  await watcher.until((w) => w.frames.length > 0, 'the watching frame');
+  return watcher;
+}

@@ -1,0 +1,45 @@
+/**
+ * The console's calls to its broker: same origin, the session cookie sent by the browser, JSON
+ * in and out. A refusal becomes an ApiError carrying the broker's sentence, shown as it is.
+ */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'unavailable', 'The broker is not reachable. Is it still running?');
+  }
+  const json = (await response.json().catch(() => undefined)) as { error?: string; code?: string } | undefined;
+  if (!response.ok) {
+    throw new ApiError(
+      response.status,
+      json?.code ?? 'internal',
+      json?.error ?? `The broker answered HTTP ${response.status}.`,
+    );
+  }
+  return json as T;
+}
+
+export function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
