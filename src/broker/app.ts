@@ -116,7 +116,9 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
 
   // Registered before the guard so that its own hooks mark upgrade requests first: a refused
   // upgrade then gets its HTTP error and the socket is destroyed instead of left hanging.
-  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
+  // Pings are answered by the socket handler, which counts them against the rate limit like
+  // frames; an automatic answer would let a ping flood run until the library cuts the socket.
+  await app.register(websocket, { options: { maxPayload: config.bodyLimit, autoPong: false } });
   const guard = createGuard(config);
   app.addHook('onRequest', async (request) => guard(request));
 

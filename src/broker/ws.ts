@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { DuoError } from '../shared/errors.ts';
-import { RATE_LIMIT_STRIKES } from '../shared/limits.ts';
+import { MAX_REF_LENGTH } from '../shared/limits.ts';
 import type { Logger } from '../shared/log.ts';
 import {
   ClientFrame,
@@ -18,6 +18,7 @@ import {
 } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { toDuoError } from './errors.ts';
+import { FrameBudget } from './frame-budget.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { acceptOldDirectIdIn } from './input.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -64,8 +65,7 @@ class SocketHandler {
   private session: Session | undefined;
   /** Frames that arrived after hello but before welcome: handled once the session exists. */
   private early: string[] | undefined;
-  /** Rate-limited frames in a row. */
-  private strikes = 0;
+  private readonly budget: FrameBudget;
   private readonly helloDeadline: NodeJS.Timeout;
 
   constructor(
@@ -75,8 +75,10 @@ class SocketHandler {
     private readonly log: Logger,
   ) {
     heartbeat.add(socket);
+    this.budget = new FrameBudget(deps.limiter);
     this.helloDeadline = setTimeout(() => this.onHelloTimeout(), deps.helloTimeoutMs);
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('ping', (data) => this.onPing(data));
     socket.on('pong', () => this.onPong());
     socket.on('close', () => this.onClose());
     socket.on('error', (error) => this.onError(error));
@@ -85,6 +87,21 @@ class SocketHandler {
   // ---------------------------------------------------------------- socket events
 
   private onMessage(data: RawData, isBinary: boolean): void {
+    // After a close was sent the peer may still be sending; none of it is handled.
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    // Counted before decoding, so a flood of invalid frames is refused as cheaply as valid ones.
+    const verdict = this.budget.take();
+    if (!verdict.allowed) {
+      if (verdict.close) this.socket.close(CloseCode.rateLimited, 'too many frames');
+      else
+        this.fail(
+          new DuoError('rate_limited', `Too many frames; wait ${verdict.wait} s and retry.`, {
+            retryAfter: verdict.wait,
+          }),
+          refNearStart(data),
+        );
+      return;
+    }
     this.heartbeat.seen(this.socket);
     if (isBinary) {
       this.socket.close(CloseCode.unsupportedData, 'binary frames are not supported; send JSON text');
@@ -93,6 +110,16 @@ class SocketHandler {
     const text = data.toString();
     if (this.early) this.early.push(text);
     else this.handleFrame(text);
+  }
+
+  /** Pings are answered by hand (automatic pongs are off) so that they count like frames. */
+  private onPing(data: Buffer): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    const verdict = this.budget.take();
+    if (verdict.allowed) {
+      this.heartbeat.seen(this.socket);
+      this.socket.pong(data);
+    } else if (verdict.close) this.socket.close(CloseCode.rateLimited, 'too many pings');
   }
 
   private onPong(): void {
@@ -146,7 +173,6 @@ class SocketHandler {
       }
       return this.handleHello(frame);
     }
-    if (!this.withinRate(session, ref)) return;
     switch (frame.type) {
       case 'hello':
         return this.fail(
@@ -174,6 +200,7 @@ class SocketHandler {
         if (this.socket.readyState !== this.socket.OPEN) return;
         const session = service.lifecycle.open(partner, this.socket, frame.since);
         this.session = session;
+        this.budget.identify(partner.id);
         this.send({
           type: 'welcome',
           partnerId: partner.id,
@@ -214,19 +241,6 @@ class SocketHandler {
     this.send({ type: 'resumed', ...withRef(frame.ref), since: frame.since });
   }
 
-  /** Takes a rate-limit token; past the limit, answers with an error, and a flood closes the socket. */
-  private withinRate(session: Session, ref: string | undefined): boolean {
-    const wait = this.deps.limiter.take(`partner:${session.partnerId}`);
-    if (wait === 0) {
-      this.strikes = 0;
-      return true;
-    }
-    if (++this.strikes > RATE_LIMIT_STRIKES) this.socket.close(CloseCode.rateLimited, 'too many frames');
-    else
-      this.fail(new DuoError('rate_limited', `Too many frames; wait ${wait} s and retry.`, { retryAfter: wait }), ref);
-    return false;
-  }
-
   // ---------------------------------------------------------------- replies
 
   private send(frame: ServerFrame): void {
@@ -244,6 +258,19 @@ class SocketHandler {
     this.fail(error, ref);
     if (!this.session) this.socket.close(CloseCode.unauthorized, 'expected a valid hello');
   }
+}
+
+/** How far into a refused frame its `ref` is looked for. */
+const REF_SCAN_BYTES = 256;
+const REF_FIELD = new RegExp(`"ref"\\s*:\\s*"([^"\\\\]{1,${MAX_REF_LENGTH}})"`);
+
+/**
+ * The `ref` of a frame refused for its rate, without parsing it: clients put `ref` near the start
+ * (right after `type`), and the reply must name the request it refuses.
+ */
+function refNearStart(data: RawData): string | undefined {
+  if (!Buffer.isBuffer(data)) return undefined;
+  return REF_FIELD.exec(data.subarray(0, REF_SCAN_BYTES).toString('utf8'))?.[1];
 }
 
 function withRef(ref: string | undefined): { ref?: string } {

@@ -51,8 +51,10 @@ export const RATE_LIMIT_PER_SECOND = 50;
 export const RATE_LIMIT_BURST = 200;
 /** How often full rate-limit buckets are dropped, so the map does not grow without end. */
 export const RATE_LIMIT_SWEEP_MS = 60_000;
-/** Rate-limited frames in a row after which a socket is closed instead of answered. */
+/** Rate-limited frames after which a socket is closed instead of answered, unless it paused. */
 export const RATE_LIMIT_STRIKES = 100;
+/** A socket that sent nothing refused for this long has its count of refused frames cleared. */
+export const RATE_LIMIT_STRIKE_PAUSE_MS = 1_000;
 
 // ---------------------------------------------------------------- pushing to sockets
 
