@@ -8,6 +8,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
 import {
+  AUTH_FAILURE_BURST,
+  AUTH_FAILURES_PER_SECOND,
   CONNECTIONS_CHECK_MS,
   HEADERS_TIMEOUT_MS,
   MAX_HEADER_BYTES,
@@ -20,6 +22,7 @@ import { openDatabase, type OpenedDatabase } from './db.ts';
 import { errorReply, toDuoError } from './errors.ts';
 import { createGuard } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { RestAuth } from './rest-auth.ts';
 import { registerRoutes } from './routes.ts';
 import { BrokerService } from './service.ts';
 import { Store } from './store.ts';
@@ -88,7 +91,12 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const service = new BrokerService(new Store(database.db), deps.clock ?? systemClock, app.log);
   await service.start();
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
-  const sweeper = setInterval(() => limiter.sweep(), RATE_LIMIT_SWEEP_MS);
+  // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.
+  const authFailures = new RateLimiter(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
+  const sweeper = setInterval(() => {
+    limiter.sweep();
+    authFailures.sweep();
+  }, RATE_LIMIT_SWEEP_MS);
   sweeper.unref();
 
   // JSON only: Fastify's default text/plain parser would let a web form post reach the routes.
@@ -137,10 +145,16 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   });
 
   await app.register(async (scope) => {
-    await registerRoutes(scope, { service, limiter, maxListenSeconds: config.maxListenSeconds, startedAt: Date.now() });
+    await registerRoutes(scope, {
+      service,
+      rest: new RestAuth(service.auth, limiter, authFailures),
+      maxListenSeconds: config.maxListenSeconds,
+      startedAt: Date.now(),
+    });
     await registerWebSocket(scope, {
       service,
       limiter,
+      authFailures,
       heartbeatMs: config.heartbeatMs,
       helloTimeoutMs: config.helloTimeoutMs,
     });

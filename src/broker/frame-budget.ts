@@ -6,7 +6,8 @@
  * A socket that keeps sending while refused is to be closed (close code 4029); one that pauses as
  * told (Retry-After is at least a second) starts again with a clean record.
  */
-import { RATE_LIMIT_STRIKE_PAUSE_MS, RATE_LIMIT_STRIKES } from '../shared/limits.ts';
+import type { RawData } from 'ws';
+import { MAX_REF_LENGTH, RATE_LIMIT_STRIKE_PAUSE_MS, RATE_LIMIT_STRIKES } from '../shared/limits.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 export type FrameVerdict =
@@ -44,4 +45,17 @@ export class FrameBudget {
     this.strikes += 1;
     return { allowed: false, wait, close: this.strikes > RATE_LIMIT_STRIKES };
   }
+}
+
+/** How far into a refused frame its `ref` is looked for. */
+const REF_SCAN_BYTES = 256;
+const REF_FIELD = new RegExp(`"ref"\\s*:\\s*"([^"\\\\]{1,${MAX_REF_LENGTH}})"`);
+
+/**
+ * The `ref` of a frame refused for its rate, without parsing it: clients put `ref` near the start
+ * (right after `type`), and the reply must name the request it refuses.
+ */
+export function refNearStart(data: RawData): string | undefined {
+  if (!Buffer.isBuffer(data)) return undefined;
+  return REF_FIELD.exec(data.subarray(0, REF_SCAN_BYTES).toString('utf8'))?.[1];
 }

@@ -3,10 +3,9 @@
  * handed to the same service the REST routes use. Each socket gets a SocketHandler; a socket must
  * say hello within the deadline, and the heartbeat terminates those that stop answering pings.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { DuoError } from '../shared/errors.ts';
-import { MAX_REF_LENGTH } from '../shared/limits.ts';
 import type { Logger } from '../shared/log.ts';
 import {
   ClientFrame,
@@ -18,7 +17,7 @@ import {
 } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { toDuoError } from './errors.ts';
-import { FrameBudget } from './frame-budget.ts';
+import { FrameBudget, refNearStart } from './frame-budget.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { acceptOldDirectIdIn } from './input.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -28,6 +27,8 @@ import type { Session } from './sessions.ts';
 export interface WsDeps {
   service: BrokerService;
   limiter: RateLimiter;
+  /** Failed authentications per client address (shared with REST). */
+  authFailures: RateLimiter;
   heartbeatMs: number;
   helloTimeoutMs: number;
 }
@@ -50,8 +51,8 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
       'This endpoint speaks WebSocket only: connect with a WebSocket client to ws://<broker>/ws.',
     );
   }
-  function onSocket(socket: WebSocket): void {
-    new SocketHandler(socket, deps, heartbeat, app.log);
+  function onSocket(socket: WebSocket, request: FastifyRequest): void {
+    new SocketHandler(socket, request.ip, deps, heartbeat, app.log);
   }
   app.route({ method: 'GET', url: '/ws', handler: notWebSocket, wsHandler: onSocket });
 }
@@ -70,6 +71,8 @@ class SocketHandler {
 
   constructor(
     private readonly socket: WebSocket,
+    /** The client's address, for counting failed hellos. */
+    private readonly address: string,
     private readonly deps: WsDeps,
     private readonly heartbeat: Heartbeat<WebSocket>,
     private readonly log: Logger,
@@ -213,12 +216,28 @@ class SocketHandler {
         for (const next of queued) this.handleFrame(next);
         await session.replay();
       })
-      .catch((error: unknown) => {
-        this.fail(error);
-        // A wrong secret is final; a storage hiccup is worth another try.
-        if (toDuoError(error).code === 'unauthorized') this.socket.close(CloseCode.unauthorized, 'hello refused');
-        else this.socket.close(CloseCode.tryAgainLater, 'hello failed; retry');
-      });
+      .catch((error: unknown) => this.onHelloRefused(error));
+  }
+
+  /** A wrong secret is final, unless this address keeps trying; a storage hiccup is worth another try. */
+  private onHelloRefused(error: unknown): void {
+    if (toDuoError(error).code !== 'unauthorized') {
+      this.fail(error);
+      this.socket.close(CloseCode.tryAgainLater, 'hello failed; retry');
+      return;
+    }
+    const wait = this.deps.authFailures.take(this.address);
+    if (wait === 0) {
+      this.fail(error);
+      this.socket.close(CloseCode.unauthorized, 'hello refused');
+      return;
+    }
+    this.fail(
+      new DuoError('rate_limited', `Too many attempts with a wrong secret from this address; wait ${wait} s.`, {
+        retryAfter: wait,
+      }),
+    );
+    this.socket.close(CloseCode.rateLimited, 'too many failed hellos');
   }
 
   private handleTalk(session: Session, frame: TalkFrame): void {
@@ -258,19 +277,6 @@ class SocketHandler {
     this.fail(error, ref);
     if (!this.session) this.socket.close(CloseCode.unauthorized, 'expected a valid hello');
   }
-}
-
-/** How far into a refused frame its `ref` is looked for. */
-const REF_SCAN_BYTES = 256;
-const REF_FIELD = new RegExp(`"ref"\\s*:\\s*"([^"\\\\]{1,${MAX_REF_LENGTH}})"`);
-
-/**
- * The `ref` of a frame refused for its rate, without parsing it: clients put `ref` near the start
- * (right after `type`), and the reply must name the request it refuses.
- */
-function refNearStart(data: RawData): string | undefined {
-  if (!Buffer.isBuffer(data)) return undefined;
-  return REF_FIELD.exec(data.subarray(0, REF_SCAN_BYTES).toString('utf8'))?.[1];
 }
 
 function withRef(ref: string | undefined): { ref?: string } {

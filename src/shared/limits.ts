@@ -49,6 +49,10 @@ export const HEARTBEAT_MS = 15_000;
 export const RATE_LIMIT_PER_SECOND = 50;
 /** How many may come at once before the rate applies. */
 export const RATE_LIMIT_BURST = 200;
+/** Failed authentications (missing or wrong secret) a second per client address, REST and WebSocket. */
+export const AUTH_FAILURES_PER_SECOND = 5;
+/** How many may fail at once before that rate applies; beyond it they get 429 instead of 401. */
+export const AUTH_FAILURE_BURST = 20;
 /** How often full rate-limit buckets are dropped, so the map does not grow without end. */
 export const RATE_LIMIT_SWEEP_MS = 60_000;
 /** Rate-limited frames after which a socket is closed instead of answered, unless it paused. */
