@@ -88,6 +88,8 @@ export const NOTICE_DELAY_MS = 250;
 export const DEFAULT_LISTEN_SECONDS = 30;
 /** Longest REST long-poll, in seconds (the broker's `maxListenSeconds` default). */
 export const MAX_LISTEN_SECONDS = 3600;
+/** REST long-polls open at once per partner; a newer one ends the oldest, which returns empty. */
+export const MAX_LONG_POLLS_PER_PARTNER = 8;
 export const DEFAULT_LISTEN_LIMIT = 100;
 export const MAX_LISTEN_LIMIT = 1000;
 export const DEFAULT_HISTORY_LIMIT = 50;
