@@ -4,6 +4,7 @@
  * same tick as the read, so two listens never get the same message, and counts as read only
  * once the response carrying it was written: a response that never arrives loses nothing.
  */
+import { DuoError } from '../shared/errors.ts';
 import { MAX_LONG_POLLS_PER_PARTNER } from '../shared/limits.ts';
 import type { Message } from '../shared/protocol.ts';
 import { Claims } from './claims.ts';
@@ -75,6 +76,27 @@ export class LongPoll {
       ended.dispose();
       slot.release();
     }
+  }
+
+  /**
+   * Marks read what an earlier response returned (the ids its cursor names): per conversation
+   * the partner still belongs to, up to the highest id. Ids of other conversations, unknown ids
+   * and ids already read change nothing, so a repeated or stale cursor is harmless.
+   */
+  async acknowledge(partnerId: string, ids: readonly number[]): Promise<void> {
+    const upTo = new Map<string, number>();
+    for (const row of await this.store.messageConversations(ids)) {
+      if (!this.membership.isMember(row.conversation_id, partnerId)) continue;
+      upTo.set(row.conversation_id, Math.max(upTo.get(row.conversation_id) ?? 0, row.id));
+    }
+    await Promise.all(
+      [...upTo].map(([conversationId, id]) =>
+        this.writes.ack(partnerId, conversationId, id).catch((error: unknown) => {
+          // Left the conversation meanwhile: nothing of it is ours to mark.
+          if (!(error instanceof DuoError && error.code === 'not_member')) throw error;
+        }),
+      ),
+    );
   }
 
   /** REST listens open for `partnerId` right now. */

@@ -28,6 +28,7 @@ import {
 } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { acceptOldDirectId, acceptOldDirectIdIn, parseInput } from './input.ts';
+import { decodeCursor, encodeCursor } from './listen-cursor.ts';
 import { bearerSecret, type RestAuth } from './rest-auth.ts';
 import type { BrokerService } from './service.ts';
 
@@ -101,6 +102,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     if (timeout > deps.maxListenSeconds) {
       throw new DuoError('bad_request', `timeout is in seconds and at most ${deps.maxListenSeconds}.`);
     }
+    // What the previous response returned is read now, before anything newer is handed out.
+    if (query.after !== undefined) await service.longPoll.acknowledge(id, decodeCursor(query.after));
     const aborted = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) aborted.abort();
@@ -113,7 +116,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       signal: aborted.signal,
     });
     if (claim) {
-      // Read means delivered: the cursor moves only once the whole response was written.
+      // Read means delivered: the cursor moves only once the whole response was written. A crash
+      // in between brings these messages back, unless the next listen echoes this response's cursor.
       reply.raw.once('finish', () => {
         claim
           .commit()
@@ -123,7 +127,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
         if (!reply.raw.writableFinished) claim.release();
       });
     }
-    return { messages };
+    return { messages, cursor: encodeCursor(messages) };
   });
 
   app.post('/conversations', asPartner, async (request) => {

@@ -182,6 +182,12 @@ export class Store {
     return Number(inserted.id);
   }
 
+  /** The conversation of each of `ids` that exists. */
+  messageConversations(ids: readonly number[]): Promise<Array<{ id: number; conversation_id: string }>> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('messages').select(['id', 'conversation_id']).where('id', 'in', ids).execute();
+  }
+
   /**
    * Messages `partnerId` has not consumed: in its conversations, after its cursor, from someone
    * else, with id above `afterId`, oldest first.
