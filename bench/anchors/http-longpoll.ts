@@ -24,7 +24,7 @@ function answer(partnerId: string, waiter: Waiter): void {
   waiters.delete(partnerId);
   const messages = queues.get(partnerId) ?? [];
   queues.delete(partnerId);
-  const reply: ListenReply = { messages };
+  const reply: ListenReply = { messages, cursor: '' };
   sendJson(waiter.res, 200, reply);
 }
 

@@ -8,6 +8,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
 import {
+  AUTH_FAILURE_BURST,
+  AUTH_FAILURES_PER_SECOND,
   CONNECTIONS_CHECK_MS,
   HEADERS_TIMEOUT_MS,
   MAX_HEADER_BYTES,
@@ -22,6 +24,7 @@ import { securityHeaders } from './console/static.ts';
 import { errorReply, toDuoError } from './errors.ts';
 import { createGuard } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { RestAuth } from './rest-auth.ts';
 import { registerRoutes } from './routes.ts';
 import { BrokerService } from './service.ts';
 import { Store } from './store.ts';
@@ -94,7 +97,12 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const service = new BrokerService(new Store(database.db), clock, app.log, seat.hooks);
   await service.start();
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
-  const sweeper = setInterval(() => limiter.sweep(), RATE_LIMIT_SWEEP_MS);
+  // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.
+  const authFailures = new RateLimiter(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
+  const sweeper = setInterval(() => {
+    limiter.sweep();
+    authFailures.sweep();
+  }, RATE_LIMIT_SWEEP_MS);
   sweeper.unref();
 
   // JSON only: Fastify's default text/plain parser would let a web form post reach the routes.
@@ -122,7 +130,9 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
 
   // Registered before the guard so that its own hooks mark upgrade requests first: a refused
   // upgrade then gets its HTTP error and the socket is destroyed instead of left hanging.
-  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
+  // Pings are answered by the socket handler, which counts them against the rate limit like
+  // frames; an automatic answer would let a ping flood run until the library cuts the socket.
+  await app.register(websocket, { options: { maxPayload: config.bodyLimit, autoPong: false } });
   const guard = createGuard(config);
   app.addHook('onRequest', async (request) => guard(request));
   app.addHook('onSend', securityHeaders);
@@ -142,10 +152,16 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   });
 
   await app.register(async (scope) => {
-    await registerRoutes(scope, { service, limiter, maxListenSeconds: config.maxListenSeconds, startedAt: Date.now() });
+    await registerRoutes(scope, {
+      service,
+      rest: new RestAuth(service.auth, limiter, authFailures),
+      maxListenSeconds: config.maxListenSeconds,
+      startedAt: Date.now(),
+    });
     await registerWebSocket(scope, {
       service,
       limiter,
+      authFailures,
       heartbeatMs: config.heartbeatMs,
       helloTimeoutMs: config.helloTimeoutMs,
     });

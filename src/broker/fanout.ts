@@ -22,6 +22,27 @@ export class Fanout {
     private readonly hooks: Pick<ServiceHooks, 'committed'> = {},
   ) {}
 
+  /**
+   * Per partner, the highest of `messages` its live session will be pushed the moment they are
+   * published; the write path records these with the messages' own commit. `created` names the
+   * members of conversations created in that commit, not yet in the membership.
+   */
+  livePushes(messages: readonly Message[], created: ReadonlyMap<string, readonly string[]>): Map<string, number> {
+    const pushes = new Map<string, number>();
+    for (const message of messages) {
+      for (const recipient of created.get(message.conversationId) ?? this.membership.members(message.conversationId)) {
+        if (recipient === message.from || !this.sessions.get(recipient)?.pushesAtOnce) continue;
+        pushes.set(recipient, Math.max(pushes.get(recipient) ?? 0, message.id));
+      }
+    }
+    return pushes;
+  }
+
+  /** The store now records these partners as pushed up to these ids. */
+  recorded(pushes: ReadonlyMap<string, number>): void {
+    for (const [partnerId, upTo] of pushes) this.sessions.get(partnerId)?.recorded(upTo);
+  }
+
   /** Called once per committed message, in id order. */
   publish(message: Message): void {
     this.hooks.committed?.(message);

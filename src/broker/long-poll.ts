@@ -4,9 +4,12 @@
  * same tick as the read, so two listens never get the same message, and counts as read only
  * once the response carrying it was written: a response that never arrives loses nothing.
  */
+import { DuoError } from '../shared/errors.ts';
+import { MAX_LONG_POLLS_PER_PARTNER } from '../shared/limits.ts';
 import type { Message } from '../shared/protocol.ts';
 import { Claims } from './claims.ts';
 import type { Membership } from './membership.ts';
+import { PollSlots } from './poll-slots.ts';
 import type { Presence } from './presence.ts';
 import type { Store } from './store.ts';
 import type { Wakeups } from './wakeups.ts';
@@ -29,6 +32,7 @@ export interface ListenOptions {
 
 export class LongPoll {
   private readonly claims = new Claims();
+  private readonly slots = new PollSlots(MAX_LONG_POLLS_PER_PARTNER);
 
   constructor(
     private readonly store: Store,
@@ -45,28 +49,59 @@ export class LongPoll {
   async waitForUnread(partnerId: string, options: ListenOptions): Promise<{ messages: Message[]; claim?: Claim }> {
     if (options.conversationId !== undefined) this.membership.requireMember(options.conversationId, partnerId);
     const deadline = Date.now() + options.timeoutMs;
+    // Ends early when the request goes away, or when a newer listen of this partner needs the slot.
+    const slot = this.slots.take(partnerId);
+    const ended = eitherSignal(slot.signal, options.signal);
     const release = options.peek ? undefined : this.presence.holdForLongPoll(partnerId);
     try {
       for (;;) {
         // Arm the wake-up before reading, so a message committed in between is not missed.
-        const woken = this.wakeups.arm(partnerId, Math.max(0, deadline - Date.now()), options.signal);
+        const woken = this.wakeups.arm(partnerId, Math.max(0, deadline - Date.now()), ended.signal);
         const unread = await this.store.unreadFor(partnerId, {
           afterId: 0,
           limit: options.limit,
           conversationId: options.conversationId,
         });
         const messages = this.claims.unclaimed(partnerId, unread);
-        if (messages.length > 0 || Date.now() >= deadline || options.signal?.aborted) {
+        if (messages.length > 0 || Date.now() >= deadline || ended.signal.aborted) {
           woken.cancel();
           if (options.peek || messages.length === 0) return { messages };
           return { messages, claim: this.claim(partnerId, messages) };
         }
         await woken.promise;
-        if (options.signal?.aborted) return { messages: [] };
+        if (ended.signal.aborted) return { messages: [] };
       }
     } finally {
       release?.();
+      ended.dispose();
+      slot.release();
     }
+  }
+
+  /**
+   * Marks read what an earlier response returned (the ids its cursor names): per conversation
+   * the partner still belongs to, up to the highest id. Ids of other conversations, unknown ids
+   * and ids already read change nothing, so a repeated or stale cursor is harmless.
+   */
+  async acknowledge(partnerId: string, ids: readonly number[]): Promise<void> {
+    const upTo = new Map<string, number>();
+    for (const row of await this.store.messageConversations(ids)) {
+      if (!this.membership.isMember(row.conversation_id, partnerId)) continue;
+      upTo.set(row.conversation_id, Math.max(upTo.get(row.conversation_id) ?? 0, row.id));
+    }
+    await Promise.all(
+      [...upTo].map(([conversationId, id]) =>
+        this.writes.ack(partnerId, conversationId, id).catch((error: unknown) => {
+          // Left the conversation meanwhile: nothing of it is ours to mark.
+          if (!(error instanceof DuoError && error.code === 'not_member')) throw error;
+        }),
+      ),
+    );
+  }
+
+  /** REST listens open for `partnerId` right now. */
+  openListens(partnerId: string): number {
+    return this.slots.count(partnerId);
   }
 
   /**
@@ -93,4 +128,20 @@ export class LongPoll {
       release: end,
     };
   }
+}
+
+/** A signal that aborts when either of two does; `dispose` stops listening to them. */
+function eitherSignal(a: AbortSignal, b: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+  const both = new AbortController();
+  const abort = () => both.abort();
+  if (a.aborted || b?.aborted) abort();
+  a.addEventListener('abort', abort, { once: true });
+  b?.addEventListener('abort', abort, { once: true });
+  return {
+    signal: both.signal,
+    dispose() {
+      a.removeEventListener('abort', abort);
+      b?.removeEventListener('abort', abort);
+    },
+  };
 }

@@ -1,7 +1,8 @@
 /**
- * REST routes: validate with the shared schemas, authenticate, call the service, reply. No
- * logic of their own. Every conversation id (path, query or body) goes through the shared
- * schema, so either spelling of a direct id names the same conversation.
+ * REST routes: validate with the shared schemas, call the service, reply. No logic of their own.
+ * Every route that acts as a partner is authenticated before its body is read (rest-auth.ts).
+ * Every conversation id (path, query or body) goes through the shared schema, so either spelling
+ * of a direct id names the same conversation.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DuoError } from '../shared/errors.ts';
@@ -27,44 +28,28 @@ import {
 } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { acceptOldDirectId, acceptOldDirectIdIn, parseInput } from './input.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import { decodeCursor, encodeCursor } from './listen-cursor.ts';
+import { bearerSecret, type RestAuth } from './rest-auth.ts';
 import type { BrokerService } from './service.ts';
 
 export interface RouteDeps {
   service: BrokerService;
-  limiter: RateLimiter;
+  rest: RestAuth;
   maxListenSeconds: number;
   startedAt: number;
 }
 
-export function bearerSecret(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1];
-}
-
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { service, limiter } = deps;
+  const { service, rest } = deps;
+  /** Route options of everything that acts as a partner: authenticated before the body is read. */
+  const asPartner = { onRequest: rest.authenticate };
 
-  function throttle(key: string): void {
-    const wait = limiter.take(key);
-    if (wait > 0)
-      throw new DuoError('rate_limited', `Too many requests; wait ${wait} s and retry.`, { retryAfter: wait });
-  }
-
-  /**
-   * The authenticated caller, rate limited per partner. Not per address: every local partner
-   * shares 127.0.0.1, and one flooding must not slow the others.
-   */
-  async function caller(request: FastifyRequest): Promise<string> {
-    const partner = await service.auth.authenticate(bearerSecret(request));
-    throttle(`partner:${partner.id}`);
-    return partner.id;
-  }
+  /** The authenticated caller. */
+  const caller = (request: FastifyRequest): string => rest.partnerId(request);
 
   /** The caller, who must be the partner named in the path. */
-  async function callerAs(request: FastifyRequest, partnerId: string): Promise<string> {
-    const id = await caller(request);
+  function callerAs(request: FastifyRequest, partnerId: string): string {
+    const id = caller(request);
     const wanted = parseInput(PartnerId, partnerId, 'partner id in the path');
     if (id !== wanted)
       throw new DuoError(
@@ -87,14 +72,13 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
   }));
 
-  app.post('/register', async (request) => {
-    throttle(`ip:${request.ip}`);
+  app.post('/register', { onRequest: rest.limitAddress }, async (request) => {
     const body = parseInput(RegisterBody, request.body, 'registration');
     return service.auth.register(body, bearerSecret(request));
   });
 
-  app.post('/unregister', async (request) => {
-    const id = await caller(request);
+  app.post('/unregister', asPartner, async (request) => {
+    const id = caller(request);
     const body = parseInput(UnregisterBody, request.body === undefined ? {} : request.body, 'unregister body');
     if (body.partnerId !== undefined && body.partnerId !== id) {
       throw new DuoError(
@@ -106,18 +90,20 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     return { partnerId: id, online: false };
   });
 
-  app.post('/talk', async (request) => {
-    const id = await caller(request);
+  app.post('/talk', asPartner, async (request) => {
+    const id = caller(request);
     return service.writes.talk(id, parseInput(TalkBody, acceptOldDirectIdIn(request.body, id), 'message'));
   });
 
-  app.get('/listen/:partnerId', async (request, reply) => {
-    const id = await callerAs(request, pathParam(request, 'partnerId'));
+  app.get('/listen/:partnerId', asPartner, async (request, reply) => {
+    const id = callerAs(request, pathParam(request, 'partnerId'));
     const query = parseInput(ListenQuery, acceptOldDirectIdIn(request.query, id), 'listen query');
     const timeout = query.timeout ?? DEFAULT_LISTEN_SECONDS;
     if (timeout > deps.maxListenSeconds) {
       throw new DuoError('bad_request', `timeout is in seconds and at most ${deps.maxListenSeconds}.`);
     }
+    // What the previous response returned is read now, before anything newer is handed out.
+    if (query.after !== undefined) await service.longPoll.acknowledge(id, decodeCursor(query.after));
     const aborted = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) aborted.abort();
@@ -130,7 +116,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       signal: aborted.signal,
     });
     if (claim) {
-      // Read means delivered: the cursor moves only once the whole response was written.
+      // Read means delivered: the cursor moves only once the whole response was written. A crash
+      // in between brings these messages back, unless the next listen echoes this response's cursor.
       reply.raw.once('finish', () => {
         claim
           .commit()
@@ -140,30 +127,30 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
         if (!reply.raw.writableFinished) claim.release();
       });
     }
-    return { messages };
+    return { messages, cursor: encodeCursor(messages) };
   });
 
-  app.post('/conversations', async (request) => {
-    const id = await caller(request);
+  app.post('/conversations', asPartner, async (request) => {
+    const id = caller(request);
     const body = parseInput(CreateConversationBody, request.body, 'group');
     return { conversation: await service.conversations.createGroup(id, body.name, body.participants) };
   });
 
-  app.get('/conversations/:partnerId', async (request) => {
-    const id = await callerAs(request, pathParam(request, 'partnerId'));
+  app.get('/conversations/:partnerId', asPartner, async (request) => {
+    const id = callerAs(request, pathParam(request, 'partnerId'));
     return { conversations: await service.conversations.list(id) };
   });
 
-  app.post('/conversations/:id/leave', async (request) => {
-    const id = await caller(request);
+  app.post('/conversations/:id/leave', asPartner, async (request) => {
+    const id = caller(request);
     const conversationId = conversationParam(request, id);
     parseInput(EmptyBody, request.body === undefined ? {} : request.body, 'leave body');
     await service.conversations.leave(id, conversationId);
     return { left: true, conversationId };
   });
 
-  app.get('/conversations/:id/messages', async (request) => {
-    const id = await caller(request);
+  app.get('/conversations/:id/messages', asPartner, async (request) => {
+    const id = caller(request);
     const conversationId = conversationParam(request, id);
     const query = parseInput(HistoryQuery, request.query, 'history query');
     const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
@@ -172,19 +159,18 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     return service.conversations.history(id, conversationId, { limit, before: query.before });
   });
 
-  app.get('/partners', async (request) => {
-    await caller(request);
+  app.get('/partners', asPartner, async () => {
     return { partners: await service.presence.listPartners() };
   });
 
-  app.post('/partners/:id/status', async (request) => {
-    const id = await callerAs(request, pathParam(request, 'id'));
+  app.post('/partners/:id/status', asPartner, async (request) => {
+    const id = callerAs(request, pathParam(request, 'id'));
     const body = parseInput(StatusBody, request.body === undefined ? {} : request.body, 'status');
     return service.presence.setStatus(id, body.status || null);
   });
 
-  app.post('/partners/:id/notifications', async (request) => {
-    const id = await callerAs(request, pathParam(request, 'id'));
+  app.post('/partners/:id/notifications', asPartner, async (request) => {
+    const id = callerAs(request, pathParam(request, 'id'));
     const body = parseInput(NotificationsBody, request.body, 'notifications setting');
     return service.notices.setEnabled(id, body.enabled);
   });

@@ -59,7 +59,7 @@ export class BrokerService {
     this.writes = new Writes(store, clock, membership, fanout, this.notices, hooks);
     this.longPoll = new LongPoll(store, membership, wakeups, this.presence, this.writes);
     this.conversations = new Conversations(store, clock, membership, this.notices);
-    this.lifecycle = new SessionLifecycle(store, clock, sessions, this.presence, this.notices, log);
+    this.lifecycle = new SessionLifecycle(store, clock, sessions, this.presence, this.notices, this.writes, log);
   }
 
   /** Loads who is in which conversation; call once before serving. */

@@ -1,7 +1,7 @@
 /**
  * Opening and ending WebSocket sessions. A valid hello opens a session that replaces any older
- * one of the same partner; when a session ends, the highest id it pushed is recorded, so that a
- * later replay flags what was pushed before as redelivered.
+ * one of the same partner. What a session pushes is recorded as it goes (through the writes), so
+ * that a later replay, even after a crash, flags what was pushed before as redelivered.
  */
 import type { Logger } from '../shared/log.ts';
 import { CloseCode } from '../shared/protocol.ts';
@@ -11,6 +11,7 @@ import type { Presence } from './presence.ts';
 import type { PartnerRow } from './schema.ts';
 import { Session, type SessionRegistry, type SessionSocket } from './sessions.ts';
 import type { Store } from './store.ts';
+import type { Writes } from './writes.ts';
 
 export class SessionLifecycle {
   constructor(
@@ -19,6 +20,7 @@ export class SessionLifecycle {
     private readonly sessions: SessionRegistry,
     private readonly presence: Pick<Presence, 'sessionOpened' | 'sessionEnded'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
+    private readonly writes: Pick<Writes, 'recordPushed'>,
     private readonly log: Logger,
   ) {}
 
@@ -30,6 +32,7 @@ export class SessionLifecycle {
       since,
       partner.pushed_up_to,
       (partnerId, afterId, limit) => this.store.unreadFor(partnerId, { afterId, limit }),
+      (partnerId, upTo) => this.writes.recordPushed(partnerId, upTo),
       (error) => this.log.error({ err: error, partnerId: partner.id }, 'replay failed'),
     );
     const previous = this.sessions.attach(session);
@@ -39,15 +42,19 @@ export class SessionLifecycle {
   }
 
   /**
-   * Forgets a closed session and records what it pushed. Resolves once that is written (never
-   * rejects).
+   * Forgets a closed session and records when the partner was last seen (and any push whose own
+   * record had failed). Resolves once that is written (never rejects).
    */
   detach(session: Session): Promise<void> {
     // The socket is gone: a replay still running must stop sending into it.
     session.ended();
     if (!this.sessions.detach(session)) return Promise.resolve();
-    const recorded = this.store
-      .updatePartner(session.partnerId, { pushed_up_to: session.pushedUpTo, last_seen: isoNow(this.clock) })
+    const unrecorded = session.pushedUpTo > session.recordedUpTo;
+    const recorded = Promise.all([
+      this.store.updatePartner(session.partnerId, { last_seen: isoNow(this.clock) }),
+      unrecorded ? this.writes.recordPushed(session.partnerId, session.pushedUpTo) : undefined,
+    ])
+      .then(() => undefined)
       .catch((error: unknown) => {
         this.log.warn({ err: error, partnerId: session.partnerId }, 'could not record session end');
       });

@@ -6,6 +6,10 @@
  * committed message is pushed at once when the session is caught up; otherwise (replaying,
  * paused by the client's full inbox) the session is marked dirty and `pump` later reads what is
  * unread and above `sentUpTo` from the store. The store stays the truth; the push is a shortcut.
+ *
+ * Before a message is pushed, the store records that the partner was pushed up to its id (with
+ * the send's own commit for a live push, through the write batcher for a catch-up page), so that
+ * after a broker crash the replay still flags what was pushed before as redelivered.
  */
 import { DRAIN_CHECK_MS, MAX_BUFFERED_BYTES, PUSH_PAGE_SIZE } from '../shared/limits.ts';
 import { CloseCode, type Message, type ServerFrame } from '../shared/protocol.ts';
@@ -19,11 +23,15 @@ export interface SessionSocket {
 
 /** Reads unread messages above `afterId`, oldest first, flagged `redelivered` where they apply. */
 export type UnreadReader = (partnerId: string, afterId: number, limit: number) => Promise<Message[]>;
+/** Records in the store that `partnerId` was pushed messages up to `upTo`. */
+export type PushRecorder = (partnerId: string, upTo: number) => Promise<void>;
 
 export class Session {
   sentUpTo: number;
-  /** Highest id ever pushed to this partner, across sessions; saved when the session ends. */
+  /** Highest id ever pushed to this partner, across sessions. */
   pushedUpTo: number;
+  /** Highest id the store has recorded as pushed: a push above it records first. */
+  recordedUpTo: number;
   /** Ids at or below this were pushed to an earlier session: replaying them is a redelivery. */
   private pushedBefore: number;
   private paused = false;
@@ -37,17 +45,33 @@ export class Session {
     since: number,
     pushedUpTo: number,
     private readonly readUnread: UnreadReader,
+    private readonly recordPushed: PushRecorder,
     private readonly onError: (error: unknown) => void,
   ) {
     this.sentUpTo = since;
     this.pushedUpTo = pushedUpTo;
+    this.recordedUpTo = pushedUpTo;
     this.pushedBefore = pushedUpTo;
   }
 
   /** Takes over what an older session of the same partner had pushed. */
   inherit(previous: Session): void {
     this.pushedUpTo = Math.max(this.pushedUpTo, previous.pushedUpTo);
+    this.recordedUpTo = Math.max(this.recordedUpTo, previous.recordedUpTo);
     this.pushedBefore = Math.max(this.pushedBefore, previous.pushedUpTo);
+  }
+
+  /**
+   * Whether a message delivered now would be pushed at once (rather than left to the pump). The
+   * write path records, with the send's commit, that such sessions were pushed up to it.
+   */
+  get pushesAtOnce(): boolean {
+    return !this.closed && !this.paused && !this.pumping && !this.dirty && !this.congested;
+  }
+
+  /** The store now records this partner as pushed up to `upTo`. */
+  recorded(upTo: number): void {
+    if (upTo > this.recordedUpTo) this.recordedUpTo = upTo;
   }
 
   send(frame: ServerFrame): void {
@@ -69,7 +93,8 @@ export class Session {
   /** Called for every committed message addressed to this partner, in id order. */
   deliver(message: Message): void {
     if (this.closed) return;
-    if (this.paused || this.pumping || this.dirty || this.congested) {
+    // Not recorded as pushed (its commit did not expect this session to push it): the pump records.
+    if (!this.pushesAtOnce || message.id > this.recordedUpTo) {
       this.dirty = true;
       // Not paused and no pump running (congested, or the last pump failed): start one.
       if (!this.paused) void this.pump();
@@ -106,8 +131,11 @@ export class Session {
         this.dirty = false;
         const afterId = this.sentUpTo;
         const page = await this.readUnread(this.partnerId, afterId, PUSH_PAGE_SIZE);
+        const top = page.at(-1)?.id ?? 0;
+        if (top > this.recordedUpTo) await this.record(top);
         // A resume moved the starting point while we read: this page may skip a gap; read again.
-        if (this.sentUpTo !== afterId) {
+        // A pause that came in while recording: push nothing until the resume.
+        if (this.sentUpTo !== afterId || this.paused) {
           this.dirty = true;
           continue;
         }
@@ -133,6 +161,19 @@ export class Session {
       this.onError(error);
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /**
+   * Records a page as pushed before pushing it. If the store refuses, the page goes out all the
+   * same: a message delivered without its redelivered flag beats one held back.
+   */
+  private async record(upTo: number): Promise<void> {
+    try {
+      await this.recordPushed(this.partnerId, upTo);
+      this.recorded(upTo);
+    } catch (error) {
+      this.onError(error);
     }
   }
 

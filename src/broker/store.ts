@@ -9,6 +9,9 @@ import type { Database, ConversationRow, MessageRow, PartnerRow } from './schema
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
+/** Most values in one `IN (…)` list, well below SQLite's limit on bound parameters. */
+const IN_LIST_MAX = 500;
+
 export interface UnreadCount {
   conversationId: string;
   sender: string;
@@ -69,6 +72,29 @@ export class Store {
   ): Promise<void> {
     if (Object.keys(changes).length === 0) return;
     await this.db.updateTable('partners').set(changes).where('id', '=', id).execute();
+  }
+
+  /**
+   * Records partners as pushed up to an id each; never moves one back. Partners with the same id
+   * (a group's members after one message) share one statement.
+   */
+  async recordPushed(pushes: ReadonlyMap<string, number>): Promise<void> {
+    const byId = new Map<number, string[]>();
+    for (const [partnerId, upTo] of pushes) {
+      const partners = byId.get(upTo);
+      if (partners) partners.push(partnerId);
+      else byId.set(upTo, [partnerId]);
+    }
+    for (const [upTo, partners] of byId) {
+      for (let i = 0; i < partners.length; i += IN_LIST_MAX) {
+        await this.db
+          .updateTable('partners')
+          .set({ pushed_up_to: upTo })
+          .where('id', 'in', partners.slice(i, i + IN_LIST_MAX))
+          .where('pushed_up_to', '<', upTo)
+          .execute();
+      }
+    }
   }
 
   // ---------------------------------------------------------------- conversations and members
@@ -187,6 +213,12 @@ export class Store {
   async insertMessage(row: Omit<MessageRow, 'id'>): Promise<number> {
     const inserted = await this.db.insertInto('messages').values(row).returning('id').executeTakeFirstOrThrow();
     return Number(inserted.id);
+  }
+
+  /** The conversation of each of `ids` that exists. */
+  messageConversations(ids: readonly number[]): Promise<Array<{ id: number; conversation_id: string }>> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('messages').select(['id', 'conversation_id']).where('id', 'in', ids).execute();
   }
 
   /**

@@ -1,8 +1,10 @@
 /**
- * The two writes of normal traffic: sending a message and moving a read cursor. Everything
- * submitted within one tick commits in one transaction (one fsync), sends and cursor moves alike,
- * so an ack never makes the next send wait for a commit of its own. A send is acknowledged only
- * after its commit; pushes follow the commit, in id order.
+ * The writes of normal traffic: sending a message, moving a read cursor, and recording how far
+ * each partner was pushed. Everything submitted within one tick commits in one transaction (one
+ * fsync), so an ack never makes the next send wait for a commit of its own. A send is
+ * acknowledged only after its commit; pushes follow the commit, in id order. The commit that
+ * stores a message also records, for every live session that will be pushed it at once, that
+ * its partner was pushed up to it: one UPDATE per batch, not per message, sharing the fsync.
  */
 import { DuoError } from '../shared/errors.ts';
 import { directConversationId } from '../shared/ids.ts';
@@ -26,7 +28,8 @@ export interface TalkInput {
 
 type Write =
   | { kind: 'talk'; senderId: string; input: TalkInput }
-  | { kind: 'ack'; partnerId: string; conversationId: string; upTo: number };
+  | { kind: 'ack'; partnerId: string; conversationId: string; upTo: number }
+  | { kind: 'pushed'; partnerId: string; upTo: number };
 
 interface StagedTalk {
   reply: TalkReply;
@@ -47,7 +50,7 @@ export class Writes {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly membership: Membership,
-    private readonly fanout: Pick<Fanout, 'publish'>,
+    private readonly fanout: Pick<Fanout, 'publish' | 'livePushes' | 'recorded'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
     private readonly hooks: Pick<ServiceHooks, 'beforeTalk'> = {},
   ) {
@@ -76,28 +79,37 @@ export class Writes {
     if (await this.batcher.submit({ kind: 'ack', partnerId, conversationId, upTo })) this.notices.schedule(partnerId);
   }
 
+  /** Records that `partnerId` was pushed up to `upTo` (committed with the other writes of its tick). */
+  async recordPushed(partnerId: string, upTo: number): Promise<void> {
+    await this.batcher.submit({ kind: 'pushed', partnerId, upTo });
+  }
+
   /**
    * Commits one batch. A send that is refused fails alone; a storage failure fails the batch and
    * acknowledges nothing.
    */
   private async commit(items: Write[]): Promise<Array<BatchOutcome<Written>>> {
     const createdDirect: CreatedDirect = new Map();
+    /** Highest id each partner is recorded as pushed up to by this batch. */
+    let pushed = new Map<string, number>();
     let staged: Array<BatchOutcome<Written>>;
     try {
       staged = await this.store.transaction(async (tx) => {
         const out: Array<BatchOutcome<Written>> = [];
+        const messages: Message[] = [];
         for (const item of items) {
           try {
-            const value =
-              item.kind === 'talk'
-                ? await this.stageTalk(tx, item.senderId, item.input, createdDirect)
-                : await tx.advanceCursor(item.conversationId, item.partnerId, item.upTo);
-            out.push({ ok: true, value });
+            out.push({ ok: true, value: await this.stage(tx, item, createdDirect, messages) });
           } catch (error) {
             if (!(error instanceof DuoError)) throw error;
             out.push({ ok: false, error });
           }
         }
+        pushed = this.fanout.livePushes(messages, createdDirect);
+        for (const item of items) {
+          if (item.kind === 'pushed') pushed.set(item.partnerId, Math.max(pushed.get(item.partnerId) ?? 0, item.upTo));
+        }
+        await tx.recordPushed(pushed);
         return out;
       });
     } catch (error) {
@@ -105,11 +117,28 @@ export class Writes {
     }
     for (const [conversationId, pair] of createdDirect)
       for (const member of pair) this.membership.add(conversationId, member);
+    this.fanout.recorded(pushed);
     for (const outcome of staged) {
       if (outcome.ok && typeof outcome.value === 'object' && outcome.value.message)
         this.fanout.publish(outcome.value.message);
     }
     return staged;
+  }
+
+  /** Stages one write in the batch's transaction; a new message is also added to `messages`. */
+  private async stage(tx: Store, item: Write, createdDirect: CreatedDirect, messages: Message[]): Promise<Written> {
+    switch (item.kind) {
+      case 'talk': {
+        const talk = await this.stageTalk(tx, item.senderId, item.input, createdDirect);
+        if (talk.message) messages.push(talk.message);
+        return talk;
+      }
+      case 'ack':
+        return tx.advanceCursor(item.conversationId, item.partnerId, item.upTo);
+      case 'pushed':
+        // Recorded together with the pushes of this batch's messages, below.
+        return true;
+    }
   }
 
   private async stageTalk(

@@ -3,10 +3,9 @@
  * handed to the same service the REST routes use. Each socket gets a SocketHandler; a socket must
  * say hello within the deadline, and the heartbeat terminates those that stop answering pings.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { DuoError } from '../shared/errors.ts';
-import { RATE_LIMIT_STRIKES } from '../shared/limits.ts';
 import type { Logger } from '../shared/log.ts';
 import {
   ClientFrame,
@@ -18,6 +17,7 @@ import {
 } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { toDuoError } from './errors.ts';
+import { FrameBudget, refNearStart } from './frame-budget.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { acceptOldDirectIdIn } from './input.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -27,6 +27,8 @@ import type { Session } from './sessions.ts';
 export interface WsDeps {
   service: BrokerService;
   limiter: RateLimiter;
+  /** Failed authentications per client address (shared with REST). */
+  authFailures: RateLimiter;
   heartbeatMs: number;
   helloTimeoutMs: number;
 }
@@ -49,8 +51,8 @@ export async function registerWebSocket(app: FastifyInstance, deps: WsDeps): Pro
       'This endpoint speaks WebSocket only: connect with a WebSocket client to ws://<broker>/ws.',
     );
   }
-  function onSocket(socket: WebSocket): void {
-    new SocketHandler(socket, deps, heartbeat, app.log);
+  function onSocket(socket: WebSocket, request: FastifyRequest): void {
+    new SocketHandler(socket, request.ip, deps, heartbeat, app.log);
   }
   app.route({ method: 'GET', url: '/ws', handler: notWebSocket, wsHandler: onSocket });
 }
@@ -64,19 +66,22 @@ class SocketHandler {
   private session: Session | undefined;
   /** Frames that arrived after hello but before welcome: handled once the session exists. */
   private early: string[] | undefined;
-  /** Rate-limited frames in a row. */
-  private strikes = 0;
+  private readonly budget: FrameBudget;
   private readonly helloDeadline: NodeJS.Timeout;
 
   constructor(
     private readonly socket: WebSocket,
+    /** The client's address, for counting failed hellos. */
+    private readonly address: string,
     private readonly deps: WsDeps,
     private readonly heartbeat: Heartbeat<WebSocket>,
     private readonly log: Logger,
   ) {
     heartbeat.add(socket);
+    this.budget = new FrameBudget(deps.limiter);
     this.helloDeadline = setTimeout(() => this.onHelloTimeout(), deps.helloTimeoutMs);
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('ping', (data) => this.onPing(data));
     socket.on('pong', () => this.onPong());
     socket.on('close', () => this.onClose());
     socket.on('error', (error) => this.onError(error));
@@ -85,6 +90,21 @@ class SocketHandler {
   // ---------------------------------------------------------------- socket events
 
   private onMessage(data: RawData, isBinary: boolean): void {
+    // After a close was sent the peer may still be sending; none of it is handled.
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    // Counted before decoding, so a flood of invalid frames is refused as cheaply as valid ones.
+    const verdict = this.budget.take();
+    if (!verdict.allowed) {
+      if (verdict.close) this.socket.close(CloseCode.rateLimited, 'too many frames');
+      else
+        this.fail(
+          new DuoError('rate_limited', `Too many frames; wait ${verdict.wait} s and retry.`, {
+            retryAfter: verdict.wait,
+          }),
+          refNearStart(data),
+        );
+      return;
+    }
     this.heartbeat.seen(this.socket);
     if (isBinary) {
       this.socket.close(CloseCode.unsupportedData, 'binary frames are not supported; send JSON text');
@@ -93,6 +113,16 @@ class SocketHandler {
     const text = data.toString();
     if (this.early) this.early.push(text);
     else this.handleFrame(text);
+  }
+
+  /** Pings are answered by hand (automatic pongs are off) so that they count like frames. */
+  private onPing(data: Buffer): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    const verdict = this.budget.take();
+    if (verdict.allowed) {
+      this.heartbeat.seen(this.socket);
+      this.socket.pong(data);
+    } else if (verdict.close) this.socket.close(CloseCode.rateLimited, 'too many pings');
   }
 
   private onPong(): void {
@@ -146,7 +176,6 @@ class SocketHandler {
       }
       return this.handleHello(frame);
     }
-    if (!this.withinRate(session, ref)) return;
     switch (frame.type) {
       case 'hello':
         return this.fail(
@@ -174,6 +203,7 @@ class SocketHandler {
         if (this.socket.readyState !== this.socket.OPEN) return;
         const session = service.lifecycle.open(partner, this.socket, frame.since);
         this.session = session;
+        this.budget.identify(partner.id);
         this.send({
           type: 'welcome',
           partnerId: partner.id,
@@ -186,12 +216,28 @@ class SocketHandler {
         for (const next of queued) this.handleFrame(next);
         await session.replay();
       })
-      .catch((error: unknown) => {
-        this.fail(error);
-        // A wrong secret is final; a storage hiccup is worth another try.
-        if (toDuoError(error).code === 'unauthorized') this.socket.close(CloseCode.unauthorized, 'hello refused');
-        else this.socket.close(CloseCode.tryAgainLater, 'hello failed; retry');
-      });
+      .catch((error: unknown) => this.onHelloRefused(error));
+  }
+
+  /** A wrong secret is final, unless this address keeps trying; a storage hiccup is worth another try. */
+  private onHelloRefused(error: unknown): void {
+    if (toDuoError(error).code !== 'unauthorized') {
+      this.fail(error);
+      this.socket.close(CloseCode.tryAgainLater, 'hello failed; retry');
+      return;
+    }
+    const wait = this.deps.authFailures.take(this.address);
+    if (wait === 0) {
+      this.fail(error);
+      this.socket.close(CloseCode.unauthorized, 'hello refused');
+      return;
+    }
+    this.fail(
+      new DuoError('rate_limited', `Too many attempts with a wrong secret from this address; wait ${wait} s.`, {
+        retryAfter: wait,
+      }),
+    );
+    this.socket.close(CloseCode.rateLimited, 'too many failed hellos');
   }
 
   private handleTalk(session: Session, frame: TalkFrame): void {
@@ -212,19 +258,6 @@ class SocketHandler {
     session.resume(frame.since);
     // Sent before the pump's first page (which waits for a read): frames after it are new.
     this.send({ type: 'resumed', ...withRef(frame.ref), since: frame.since });
-  }
-
-  /** Takes a rate-limit token; past the limit, answers with an error, and a flood closes the socket. */
-  private withinRate(session: Session, ref: string | undefined): boolean {
-    const wait = this.deps.limiter.take(`partner:${session.partnerId}`);
-    if (wait === 0) {
-      this.strikes = 0;
-      return true;
-    }
-    if (++this.strikes > RATE_LIMIT_STRIKES) this.socket.close(CloseCode.rateLimited, 'too many frames');
-    else
-      this.fail(new DuoError('rate_limited', `Too many frames; wait ${wait} s and retry.`, { retryAfter: wait }), ref);
-    return false;
   }
 
   // ---------------------------------------------------------------- replies

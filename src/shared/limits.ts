@@ -49,10 +49,16 @@ export const HEARTBEAT_MS = 15_000;
 export const RATE_LIMIT_PER_SECOND = 50;
 /** How many may come at once before the rate applies. */
 export const RATE_LIMIT_BURST = 200;
+/** Failed authentications (missing or wrong secret) a second per client address, REST and WebSocket. */
+export const AUTH_FAILURES_PER_SECOND = 5;
+/** How many may fail at once before that rate applies; beyond it they get 429 instead of 401. */
+export const AUTH_FAILURE_BURST = 20;
 /** How often full rate-limit buckets are dropped, so the map does not grow without end. */
 export const RATE_LIMIT_SWEEP_MS = 60_000;
-/** Rate-limited frames in a row after which a socket is closed instead of answered. */
+/** Rate-limited frames after which a socket is closed instead of answered, unless it paused. */
 export const RATE_LIMIT_STRIKES = 100;
+/** A socket that sent nothing refused for this long has its count of refused frames cleared. */
+export const RATE_LIMIT_STRIKE_PAUSE_MS = 1_000;
 
 // ---------------------------------------------------------------- pushing to sockets
 
@@ -82,6 +88,8 @@ export const NOTICE_DELAY_MS = 250;
 export const DEFAULT_LISTEN_SECONDS = 30;
 /** Longest REST long-poll, in seconds (the broker's `maxListenSeconds` default). */
 export const MAX_LISTEN_SECONDS = 3600;
+/** REST long-polls open at once per partner; a newer one ends the oldest, which returns empty. */
+export const MAX_LONG_POLLS_PER_PARTNER = 8;
 export const DEFAULT_LISTEN_LIMIT = 100;
 export const MAX_LISTEN_LIMIT = 1000;
 export const DEFAULT_HISTORY_LIMIT = 50;

@@ -133,8 +133,14 @@ export const ListenQuery = z.strictObject({
   conversationId: ConversationId.optional(),
   peek: flag.optional(),
   limit: digits('limit').optional(),
+  /** The `cursor` of an earlier response: what it returned is marked read before this listen reads. */
+  after: z.string().optional(),
 });
-export const ListenReply = z.strictObject({ messages: z.array(Message) });
+export const ListenReply = z.strictObject({
+  messages: z.array(Message),
+  /** Opaque: what this response returned. Echo it as `after` on the next listen for exactly-once reads. */
+  cursor: z.string(),
+});
 export type ListenReply = z.infer<typeof ListenReply>;
 
 export const CreateConversationBody = z.strictObject({

@@ -50,7 +50,7 @@ describe('listen', () => {
   it('returns an empty list when the timeout passes', async () => {
     const heard = await api(broker.url, 'GET', '/listen/bob?timeout=1', { secret: bob.secret });
     expect(heard.status).toBe(200);
-    expect(heard.body).toEqual({ messages: [] });
+    expect(heard.body).toEqual({ messages: [], cursor: 'v1' });
   });
 
   it('consumes what it returned, while peek consumes nothing', async () => {

@@ -1,0 +1,102 @@
+/**
+ * The /listen cursor: every response carries one, and `after=<cursor>` marks read exactly what
+ * that response returned (nothing else, in any conversation) before reading on. Peeking keeps
+ * the listens themselves from consuming, so what moves the read state here is `after` alone.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeCursor, encodeCursor } from '../../src/broker/listen-cursor.ts';
+import { MAX_LISTEN_LIMIT } from '../../src/shared/limits.ts';
+import type { Message } from '../../src/shared/protocol.ts';
+import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { api, register, talk, type Registered } from '../helpers/clients.ts';
+
+let broker: TestBroker;
+let alice: Registered;
+let bob: Registered;
+let carol: Registered;
+
+beforeEach(async () => {
+  broker = await startBroker();
+  alice = await register(broker.url, 'alice');
+  bob = await register(broker.url, 'bob');
+  carol = await register(broker.url, 'carol');
+});
+afterEach(async () => broker.close());
+
+function listen(who: Registered, query: string) {
+  return api(broker.url, 'GET', `/listen/${who.partnerId}?timeout=0&${query}`, { secret: who.secret });
+}
+const contents = (reply: { body: { messages: Message[] } }) => reply.body.messages.map((m) => m.content);
+
+describe('the cursor', () => {
+  it('names the highest id per conversation, and reads back as those ids', () => {
+    const at = (id: number, conversationId: string) => ({ id, conversationId, from: 'x', content: '', createdAt: '' });
+    const cursor = encodeCursor([at(41, 'direct:a:b'), at(44, 'group_1'), at(43, 'direct:a:b'), at(40, 'group_1')]);
+    expect(decodeCursor(cursor)).toEqual([43, 44]);
+    expect(decodeCursor(encodeCursor([]))).toEqual([]);
+    expect(decodeCursor(encodeCursor([at(Number.MAX_SAFE_INTEGER, 'group_1')]))).toEqual([Number.MAX_SAFE_INTEGER]);
+  });
+
+  it('refuses, with a 400 that says what to send, anything the broker could not have written', async () => {
+    const tooMany = `v1${'.1'.repeat(MAX_LISTEN_LIMIT + 1)}`;
+    for (const after of [
+      '',
+      'v2.1',
+      'v1.',
+      'v1.-1',
+      'v1.A',
+      'v1.1.zzzzzzzzzzzz',
+      'v1.zzzzzzzzzzz.zzzzzzzzzzz',
+      tooMany,
+    ]) {
+      const reply = await listen(bob, `after=${encodeURIComponent(after)}`);
+      expect(reply.status, after.slice(0, 40)).toBe(400);
+      expect(reply.body.code).toBe('bad_request');
+      expect(reply.body.error).toMatch(/"cursor" of the previous \/listen response/);
+    }
+  });
+});
+
+describe('listen with after', () => {
+  it('marks read exactly what the earlier response returned, in no other conversation, then returns the rest', async () => {
+    await talk(broker.url, alice, { to: 'bob', content: 'a1' });
+    await talk(broker.url, carol, { to: 'bob', content: 'c1' });
+    await talk(broker.url, alice, { to: 'bob', content: 'a2' });
+    const first = await listen(bob, 'peek=1&conversationId=direct:alice:bob');
+    expect(contents(first)).toEqual(['a1', 'a2']);
+    expect(typeof first.body.cursor).toBe('string');
+    await talk(broker.url, alice, { to: 'bob', content: 'a3' });
+
+    const second = await listen(bob, `peek=1&after=${first.body.cursor}`);
+    // a1 and a2 are read now; carol's c1 and the newer a3 were never returned, so they stay.
+    expect(contents(second)).toEqual(['c1', 'a3']);
+    const unread = await api(broker.url, 'GET', '/conversations/bob', { secret: bob.secret });
+    expect(
+      Object.fromEntries(unread.body.conversations.map((c: { id: string; unread: number }) => [c.id, c.unread])),
+    ).toEqual({ 'direct:alice:bob': 1, 'direct:bob:carol': 1 });
+
+    // The same cursor again, or an older one, changes nothing.
+    expect(contents(await listen(bob, `peek=1&after=${first.body.cursor}`))).toEqual(['c1', 'a3']);
+    expect(contents(await listen(bob, `peek=1&after=v1`))).toEqual(['c1', 'a3']);
+    // Echoing the second response's cursor reads the rest.
+    expect(contents(await listen(bob, `peek=1&after=${second.body.cursor}`))).toEqual([]);
+  });
+
+  it('ignores ids of conversations the partner is not in, and ids that do not exist', async () => {
+    await talk(broker.url, alice, { to: 'carol', content: 'not for bob' });
+    const carols = await listen(carol, 'peek=1');
+    expect(contents(carols)).toEqual(['not for bob']);
+    // Bob presents carol's cursor, and one naming a message that does not exist.
+    expect((await listen(bob, `after=${carols.body.cursor}`)).status).toBe(200);
+    expect((await listen(bob, `after=v1.zzzzzz`)).status).toBe(200);
+    expect(contents(await listen(carol, 'peek=1'))).toEqual(['not for bob']);
+  });
+
+  it('also works without peek: the response still consumes what it returns, as before', async () => {
+    await talk(broker.url, alice, { to: 'bob', content: 'a1' });
+    const first = await listen(bob, '');
+    expect(contents(first)).toEqual(['a1']);
+    await talk(broker.url, alice, { to: 'bob', content: 'a2' });
+    expect(contents(await listen(bob, `after=${first.body.cursor}`))).toEqual(['a2']);
+  });
+});
