@@ -17,6 +17,7 @@ import type { CliContext } from './command.ts';
 export interface CliSetup {
   config: PartnerConfig;
   store: SecretStore;
+  ensureBroker?: CliContext['ensureBroker'];
 }
 
 /** Config for a human command: environment, then `--broker` and the project folder. */
@@ -29,7 +30,7 @@ export function cliSetup(
     options.cwd ?? ctx.cwd,
     options.broker === undefined ? {} : { brokerUrl: options.broker },
   );
-  return { config, store: new SecretStore(config.secretsFile) };
+  return { config, store: new SecretStore(config.secretsFile), ensureBroker: ctx.ensureBroker };
 }
 
 /**
@@ -89,10 +90,15 @@ export function noSecretFix(partnerId: string, explicit: boolean): string {
 }
 
 /** A client for the configured broker (with its access token), acting as `credentials` when given. */
-export function brokerClient({ config }: CliSetup, timeoutMs = 5_000, credentials?: Credentials): BrokerClient {
+export function brokerClient(
+  { config, ensureBroker }: CliSetup,
+  timeoutMs = 5_000,
+  credentials?: Credentials,
+): BrokerClient {
   const client = new BrokerClient({
     brokerUrl: config.brokerUrl,
     timeoutMs,
+    ...(ensureBroker ? { beforeFirstRequest: () => ensureBroker(config.brokerUrl) } : {}),
     ...(config.token === undefined ? {} : { token: config.token }),
   });
   client.setCredentials(credentials);

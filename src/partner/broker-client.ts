@@ -28,6 +28,8 @@ export interface BrokerClientOptions {
   /** DUO_TOKEN, sent as X-Duo-Token on every request. */
   token?: string;
   timeoutMs?: number;
+  /** Awaited once, before the first request (starting a broker on demand); its failure fails that request. */
+  beforeFirstRequest?: () => Promise<unknown>;
 }
 
 export interface Credentials {
@@ -48,11 +50,14 @@ export class BrokerClient {
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private credentials: Credentials | undefined;
+  private readonly beforeFirstRequest: (() => Promise<unknown>) | undefined;
+  private firstRequest: Promise<unknown> | undefined;
 
   constructor(options: BrokerClientOptions) {
     this.brokerUrl = options.brokerUrl.replace(/\/+$/, '');
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 3_000;
+    this.beforeFirstRequest = options.beforeFirstRequest;
   }
 
   setCredentials(credentials: Credentials | undefined): void {
@@ -144,6 +149,11 @@ export class BrokerClient {
     schema: S,
     options: RequestOptions = {},
   ): Promise<S extends z.ZodType ? z.infer<S> : unknown> {
+    if (this.beforeFirstRequest) {
+      const first = this.firstRequest === undefined;
+      this.firstRequest ??= this.beforeFirstRequest();
+      await (first ? this.firstRequest : this.firstRequest.catch(() => undefined));
+    }
     const url = new URL(this.brokerUrl + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));

@@ -4,6 +4,7 @@
  * closing the broker socket on the way out so no process is left behind.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ensureBroker } from '../client/autostart.ts';
 import { partnerConfigFromEnv, type PartnerConfigInput } from './config.ts';
 import { createLogger } from './log.ts';
 import { Partner } from './partner.ts';
@@ -19,9 +20,11 @@ export interface RunPartnerOptions {
 const EXIT_DEADLINE_MS = 3_000;
 
 export async function runPartner(options: RunPartnerOptions = {}): Promise<void> {
-  const config = partnerConfigFromEnv(options.env ?? process.env, options.cwd ?? process.cwd(), options.overrides);
+  const env = options.env ?? process.env;
+  const config = partnerConfigFromEnv(env, options.cwd ?? process.cwd(), options.overrides);
   const logger = createLogger(config.logLevel);
-  const partner = new Partner({ config, logger });
+  const beforeFirstRequest = () => ensureBroker(config.brokerUrl, { env });
+  const partner = new Partner({ config, logger, beforeFirstRequest });
   const server = createPartnerServer(partner);
   const transport = new StdioServerTransport();
 

@@ -44,6 +44,8 @@ export interface PartnerDeps {
   config: PartnerConfig;
   logger: Logger;
   store?: SecretStore;
+  /** Run before the first broker request (to start a broker on demand). */
+  beforeFirstRequest?: () => Promise<unknown>;
 }
 
 /** How many sends with an unknown outcome keep their clientMsgId for a retry. */
@@ -85,6 +87,7 @@ export class Partner extends EventEmitter<PartnerEvents> {
       brokerUrl: deps.config.brokerUrl,
       token: deps.config.token,
       timeoutMs: deps.config.requestTimeoutMs,
+      beforeFirstRequest: deps.beforeFirstRequest,
     });
     this.inbox = new Inbox({ maxMessages: deps.config.inboxMaxMessages, maxBytes: deps.config.inboxMaxBytes });
     this.connection = new BrokerConnection({

@@ -63,6 +63,7 @@ export async function startStdioPartner(
       XDG_CONFIG_HOME: join(home, 'config'),
       XDG_DATA_HOME: join(home, 'data'),
       DUO_LOG_LEVEL: 'warn',
+      DUO_AUTOSTART: '0',
       ...options.env,
     },
     stderr: 'pipe',

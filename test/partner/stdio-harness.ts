@@ -76,6 +76,7 @@ export async function spawnPartner(options: {
     BROKER_URL: options.brokerUrl,
     XDG_CONFIG_HOME: join(options.home, 'config'),
     DUO_LOG_LEVEL: 'debug',
+    DUO_AUTOSTART: '0',
   };
   if (options.partnerId) env.PARTNER_ID = options.partnerId;
   const child = spawn(process.execPath, ['--import', tsxLoader, bin], {
