@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Claude Code entries written by older `duo install` runs point at this file; it runs the
-// compiled command line. The package's own `duo` bin is dist/src/cli/main.js.
+// Runs the compiled command line from a clone (npm start, npm run demo), and keeps the Claude
+// Code entries older `duo install` runs wrote, which point here, working. The package's own
+// `duo` bin is dist/src/cli/main.js.
 import { existsSync } from 'node:fs';
 import { URL } from 'node:url';
 

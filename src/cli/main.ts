@@ -15,7 +15,10 @@ interface Entry {
 }
 
 const commands: Record<string, Entry> = {
-  broker: { summary: 'Start the broker (--port, --host, --db, --token)', load: () => import('./commands/broker.ts') },
+  broker: {
+    summary: 'Run the broker (--port, --host, --db, --token); broker status, broker stop',
+    load: () => import('./commands/broker.ts'),
+  },
   partner: { summary: 'Run the MCP server Claude Code spawns (stdio)', load: () => import('./commands/partner.ts') },
   install: {
     summary: 'Add the partner and the session hooks to Claude Code',
