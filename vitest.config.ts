@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    globalSetup: ['test/helpers/build-web.ts'],
+    // dist/ (what users run) and the console's bundle, built from the sources under test.
+    globalSetup: ['test/package/build-dist.ts', 'test/helpers/build-web.ts'],
   },
 });

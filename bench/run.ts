@@ -21,6 +21,14 @@ import { fanout, type FanoutResult } from './scenarios/fanout.ts';
 import { idle, type IdleResult } from './scenarios/idle.ts';
 import { restLatency, wsLatency, type RestLatency } from './scenarios/latency.ts';
 import { sqliteInsert, type SqliteResult } from './scenarios/sqlite.ts';
+import {
+  buildDist,
+  commandRun,
+  mcpSpawn,
+  startupLaunches,
+  type CommandResult,
+  type SpawnResult,
+} from './scenarios/startup.ts';
 import { storm, type StormResult } from './scenarios/storm.ts';
 import { sustained, type SustainedResult } from './scenarios/sustained.ts';
 
@@ -46,9 +54,13 @@ async function main(): Promise<void> {
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'duo-bench-'));
   const servers: ServerProcess[] = [];
+  const enabled = (s: ScenarioName) => options.only.length === 0 || options.only.includes(s);
   try {
+    if (enabled('startup')) {
+      log('bench: building dist/ for the start-up rows (they run what users run)');
+      buildDist(ROOT);
+    }
     const targets = await startTargets(options, dir, servers);
-    const enabled = (s: ScenarioName) => options.only.length === 0 || options.only.includes(s);
     const jobs = planJobs(options, targets, dir).filter((job) => enabled(job.scenario));
     const rounds: RoundFigures[] = [];
     for (let round = 1; round <= options.rounds; round++) {
@@ -206,6 +218,15 @@ function planJobs(options: BenchOptions, t: Targets, dir: string): Job[] {
       add('idle', 'idle', target, (x, p) => onFresh(x.label, start, (fresh) => idle(fresh, p, s.idlePartners)));
   }
   add('storm', 'storm', t.ours, (x, p) => storm(x, p, s.stormPartners));
+  // Start-up, compiled: the partner talks to our broker when there is one (registration is part
+  // of its start), else to nobody.
+  const launch = startupLaunches(ROOT, dir, t.ours?.server.httpUrl ?? 'http://127.0.0.1:9');
+  const startup = (key: string, label: string, run: () => Promise<unknown>) =>
+    jobs.push({ scenario: 'startup', key, label, run });
+  startup('spawn', 'minimal SDK server', () => mcpSpawn(launch.sdkServer, s.spawnSamples));
+  startup('spawn', 'ours', () => mcpSpawn(launch.partner, s.spawnSamples));
+  startup('hook', 'node -e ""', () => commandRun(launch.bareNode, s.hookSamples));
+  startup('hook', 'ours', () => commandRun(launch.hook, s.hookSamples));
   return jobs;
 }
 
@@ -452,6 +473,48 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
       goal: { checks: [{ ok: lost === 0, text: '0 lost/dup' }] },
       error: failed(rounds, 'storm', 'ours'),
       note: `lost ${get((r) => r.lost)}, dup ${get((r) => r.duplicates)}, failed reconnects ${get((r) => r.failedReconnects)}`,
+    });
+  }
+  if (has('spawn')) {
+    const get = (label: string, f: (r: SpawnResult) => number) => pick<SpawnResult>(rounds, 'spawn', label, f);
+    const error = failed(rounds, 'spawn', 'ours');
+    rows.push(
+      {
+        scenario: 'partner spawn → tools/list',
+        anchorName: 'minimal SDK server',
+        anchor: get('minimal SDK server', (r) => r.readyMs),
+        ours: get('ours', (r) => r.readyMs),
+        unit: 'ms',
+        better: 'lower',
+        goal: { ratio: 1.3 },
+        error,
+        note: `compiled dist/, median of ${s.spawnSamples} spawns per round`,
+      },
+      {
+        scenario: 'partner idle RSS',
+        anchorName: 'minimal SDK server',
+        anchor: get('minimal SDK server', (r) => r.rssBytes),
+        ours: get('ours', (r) => r.rssBytes),
+        unit: 'bytes',
+        better: 'lower',
+        goal: { ratio: 1.3 },
+        error,
+        note: 'one second after tools/list',
+      },
+    );
+  }
+  if (has('hook')) {
+    const get = (label: string) => pick<CommandResult>(rounds, 'hook', label, (r) => r.ms);
+    rows.push({
+      scenario: 'duo hook session-start',
+      anchorName: 'node -e ""',
+      anchor: get('node -e ""'),
+      ours: get('ours'),
+      unit: 'ms',
+      better: 'lower',
+      goal: { ratio: 2 },
+      error: failed(rounds, 'hook', 'ours'),
+      note: `spawn → exit, median of ${s.hookSamples} per round`,
     });
   }
   if (has('sqlite')) {

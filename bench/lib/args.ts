@@ -31,6 +31,9 @@ export interface Sizes {
   fanoutBurst: number;
   idlePartners: number;
   stormPartners: number;
+  /** Fresh processes per round for the start-up rows (MCP server spawn, the hook). */
+  spawnSamples: number;
+  hookSamples: number;
 }
 
 const QUICK: Sizes = {
@@ -42,6 +45,8 @@ const QUICK: Sizes = {
   fanoutBurst: 100,
   idlePartners: 5000,
   stormPartners: 1000,
+  spawnSamples: 5,
+  hookSamples: 7,
 };
 
 const FULL: Sizes = {
@@ -53,9 +58,11 @@ const FULL: Sizes = {
   fanoutBurst: 300,
   idlePartners: 10_000,
   stormPartners: 1000,
+  spawnSamples: 9,
+  hookSamples: 15,
 };
 
-export const SCENARIOS = ['sqlite', 'latency', 'rest', 'sustained', 'fanout', 'idle', 'storm'] as const;
+export const SCENARIOS = ['sqlite', 'latency', 'rest', 'sustained', 'fanout', 'idle', 'storm', 'startup'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** Long scenarios: in quick mode they run in the first round only. */
 export const HEAVY_SCENARIOS: readonly ScenarioName[] = ['sustained', 'idle', 'storm'];

@@ -62,6 +62,7 @@ export function formatValue(value: number | undefined, unit: Unit): string {
     case 'deliv/s':
       return `${Math.round(value).toLocaleString('en-US')} ${unit}`;
     case 'bytes':
+      if (value >= 1024 * 1024) return `${(value / 1024 / 1024).toFixed(1)} MiB`;
       return value >= 1024 ? `${(value / 1024).toFixed(1)} KiB` : `${Math.round(value)} B`;
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Where Claude Code keeps what `duo install` changes and `duo doctor` checks: MCP servers
- * (`~/.claude.json`, per project under its `projects`, and a project's `.mcp.json`), hooks
- * (`~/.claude/settings.json`, `<project>/.claude/settings.json`), and the `claude` binary.
+ * Where Claude Code keeps what `duo install` changes and `duo doctor` checks: hooks
+ * (`~/.claude/settings.json`, `<project>/.claude/settings.json`) and the `claude` binary. The MCP
+ * server entries are claude-mcp.ts's.
  *
  * Settings are merged, never replaced: other keys and other hooks stay as they are, ours are
  * recognised by their command (`… hook session-start`), so installing twice adds nothing.
@@ -63,9 +63,11 @@ export interface HookSpec {
   timeout: number;
 }
 
+/** The `duo` command, by name or by its entry file (a clone's folder need not be called duo). */
+export const DUO_COMMAND = String.raw`(?:\bduo\b|\bcli/main\.[jt]s\b)`;
 const OURS: Record<HookEvent, RegExp> = {
-  SessionStart: /\bduo\b.*\bhook session-start\b/,
-  SessionEnd: /\bduo\b.*\bhook session-end\b/,
+  SessionStart: new RegExp(`${DUO_COMMAND}.*\\bhook session-start\\b`),
+  SessionEnd: new RegExp(`${DUO_COMMAND}.*\\bhook session-end\\b`),
 };
 
 interface CommandHook {
@@ -182,55 +184,4 @@ export function writeJsonWithBackup(file: string, value: unknown, now: Date = ne
     throw new DuoError('internal', `Cannot write ${file}: ${(error as Error).message}.`);
   }
   return backup;
-}
-
-// ---------------------------------------------------------------- MCP server entries
-
-export interface McpEntry {
-  /** Where it was found, for messages: a file, plus the project key for local scope. */
-  where: string;
-  scope: 'user' | 'local' | 'project';
-  name: string;
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-}
-
-/** Whether an MCP server entry runs the duo partner (by name, or by its command line). */
-export function isDuoServer(name: string, command: string, args: readonly string[]): boolean {
-  const line = [command, ...args].join(' ');
-  return name === 'duo' || /\bduo(\.js)?\b.*\bpartner\b/.test(line) || /partner\/bin\.ts\b/.test(line);
-}
-
-/** Every duo partner entry Claude Code would see for `projectDir`: user, local and project scope. */
-export function findDuoServers(env: Env, projectDir: string): McpEntry[] {
-  const found: McpEntry[] = [];
-  const collect = (servers: unknown, where: string, scope: McpEntry['scope']) => {
-    if (typeof servers !== 'object' || servers === null) return;
-    for (const [name, raw] of Object.entries(servers as Record<string, unknown>)) {
-      const server = raw as { command?: unknown; args?: unknown; env?: unknown };
-      const command = typeof server?.command === 'string' ? server.command : '';
-      const args = Array.isArray(server?.args) ? server.args.filter((a): a is string => typeof a === 'string') : [];
-      if (!isDuoServer(name, command, args)) continue;
-      const serverEnv =
-        typeof server?.env === 'object' && server.env !== null ? (server.env as Record<string, string>) : {};
-      found.push({ where, scope, name, command, args, env: serverEnv });
-    }
-  };
-  const claudeJson = join(homeDir(env), '.claude.json');
-  const user = safeRead(claudeJson);
-  collect(user.mcpServers, claudeJson, 'user');
-  const projects = user.projects as Record<string, { mcpServers?: unknown }> | undefined;
-  collect(projects?.[projectDir]?.mcpServers, `${claudeJson} (projects["${projectDir}"])`, 'local');
-  const mcpJson = join(projectDir, '.mcp.json');
-  collect(safeRead(mcpJson).mcpServers, mcpJson, 'project');
-  return found;
-}
-
-function safeRead(file: string): Record<string, unknown> {
-  try {
-    return readJsonObject(file);
-  } catch {
-    return {};
-  }
 }

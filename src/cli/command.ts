@@ -15,6 +15,8 @@ export interface CliContext {
   err(text: string): void;
   /** True when stdout is a terminal (interactive prompts, live output). */
   interactive: boolean;
+  /** Set for commands that need a broker: starts one at a loopback URL when none answers. */
+  ensureBroker?: (brokerUrl: string) => Promise<unknown>;
 }
 
 export interface Command {

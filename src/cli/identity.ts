@@ -19,6 +19,7 @@ import type { CliContext } from './command.ts';
 export interface CliSetup {
   config: ClientConfig;
   store: SecretStore;
+  ensureBroker?: CliContext['ensureBroker'];
 }
 
 /** Config for a human command: environment, then `--broker` and the project folder. */
@@ -31,7 +32,7 @@ export function cliSetup(
     options.cwd ?? ctx.cwd,
     options.broker === undefined ? {} : { brokerUrl: options.broker },
   );
-  return { config, store: new SecretStore(config.secretsFile) };
+  return { config, store: new SecretStore(config.secretsFile), ensureBroker: ctx.ensureBroker };
 }
 
 /**
@@ -92,12 +93,16 @@ export function noSecretFix(partnerId: string, explicit: boolean): string {
 
 /** A client for the configured broker (with its access token), acting as `credentials` when given. */
 export function brokerClient(
-  { config }: CliSetup,
+  { config, ensureBroker }: CliSetup,
   timeoutMs = CLI_REQUEST_TIMEOUT_MS,
   credentials?: Credentials,
 ): BrokerClient {
   const endpoint = brokerEndpoint({ brokerUrl: config.brokerUrl, token: config.token });
-  const client = new BrokerClient({ endpoint, timeoutMs });
+  const client = new BrokerClient({
+    endpoint,
+    timeoutMs,
+    ...(ensureBroker ? { beforeFirstRequest: () => ensureBroker(config.brokerUrl) } : {}),
+  });
   client.setCredentials(credentials);
   return client;
 }

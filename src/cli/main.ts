@@ -1,13 +1,24 @@
+#!/usr/bin/env node
 /**
  * `duo`: one command line for the broker, the partner and the humans watching them. This file
  * only dispatches; each command lives in commands/<name>.ts and is loaded on demand, so a hook
- * does not pay for loading the broker.
+ * does not pay for loading the broker, nor the broker for the MCP SDK.
  */
 import { describeError, DuoError } from '../shared/errors.ts';
 import { UsageError, type CliContext, type Command } from './command.ts';
 
-const commands: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
-  broker: { summary: 'Start the broker (--port, --host, --db, --token)', load: () => import('./commands/broker.ts') },
+interface Entry {
+  summary: string;
+  load: () => Promise<{ command: Command }>;
+  /** Talks to the broker as a partner: a broker is started first when none answers (loopback only). */
+  needsBroker?: true;
+}
+
+const commands: Record<string, Entry> = {
+  broker: {
+    summary: 'Run the broker (--port, --host, --db, --token); broker status, broker stop',
+    load: () => import('./commands/broker.ts'),
+  },
   partner: { summary: 'Run the MCP server Claude Code spawns (stdio)', load: () => import('./commands/partner.ts') },
   install: {
     summary: 'Add the partner and the session hooks to Claude Code',
@@ -20,21 +31,37 @@ const commands: Record<string, { summary: string; load: () => Promise<{ command:
   register: {
     summary: 'Register a partner id and keep its secret in your secrets file',
     load: () => import('./commands/register.ts'),
+    needsBroker: true,
   },
-  send: { summary: 'Send a message: duo send <partner|conversation> <text>', load: () => import('./commands/send.ts') },
+  send: {
+    summary: 'Send a message: duo send <partner|conversation> <text>',
+    load: () => import('./commands/send.ts'),
+    needsBroker: true,
+  },
   tail: {
     summary: 'Watch your conversations live (reads only, never marks read)',
     load: () => import('./commands/tail.ts'),
+    needsBroker: true,
   },
-  who: { summary: 'List partners: online, status, last seen', load: () => import('./commands/who.ts') },
-  history: { summary: 'Show the messages of a conversation', load: () => import('./commands/history.ts') },
+  who: {
+    summary: 'List partners: online, status, last seen',
+    load: () => import('./commands/who.ts'),
+    needsBroker: true,
+  },
+  history: {
+    summary: 'Show the messages of a conversation',
+    load: () => import('./commands/history.ts'),
+    needsBroker: true,
+  },
   web: {
     summary: 'Open the web console: prints a one-time login URL (--open)',
     load: () => import('./commands/web.ts'),
+    needsBroker: true,
   },
   resume: {
     summary: 'Resume a conversation the loop guard holds: duo resume <conversation>',
     load: () => import('./commands/resume.ts'),
+    needsBroker: true,
   },
   token: { summary: 'Print the owner token (for curl and scripts)', load: () => import('./commands/token.ts') },
   hook: { summary: 'Claude Code hooks: session-start, session-end', load: () => import('./commands/hook.ts') },
@@ -73,7 +100,7 @@ async function main(argv: string[], ctx: CliContext): Promise<number | undefined
     return 0;
   }
   try {
-    return await command.run(rest, ctx);
+    return await command.run(rest, entry.needsBroker ? { ...ctx, ensureBroker: (url) => startBroker(ctx, url) } : ctx);
   } catch (error) {
     if (error instanceof UsageError) {
       ctx.err(`duo ${name}: ${error.message}\n\n${command.help}\n`);
@@ -85,6 +112,16 @@ async function main(argv: string[], ctx: CliContext): Promise<number | undefined
     }
     throw error;
   }
+}
+
+/** Starts a broker for `brokerUrl` when none answers (and autostart is on), and says so. */
+async function startBroker(ctx: CliContext, brokerUrl: string): Promise<void> {
+  const [{ ensureBroker }, { brokerLogPath }] = await Promise.all([
+    import('../client/autostart.ts'),
+    import('../shared/paths.ts'),
+  ]);
+  if ((await ensureBroker(brokerUrl, { env: ctx.env })) === 'started')
+    ctx.err(`duo: started a broker at ${brokerUrl} (log: ${brokerLogPath(ctx.env)}; duo broker stop stops it).\n`);
 }
 
 const context: CliContext = {

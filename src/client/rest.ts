@@ -27,6 +27,8 @@ import type { BrokerEndpoint } from './endpoint.ts';
 export interface BrokerClientOptions {
   endpoint: BrokerEndpoint;
   timeoutMs?: number;
+  /** Awaited once, before the first request (starting a broker on demand); its failure fails that request. */
+  beforeFirstRequest?: () => Promise<unknown>;
 }
 
 export interface Credentials {
@@ -45,10 +47,13 @@ export class BrokerClient {
   private readonly endpoint: BrokerEndpoint;
   private readonly timeoutMs: number;
   private credentials: Credentials | undefined;
+  private readonly beforeFirstRequest: (() => Promise<unknown>) | undefined;
+  private firstRequest: Promise<unknown> | undefined;
 
   constructor(options: BrokerClientOptions) {
     this.endpoint = options.endpoint;
     this.timeoutMs = options.timeoutMs ?? PARTNER_REQUEST_TIMEOUT_MS;
+    this.beforeFirstRequest = options.beforeFirstRequest;
   }
 
   get brokerUrl(): string {
@@ -131,6 +136,11 @@ export class BrokerClient {
     schema: S,
     options: RequestOptions = {},
   ): Promise<S extends z.ZodType ? z.infer<S> : unknown> {
+    if (this.beforeFirstRequest) {
+      const first = this.firstRequest === undefined;
+      this.firstRequest ??= this.beforeFirstRequest();
+      await (first ? this.firstRequest : this.firstRequest.catch(() => undefined));
+    }
     const url = new URL(this.brokerUrl + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));

@@ -4,6 +4,7 @@
  * closing the broker socket on the way out so no process is left behind.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ensureBroker } from '../client/autostart.ts';
 import { PARTNER_EXIT_DEADLINE_MS } from '../shared/defaults.ts';
 import { createLogger } from '../shared/log.ts';
 import { partnerConfigFromEnv, type PartnerConfigInput } from './config.ts';
@@ -18,9 +19,12 @@ export interface RunPartnerOptions {
 }
 
 export async function runPartner(options: RunPartnerOptions = {}): Promise<void> {
-  const config = partnerConfigFromEnv(options.env ?? process.env, options.cwd ?? process.cwd(), options.overrides);
+  const env = options.env ?? process.env;
+  const config = partnerConfigFromEnv(env, options.cwd ?? process.cwd(), options.overrides);
   const logger = createLogger('duo-partner', config.logLevel);
-  const partner = new Partner({ config, logger });
+  // A broker is started on demand (loopback only), off the MCP initialize path.
+  const beforeFirstRequest = () => ensureBroker(config.brokerUrl, { env });
+  const partner = new Partner({ config, logger, beforeFirstRequest });
   const server = createPartnerServer(partner);
   const transport = new StdioServerTransport();
 

@@ -37,6 +37,8 @@ export interface PartnerDeps {
   config: PartnerConfig;
   logger: Logger;
   store?: SecretStore;
+  /** Run before the first broker request (to start a broker on demand). */
+  beforeFirstRequest?: () => Promise<unknown>;
 }
 
 export class Partner extends EventEmitter<PartnerEvents> {
@@ -55,7 +57,11 @@ export class Partner extends EventEmitter<PartnerEvents> {
     this.config = config;
     this.logger = logger;
     const endpoint = brokerEndpoint({ brokerUrl: config.brokerUrl, token: config.token });
-    this.client = new BrokerClient({ endpoint, timeoutMs: config.requestTimeoutMs });
+    this.client = new BrokerClient({
+      endpoint,
+      timeoutMs: config.requestTimeoutMs,
+      beforeFirstRequest: deps.beforeFirstRequest,
+    });
     this.connection = new BrokerConnection({
       endpoint,
       logger,

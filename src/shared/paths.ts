@@ -13,6 +13,16 @@ export function configDir(env: Env): string {
   return join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'claude-duo');
 }
 
+/** `$XDG_STATE_HOME/claude-duo`, else `~/.local/state/claude-duo`: logs and run-time files. */
+export function stateDir(env: Env): string {
+  return join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'claude-duo');
+}
+
+/** Where a broker started on demand (by a partner or a command) writes its log. */
+export function brokerLogPath(env: Env): string {
+  return join(stateDir(env), 'broker.log');
+}
+
 export function defaultDbPath(env: Env): string {
   return join(dataDir(env), 'duo.db');
 }

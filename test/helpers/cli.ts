@@ -1,15 +1,19 @@
 /**
- * The real `duo` command line as a child process (`node bin/duo.js …`), with HOME and the XDG
- * directories in a temporary folder so nothing of the user's is read or written.
+ * The real `duo` command line as a child process, run from the TypeScript sources (so what is
+ * tested is the code, never a stale build), with HOME and the XDG directories in a temporary
+ * folder so nothing of the user's is read or written. Autostart is off: a test that wants a
+ * broker starts one.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { SecretStore } from '../../src/client/secrets.ts';
+import { COMPILED_ENTRY, duoArgs } from '../../src/shared/entry.ts';
 import { secretsFilePath } from '../../src/shared/paths.ts';
 import { tempDir } from './broker.ts';
 
-export const DUO_BIN = new URL('../../bin/duo.js', import.meta.url).pathname;
+/** The compiled entry `duo install` registers with Claude Code. */
+export const DUO_BIN = COMPILED_ENTRY;
 
 export interface CliHome {
   home: string;
@@ -28,6 +32,7 @@ export function cliHome(brokerUrl?: string): CliHome {
     XDG_CONFIG_HOME: join(home, '.config'),
     XDG_DATA_HOME: join(home, '.local', 'share'),
     DUO_LOG_LEVEL: 'warn',
+    DUO_AUTOSTART: '0',
   };
   if (brokerUrl) env.BROKER_URL = brokerUrl;
   return {
@@ -59,7 +64,7 @@ export interface CliOptions {
 }
 
 export function spawnDuo(args: string[], options: CliOptions): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [DUO_BIN, ...args], {
+  const child = spawn(process.execPath, duoArgs(...args), {
     cwd: options.cwd,
     env: options.env,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -108,6 +108,8 @@ export async function startStdioPartner(brokerUrl: string, options: StdioPartner
     XDG_CONFIG_HOME: join(home, 'config'),
     XDG_DATA_HOME: join(home, 'data'),
     DUO_LOG_LEVEL: 'info',
+    // Tests start their own brokers; a partner must never start one behind their back.
+    DUO_AUTOSTART: '0',
     ...(options.partnerId ? { PARTNER_ID: options.partnerId } : {}),
     ...options.env,
   };

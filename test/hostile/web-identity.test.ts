@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerConfigFromEnv } from '../../src/shared/config.ts';
+import { duoArgs } from '../../src/shared/entry.ts';
 import { CloseCode } from '../../src/shared/protocol.ts';
 import { startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { api, connect, register, talk, WsClient } from '../helpers/clients.ts';
@@ -364,10 +365,9 @@ describe('binding beyond loopback', () => {
         brokerConfigFromEnv({ BROKER_HOST: '0.0.0.0', DUO_DB: join(dir, 'x.db'), DUO_TOKEN: 't'.repeat(32) }).host,
       ).toBe('0.0.0.0');
 
-      const bin = new URL('../../bin/duo.js', import.meta.url).pathname;
       const run = (args: string[], env: Record<string, string> = {}) =>
         new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [bin, 'broker', ...args], {
+          const child = spawn(process.execPath, duoArgs('broker', ...args), {
             env: { ...process.env, DUO_DB: join(dir, 'cli.db'), BROKER_PORT: '0', DUO_TOKEN: '', ...env },
             stdio: ['ignore', 'pipe', 'pipe'],
           });

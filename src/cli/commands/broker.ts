@@ -1,23 +1,51 @@
-import { runBroker } from '../../broker/main.ts';
-import { DEFAULT_PORT } from '../../shared/paths.ts';
-import { parse, type Command } from '../command.ts';
+/**
+ * `duo broker`: runs the broker in the foreground; `duo broker status` says whether one answers
+ * and which process holds the database; `duo broker stop` stops that process (SIGTERM, the
+ * orderly shutdown). The broker keeps its pid in a lock file next to its database, which is how
+ * status and stop find it, however it was started.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_BROKER_URL, DEFAULT_PORT, brokerLogPath, defaultDbPath } from '../../shared/paths.ts';
+import { parse, UsageError, type CliContext, type Command, type Env } from '../command.ts';
+
+const STOP_TIMEOUT_MS = 10_000;
 
 export const command: Command = {
   name: 'broker',
   summary: 'Start the broker',
   help: `Usage: duo broker [--port N] [--host ADDR] [--db FILE] [--token TOKEN]
+       duo broker status [--broker URL] [--db FILE]
+       duo broker stop [--db FILE]
 
-Starts the Claude Duo broker.
+Starts the Claude Duo broker in the foreground (partners and commands also start one by
+themselves when none answers at a loopback BROKER_URL, unless DUO_AUTOSTART=0).
   --port   Port to listen on (BROKER_PORT, default ${DEFAULT_PORT})
   --host   Address to bind (BROKER_HOST, default 127.0.0.1; any other address needs a token)
   --db     SQLite database file (DUO_DB, default $XDG_DATA_HOME/claude-duo/duo.db)
-  --token  Access token every request must carry in X-Duo-Token (DUO_TOKEN)`,
-  async run(args) {
-    const { values } = parse(
-      args,
-      { port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, token: { type: 'string' } },
-      false,
-    );
+  --token  Access token every request must carry in X-Duo-Token (DUO_TOKEN)
+
+status  whether a broker answers at BROKER_URL (--broker), and the pid holding the database;
+        exits 1 when none answers
+stop    stops the broker that holds the database (--db): SIGTERM, then waits for it to exit`,
+  async run(args, ctx) {
+    const { values, positionals } = parse(args, {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      db: { type: 'string' },
+      token: { type: 'string' },
+      broker: { type: 'string' },
+    });
+    const [action, ...extra] = positionals;
+    if (extra.length > 0 || (action !== undefined && action !== 'status' && action !== 'stop'))
+      throw new UsageError(`unexpected "${positionals.join(' ')}": the actions are status and stop.`);
+    const dbPath = values.db || ctx.env.DUO_DB || defaultDbPath(ctx.env);
+    if (action === 'status') return status(ctx, brokerUrlOf(ctx.env, values), dbPath);
+    if (action === 'stop') return stop(ctx, brokerUrlOf(ctx.env, values), dbPath);
+    if (values.broker !== undefined) throw new UsageError('--broker is for status; use --port and --host to run one.');
+    // Loaded here: status and stop never pay for Fastify and SQLite.
+    const { runBroker } = await import('../../broker/main.ts');
     await runBroker({
       ...(values.port === undefined ? {} : { port: values.port }),
       ...(values.host === undefined ? {} : { host: values.host }),
@@ -27,3 +55,128 @@ Starts the Claude Duo broker.
     return undefined;
   },
 };
+
+/** --broker, else BROKER_URL, else the loopback address of --port / BROKER_PORT. */
+function brokerUrlOf(env: Env, values: { broker?: string; port?: string }): string {
+  if (values.broker) return values.broker.replace(/\/+$/, '');
+  if (env.BROKER_URL) return env.BROKER_URL.replace(/\/+$/, '');
+  const port = values.port || env.BROKER_PORT;
+  return port ? `http://127.0.0.1:${port}` : DEFAULT_BROKER_URL;
+}
+
+async function status(ctx: CliContext, brokerUrl: string, dbPath: string): Promise<number> {
+  const health = await healthOf(brokerUrl);
+  const holder = lockHolder(dbPath);
+  if (health) {
+    ctx.out(
+      `✓ A Duo broker answers at ${brokerUrl} (version ${health.version}, up ${uptime(health.uptimeSeconds)}).\n`,
+    );
+    ctx.out(
+      holder === undefined
+        ? `  No broker holds ${dbPath}: that one runs on another database.\n`
+        : `  pid ${holder}, database ${dbPath}\n`,
+    );
+    ctx.out(`  Brokers started on demand log to ${brokerLogPath(ctx.env)}\n`);
+    return 0;
+  }
+  ctx.out(`✗ No Duo broker answers at ${brokerUrl}.\n`);
+  if (holder !== undefined)
+    ctx.out(`  A broker (pid ${holder}) holds ${dbPath} but listens elsewhere: check BROKER_URL or --broker.\n`);
+  else
+    ctx.out(
+      '  → Partners and commands start one by themselves when they need it (unless DUO_AUTOSTART=0); or run duo broker.\n',
+    );
+  return 1;
+}
+
+async function stop(ctx: CliContext, brokerUrl: string, dbPath: string): Promise<number> {
+  const pid = lockHolder(dbPath);
+  if (pid === undefined) {
+    if (await healthOf(brokerUrl)) {
+      ctx.err(
+        `duo broker stop: a broker answers at ${brokerUrl}, but none holds ${dbPath}; pass the database it uses with --db, or stop it where it runs.\n`,
+      );
+      return 1;
+    }
+    ctx.out(`No Duo broker is running on ${dbPath}.\n`);
+    return 0;
+  }
+  const commandLine = commandLineOf(pid);
+  if (commandLine !== undefined && !/\bbroker\b/.test(commandLine)) {
+    ctx.err(
+      `duo broker stop: pid ${pid} holds ${dbPath}.lock but does not look like a Duo broker (${commandLine.slice(0, 120)}); not stopping it. Stop it yourself if it is one.\n`,
+    );
+    return 1;
+  }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (error) {
+    ctx.err(`duo broker stop: cannot signal pid ${pid}: ${(error as Error).message}.\n`);
+    return 1;
+  }
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  // Stopped once the lock is released (the orderly path) or the process is gone.
+  while (lockHolder(dbPath) === pid && Date.now() < deadline) await sleep(100);
+  if (lockHolder(dbPath) === pid) {
+    ctx.err(`duo broker stop: pid ${pid} did not stop within ${STOP_TIMEOUT_MS / 1000} s; kill -9 ${pid} ends it.\n`);
+    return 1;
+  }
+  ctx.out(`Stopped the Duo broker (pid ${pid}).\n`);
+  return 0;
+}
+
+/** The pid in the database's lock file, when that process is alive. */
+function lockHolder(dbPath: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(`${dbPath}.lock`, 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return zombie(pid) ? undefined : pid;
+}
+
+/** An exited process nobody has reaped yet (a detached broker whose starter is gone) is not running. */
+function zombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function commandLineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    // Not Linux: ask ps.
+  }
+  try {
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8', timeout: 2_000 }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function healthOf(brokerUrl: string): Promise<{ version: string; uptimeSeconds: number } | undefined> {
+  try {
+    const response = await fetch(`${brokerUrl}/health`, { signal: AbortSignal.timeout(2_000), redirect: 'error' });
+    const body = (await response.json()) as { version?: unknown; uptimeSeconds?: unknown };
+    if (!response.ok || typeof body.version !== 'string') return undefined;
+    return { version: body.version, uptimeSeconds: Number(body.uptimeSeconds) || 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+function uptime(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}

@@ -12,8 +12,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { z } from 'zod';
 import { buildBroker } from '../../broker/app.ts';
 import { BrokerConfig } from '../../shared/config.ts';
+import { duoArgs } from '../../shared/entry.ts';
 import { parse, type CliContext, type Command } from '../command.ts';
-import { BIN_PATH } from './install.ts';
 
 const ChannelNotification = z.object({
   method: z.literal('notifications/claude/channel'),
@@ -108,7 +108,7 @@ class DemoPartner {
     Object.assign(env, { BROKER_URL: brokerUrl, XDG_CONFIG_HOME: join(dir, 'config'), DUO_LOG_LEVEL: 'warn' });
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [BIN_PATH, 'partner'],
+      args: duoArgs('partner'),
       cwd: project,
       env,
       stderr: 'ignore',

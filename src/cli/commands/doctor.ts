@@ -9,11 +9,11 @@ import type { HealthReply } from '../../shared/protocol.ts';
 import { VERSION } from '../../shared/version.ts';
 import type { z } from 'zod';
 import { parse, type Command } from '../command.ts';
-import { findClaude, findDuoServers, hasHook, readJsonObject, settingsPath } from '../claude-code.ts';
+import { findClaude, hasHook, readJsonObject, settingsPath } from '../claude-code.ts';
+import { partnerEnv, readClaudeSetup, reportClaudeSetup, type Level } from '../doctor-claude.ts';
 import { brokerClient, candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
 import { CHANNELS_LAUNCH } from './install.ts';
 
-type Level = 'ok' | 'warn' | 'fail';
 const MARK: Record<Level, string> = { ok: '✓', warn: '!', fail: '✗' };
 
 export const command: Command = {
@@ -21,10 +21,11 @@ export const command: Command = {
   summary: 'Check the setup and say what to fix',
   help: `Usage: duo doctor [--as ID] [--broker URL]
 
-Checks, for this project: the broker answers (/health) and runs the same version; the partner's
-secret is stored and the broker accepts it; Claude Code runs the duo partner (~/.claude.json,
-.mcp.json) with the same BROKER_URL; the session hooks are installed; Claude Code sessions were
-started with channels. Says what to fix; exits 1 when something is broken.`,
+Checks, for this project: which duo server Claude Code really runs (claude mcp get duo, else
+~/.claude.json and .mcp.json with Claude Code's precedence: local, project, user) and whether it
+waits for approval; the broker that server uses answers (/health) and runs the same version; the
+partner's secret is stored and the broker accepts it; the session hooks are installed; Claude
+Code sessions were started with channels. Says what to fix; exits 1 when something is broken.`,
   async run(args, ctx) {
     const { values } = parse(args, { as: { type: 'string' }, broker: { type: 'string' } }, false);
     const results: Level[] = [];
@@ -33,7 +34,10 @@ started with channels. Says what to fix; exits 1 when something is broken.`,
       ctx.out(`${MARK[level]} ${text}\n${fix ? `  → ${fix}\n` : ''}`);
     };
 
-    const setup = cliSetup(ctx, { broker: values.broker });
+    // The server entry Claude Code really runs says which broker and id its partner uses.
+    const claude = findClaude(ctx.env);
+    const claudeSetup = readClaudeSetup(ctx.env, cliSetup(ctx).config.projectDir, claude);
+    const setup = cliSetup({ ...ctx, env: partnerEnv(ctx.env, claudeSetup) }, { broker: values.broker });
     const { config } = setup;
     ctx.out(`Claude Duo ${VERSION} — broker ${config.brokerUrl}, project ${config.projectDir}\n\n`);
 
@@ -62,28 +66,7 @@ started with channels. Says what to fix; exits 1 when something is broken.`,
     await checkIdentity(setup, values.as, health !== undefined, report);
 
     // Claude Code: the MCP server.
-    const servers = findDuoServers(ctx.env, config.projectDir);
-    const claude = findClaude(ctx.env);
-    if (servers.length > 0) {
-      const first = servers[0]!;
-      report('ok', `Claude Code runs the duo partner: "${first.name}" in ${first.where}.`);
-      const url = first.env.BROKER_URL;
-      if (url !== undefined && url.replace(/\/+$/, '') !== config.brokerUrl) {
-        report(
-          'warn',
-          `That entry uses BROKER_URL=${url}, but this check used ${config.brokerUrl}.`,
-          'Make them agree: set BROKER_URL here, or re-add the server with duo install --broker <url>.',
-        );
-      }
-    } else if (claude && claudeKnowsDuo(claude, ctx.env, config.projectDir)) {
-      report('ok', 'Claude Code runs the duo partner (claude mcp get duo).');
-    } else {
-      report(
-        'fail',
-        'Claude Code does not run the duo partner in this project (not in ~/.claude.json or .mcp.json).',
-        'Run `duo install` (add --scope project for this folder only).',
-      );
-    }
+    reportClaudeSetup(claudeSetup, config.brokerUrl, report);
     if (!claude) report('warn', 'The claude command is not on PATH (fine if you start Claude Code some other way).');
 
     // Claude Code: the hooks.
@@ -204,21 +187,6 @@ async function checkIdentity(
     } else {
       report('fail', `Could not check the secret of "${partnerId}": ${describeError(error)}`);
     }
-  }
-}
-
-/** `claude mcp get duo` succeeds: the server is configured somewhere we did not look. */
-function claudeKnowsDuo(claude: string, env: Record<string, string | undefined>, cwd: string): boolean {
-  try {
-    execFileSync(claude, ['mcp', 'get', 'duo'], {
-      env: env as NodeJS.ProcessEnv,
-      cwd,
-      timeout: 5_000,
-      stdio: 'ignore',
-    });
-    return true;
-  } catch {
-    return false;
   }
 }
 

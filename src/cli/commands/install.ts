@@ -6,12 +6,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline/promises';
-import { fileURLToPath } from 'node:url';
+import { COMPILED_ENTRY } from '../../shared/entry.ts';
 import { DisplayName } from '../../shared/protocol.ts';
 import { parse, UsageError, type CliContext, type Command } from '../command.ts';
 import {
   findClaude,
-  findDuoServers,
   mergeHooks,
   readJsonObject,
   settingsPath,
@@ -19,9 +18,11 @@ import {
   type HookSpec,
   type Scope,
 } from '../claude-code.ts';
+import { findDuoServers } from '../claude-mcp.ts';
 import { cliSetup } from '../identity.ts';
 
-export const BIN_PATH = fileURLToPath(new URL('../../../bin/duo.js', import.meta.url));
+/** What Claude Code runs: the compiled entry of this package, by absolute path, never a TypeScript loader. */
+export const BIN_PATH = COMPILED_ENTRY;
 export const CHANNELS_LAUNCH = 'claude --dangerously-load-development-channels server:duo';
 
 export const command: Command = {
@@ -31,7 +32,7 @@ export const command: Command = {
 
 Adds Claude Duo to Claude Code:
   1. the partner as the MCP server "duo":
-       claude mcp add duo -s <scope> -e BROKER_URL=<url> [-e PARTNER_NAME=<name>] -- node <this checkout>/bin/duo.js partner
+       claude mcp add duo -s <scope> -e BROKER_URL=<url> [-e PARTNER_NAME=<name>] -- node <package>/dist/src/cli/main.js partner
      (printed, then run after you confirm, or at once with --yes; skipped when duo is already there)
   2. the hooks "duo hook session-start" and "duo hook session-end", merged into
      ~/.claude/settings.json (user scope) or <project>/.claude/settings.json (project scope);
@@ -129,13 +130,20 @@ Running it again adds nothing.
       }
     }
 
+    const approve =
+      scope === 'project'
+        ? `  0. Approve the project's server: Claude Code asks once, the first time you start claude in this
+     folder ("New MCP server found in this project: duo" → "Use this MCP server"); until then
+     \`claude mcp list\` shows it as "Pending approval" and the partner does not run.
+`
+        : '';
     ctx.out(`
 Next:
-  1. Start the broker (keep it running):  duo broker
-  2. Start Claude Code with channels, so messages reach the model as they arrive:
+${approve}  1. Start Claude Code with channels, so messages reach the model as they arrive:
        ${CHANNELS_LAUNCH}
-     (without the flag, messages arrive when the agent calls listen)
-  3. Check everything:  duo doctor
+     (without the flag, messages arrive when the agent calls listen). The partner starts a broker
+     by itself when none runs at ${brokerUrl}; \`duo broker status\` shows it, \`duo broker stop\` stops it.
+  2. Check everything:  duo doctor
 `);
     return failed ? 1 : 0;
   },

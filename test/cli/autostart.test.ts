@@ -1,0 +1,165 @@
+/**
+ * The broker starts itself: partners and commands that find no broker at a loopback BROKER_URL
+ * start one, detached, and many starting at once leave exactly one. Never with DUO_AUTOSTART=0,
+ * never for a URL on another machine. `duo broker status` and `duo broker stop` manage what was
+ * started.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ensureBroker, loopbackTarget } from '../../src/client/autostart.ts';
+import { freePort } from '../helpers/broker.ts';
+import { runDuo } from '../helpers/cli.ts';
+import { figure, sleep, waitFor } from '../helpers/scale.ts';
+import { startStdioPartner, type StdioPartner } from '../helpers/stdio-partner.ts';
+
+/** Pids of live processes running `duo broker --port <port>`. */
+function brokerPids(port: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (/^\d+ \(.*\) Z/.test(stat)) continue;
+      const at = args.indexOf('broker');
+      if (at >= 0 && args[at + 1] === '--port' && args[at + 2] === String(port)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** HOME and XDG folders of one user, shared by every process of a test. */
+function userEnv(home: string, brokerUrl: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_DATA_HOME: join(home, 'data'),
+    BROKER_URL: brokerUrl,
+    DUO_LOG_LEVEL: 'warn',
+  };
+}
+
+const started: number[] = [];
+afterAll(() => {
+  // Whatever a failed test left running.
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+describe('broker autostart', () => {
+  it('five partners starting at once with no broker: one broker, and every partner works', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'duo-autostart-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = userEnv(home, url);
+    const partners: StdioPartner[] = [];
+    try {
+      const t0 = Date.now();
+      partners.push(
+        ...(await Promise.all(
+          ['p1', 'p2', 'p3', 'p4', 'p5'].map((id) =>
+            startStdioPartner(url, { partnerId: id, home, env: { DUO_AUTOSTART: '1', DUO_LOG_LEVEL: 'warn' } }),
+          ),
+        )),
+      );
+      // Each partner answered MCP initialize without waiting for the broker.
+      const initializedMs = Date.now() - t0;
+      for (const partner of partners) {
+        await waitFor(
+          async () => !(await partner.call('list_partners')).isError,
+          30_000,
+          `${partner.partnerId} registered`,
+          100,
+        );
+      }
+      const readyMs = Date.now() - t0;
+      const listing = await partners[0]!.call('list_partners');
+      for (const id of ['p1', 'p2', 'p3', 'p4', 'p5']) expect(listing.text).toContain(id);
+      await sleep(500); // a loser of a start race would have exited by now
+      const pids = brokerPids(port);
+      started.push(...pids);
+      expect(pids).toHaveLength(1);
+      for (const partner of partners) expect(partner.stderr()).not.toMatch(/error/i);
+      // Only one broker was ever spawned: none had to lose a race for the port or the database.
+      const log = readFileSync(join(home, '.local', 'state', 'claude-duo', 'broker.log'), 'utf8');
+      expect(log).not.toMatch(/Another broker|EADDRINUSE/);
+      figure('autostart, five partners', { brokers: pids.length, initializedMs, readyMs });
+
+      const status = await runDuo(['broker', 'status'], { env, cwd: home });
+      expect(status.code, status.stdout + status.stderr).toBe(0);
+      expect(status.stdout).toContain(`✓ A Duo broker answers at ${url}`);
+      expect(status.stdout).toContain(`pid ${pids[0]}, database ${join(home, 'data', 'claude-duo', 'duo.db')}`);
+      const stop = await runDuo(['broker', 'stop'], { env, cwd: home });
+      expect(stop.code, stop.stdout + stop.stderr).toBe(0);
+      expect(stop.stdout).toBe(`Stopped the Duo broker (pid ${pids[0]}).\n`);
+      expect(brokerPids(port)).toEqual([]);
+      expect((await runDuo(['broker', 'status'], { env, cwd: home })).code).toBe(1);
+    } finally {
+      await Promise.all(partners.map((partner) => partner.close()));
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('five commands at once with no broker: one broker, every command succeeds', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'duo-autostart-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = userEnv(home, url);
+    try {
+      const runs = await Promise.all(
+        [1, 2, 3, 4, 5].map((i) => runDuo(['register', '--as', `cli-${i}`], { env, cwd: home, timeoutMs: 40_000 })),
+      );
+      const pids = brokerPids(port);
+      started.push(...pids);
+      for (const result of runs) expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(runs.filter((r) => /started a broker at/.test(r.stderr))).toHaveLength(1);
+      expect(pids).toHaveLength(1);
+      expect((await runDuo(['broker', 'stop'], { env, cwd: home })).code).toBe(0);
+      expect(brokerPids(port)).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('DUO_AUTOSTART=0: no broker is started, and the error says how to start one', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'duo-autostart-'));
+    const port = await freePort();
+    try {
+      const env = { ...userEnv(home, `http://127.0.0.1:${port}`), DUO_AUTOSTART: '0' };
+      const result = await runDuo(['register', '--as', 'nobody'], { env, cwd: home });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/is not reachable\. Start it with `duo broker`/);
+      expect(brokerPids(port)).toEqual([]);
+      expect(existsSync(join(home, '.local', 'state', 'claude-duo'))).toBe(false);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('never for a URL on another machine, nor for https', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'duo-autostart-'));
+    const env = { HOME: home, XDG_STATE_HOME: join(home, 'state') };
+    try {
+      for (const url of ['http://10.1.2.3:3210', 'http://duo.example.com:3210', 'https://localhost:3210']) {
+        expect(await ensureBroker(url, { env })).toBe('remote');
+      }
+      expect(await ensureBroker('http://127.0.0.1:9', { env: { ...env, DUO_AUTOSTART: 'false' } })).toBe('disabled');
+      expect(existsSync(join(home, 'state'))).toBe(false);
+      expect(loopbackTarget('http://localhost:3210')).toEqual({ host: '127.0.0.1', port: 3210 });
+      expect(loopbackTarget('http://[::1]:4000')).toEqual({ host: '::1', port: 4000 });
+      expect(loopbackTarget('http://127.0.0.2:5000/')).toEqual({ host: '127.0.0.2', port: 5000 });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

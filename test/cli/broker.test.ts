@@ -1,0 +1,71 @@
+/**
+ * `duo broker status` and `duo broker stop`: found through the pid lock file the broker keeps
+ * next to its database, whoever started it; a process that is not a broker is never signalled.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, startBrokerProcess } from '../helpers/broker.ts';
+import { cliHome, runDuo } from '../helpers/cli.ts';
+
+describe('duo broker status and stop', () => {
+  it('says when no broker answers, and stop has nothing to do', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const h = cliHome(url);
+    const status = await runDuo(['broker', 'status'], { env: h.env, cwd: h.home });
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain(`✗ No Duo broker answers at ${url}.`);
+    expect(status.stdout).toMatch(/start one by themselves when they need it \(unless DUO_AUTOSTART=0\)/);
+    const stop = await runDuo(['broker', 'stop'], { env: h.env, cwd: h.home });
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toMatch(/^No Duo broker is running on .*duo\.db\.$/m);
+  });
+
+  it('finds a running broker by its database lock and stops it with SIGTERM', async () => {
+    const h = cliHome();
+    const dbPath = join(h.env.XDG_DATA_HOME!, 'claude-duo', 'duo.db');
+    const broker = await startBrokerProcess({ dbPath, env: { XDG_DATA_HOME: h.env.XDG_DATA_HOME! } });
+    const env = { ...h.env, BROKER_URL: broker.url };
+    const status = await runDuo(['broker', 'status'], { env, cwd: h.home });
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`✓ A Duo broker answers at ${broker.url} \\(version \\S+, up \\d+ s\\)`));
+    expect(status.stdout).toContain(`pid ${broker.child.pid}, database ${dbPath}`);
+
+    const exited = new Promise<number | null>((resolve) =>
+      broker.child.exitCode === null
+        ? broker.child.once('exit', (code) => resolve(code))
+        : resolve(broker.child.exitCode),
+    );
+    const stop = await runDuo(['broker', 'stop'], { env, cwd: h.home });
+    expect(stop.code, stop.stdout + stop.stderr).toBe(0);
+    expect(stop.stdout).toBe(`Stopped the Duo broker (pid ${broker.child.pid}).\n`);
+    expect(await exited).toBe(0);
+    expect((await runDuo(['broker', 'status'], { env, cwd: h.home })).code).toBe(1);
+  });
+
+  it('never signals a process that holds the lock but is not a broker', async () => {
+    const h = cliHome(`http://127.0.0.1:${await freePort()}`);
+    const dir = join(h.env.XDG_DATA_HOME!, 'claude-duo');
+    mkdirSync(dir, { recursive: true });
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(dir, 'duo.db.lock'), String(other.pid));
+      const stop = await runDuo(['broker', 'stop'], { env: h.env, cwd: h.home });
+      expect(stop.code).toBe(1);
+      expect(stop.stderr).toMatch(new RegExp(`pid ${other.pid} holds .* but does not look like a Duo broker`));
+      expect(other.exitCode).toBeNull();
+      expect(other.signalCode).toBeNull();
+    } finally {
+      other.kill();
+    }
+  });
+
+  it('rejects an unknown action with the usage', async () => {
+    const h = cliHome();
+    const result = await runDuo(['broker', 'restart'], { env: h.env, cwd: h.home });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/the actions are status and stop/);
+    expect(result.stderr).toMatch(/Usage: duo broker/);
+  });
+});
