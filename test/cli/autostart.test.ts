@@ -4,7 +4,8 @@
  * never for a URL on another machine. `duo broker status` and `duo broker stop` manage what was
  * started.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,20 +15,14 @@ import { runDuo } from '../helpers/cli.ts';
 import { figure, sleep, waitFor } from '../helpers/scale.ts';
 import { startStdioPartner, type StdioPartner } from '../helpers/stdio-partner.ts';
 
-/** Pids of live processes running `duo broker --port <port>`. */
+/** Pids of live processes running `duo broker --port <port>` (zombies, already exited, excluded). */
 function brokerPids(port: number): number[] {
+  const table = execFileSync('ps', ['-eo', 'pid=,stat=,args='], { encoding: 'utf8' });
   const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (/^\d+ \(.*\) Z/.test(stat)) continue;
-      const at = args.indexOf('broker');
-      if (at >= 0 && args[at + 1] === '--port' && args[at + 2] === String(port)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
+  for (const line of table.split('\n')) {
+    const match = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+    if (!match || match[2]!.startsWith('Z')) continue;
+    if (new RegExp(`\\sbroker --port ${port}(\\s|$)`).test(match[3]!)) pids.push(Number(match[1]));
   }
   return pids;
 }
