@@ -11,7 +11,17 @@
  * $XDG_STATE_HOME/claude-duo/broker.log.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isLoopbackHost } from '../shared/config.ts';
@@ -80,8 +90,7 @@ async function startOnce(brokerUrl: string, target: Target, options: EnsureBroke
       try {
         // Whoever held the lock before us may have just finished starting it.
         if (await brokerAnswers(brokerUrl)) return 'running';
-        await startBroker(brokerUrl, target, options.env, deadline);
-        return 'started';
+        return await startBroker(brokerUrl, target, options.env, deadline);
       } finally {
         release();
       }
@@ -125,7 +134,13 @@ export function loopbackTarget(brokerUrl: string): Target | undefined {
   return { host, port: url.port === '' ? 80 : Number(url.port) };
 }
 
-async function startBroker(brokerUrl: string, target: Target, env: Env, deadline: number): Promise<void> {
+/** Spawns `duo broker` detached and waits for /health: `started`, or `running` when another one won the port. */
+async function startBroker(
+  brokerUrl: string,
+  target: Target,
+  env: Env,
+  deadline: number,
+): Promise<'started' | 'running'> {
   const logFile = brokerLogPath(env);
   rotate(logFile);
   const log = openSync(logFile, 'a', 0o600);
@@ -145,12 +160,10 @@ async function startBroker(brokerUrl: string, target: Target, env: Env, deadline
   }
   while (Date.now() < deadline) {
     await sleep(POLL_MS);
-    if (await brokerAnswers(brokerUrl)) return;
+    const answers = await brokerAnswers(brokerUrl);
     // Lost a race to another broker on the same port or database: fine if that one answers.
-    if (exit !== undefined) {
-      if (await brokerAnswers(brokerUrl)) return;
-      throw notStarted(brokerUrl, env, exit);
-    }
+    if (answers) return exit === undefined ? 'started' : 'running';
+    if (exit !== undefined) throw notStarted(brokerUrl, env, exit);
   }
   throw notStarted(brokerUrl, env, 'did not answer in time');
 }
@@ -169,10 +182,11 @@ function notStarted(brokerUrl: string, env: Env, why: string): DuoError {
  * it. A lock left by a process that died, or one that hung, is taken over.
  */
 function tryLock(lockPath: string): (() => void) | undefined {
+  // Written aside and linked into place, so the lock never exists without its pid in it.
+  const mine = `${lockPath}.${process.pid}`;
+  writeFileSync(mine, String(process.pid), { mode: 0o600 });
   try {
-    const fd = openSync(lockPath, 'wx', 0o600);
-    writeSync(fd, String(process.pid));
-    closeSync(fd);
+    linkSync(mine, lockPath);
     return () => {
       try {
         if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
@@ -182,13 +196,17 @@ function tryLock(lockPath: string): (() => void) | undefined {
     };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    unlinkSync(mine);
   }
   try {
-    const holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+    const content = readFileSync(lockPath, 'utf8');
     const age = Date.now() - statSync(lockPath).mtimeMs;
-    if (!isAlive(holder) || age > STALE_LOCK_MS) unlinkSync(lockPath);
+    const stale = !isAlive(Number.parseInt(content, 10)) || age > STALE_LOCK_MS;
+    // Checked again right before removing: another process may have taken it over meanwhile.
+    if (stale && readFileSync(lockPath, 'utf8') === content) unlinkSync(lockPath);
   } catch {
-    // Released meanwhile (or unreadable for a moment): the next round tries again.
+    // Released meanwhile: the next round tries again.
   }
   return undefined;
 }
