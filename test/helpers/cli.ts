@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SecretStore } from '../../src/client/secrets.ts';
 import { secretsFilePath } from '../../src/shared/paths.ts';
 import { tempDir } from './broker.ts';
+import { ownerTokenEnv } from './owner-tokens.ts';
 
 export const DUO_BIN = new URL('../../bin/duo.js', import.meta.url).pathname;
 
@@ -29,7 +30,7 @@ export function cliHome(brokerUrl?: string): CliHome {
     XDG_DATA_HOME: join(home, '.local', 'share'),
     DUO_LOG_LEVEL: 'warn',
   };
-  if (brokerUrl) env.BROKER_URL = brokerUrl;
+  if (brokerUrl) Object.assign(env, { BROKER_URL: brokerUrl, ...ownerTokenEnv(brokerUrl) });
   return {
     home,
     env,
