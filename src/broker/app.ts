@@ -155,6 +155,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     await registerRoutes(scope, {
       service,
       rest: new RestAuth(service.auth, limiter, authFailures),
+      owner: seat.owner,
       maxListenSeconds: config.maxListenSeconds,
       startedAt: Date.now(),
     });

@@ -29,11 +29,17 @@ export class Auth {
     private readonly clock: Clock,
   ) {}
 
-  /** Registers a new id (returning its secret), or re-registers a known one that shows its secret. */
-  async register(input: RegisterInput, secret: string | undefined): Promise<RegisterReply> {
+  /**
+   * Registers a new id (returning its secret), or re-registers a known one that shows its secret.
+   * Only the owner (`isOwner`: the request carried the owner token) may create ids; anyone else
+   * is told the token is needed, whether or not the id exists, so a stranger learns nothing.
+   */
+  async register(input: RegisterInput, secret: string | undefined, isOwner: boolean): Promise<RegisterReply> {
     const existing = await this.store.getPartner(input.partnerId);
+    const proven = existing !== undefined && secret !== undefined && secretMatches(secret, existing.secret_hash);
+    if (!proven && !isOwner) throw ownerTokenRequired(input.partnerId);
     if (!existing) return this.registerNew(input);
-    if (secret === undefined || !secretMatches(secret, existing.secret_hash)) throw idTaken(input.partnerId);
+    if (!proven) throw idTaken(input.partnerId);
     const changes: Parameters<Store['updatePartner']>[1] = { last_seen: isoNow(this.clock) };
     if (input.name !== undefined) changes.name = input.name;
     if (input.projectPath !== undefined) changes.project_path = input.projectPath;
@@ -98,6 +104,13 @@ function secretMatches(secret: string, storedHash: string): boolean {
   const given = Buffer.from(hashSecret(secret), 'hex');
   const stored = Buffer.from(storedHash, 'hex');
   return given.length === stored.length && timingSafeEqual(given, stored);
+}
+
+function ownerTokenRequired(partnerId: string): DuoError {
+  return new DuoError(
+    'token_required',
+    `Creating the partner id "${partnerId}" needs the owner token in the "X-Duo-Token" header. Partners and \`duo\` commands of the user who runs the broker send it by themselves (from ~/.config/claude-duo/owner-token, under $XDG_CONFIG_HOME); for curl, \`duo token\` prints it. An id that already exists re-registers with its secret alone.`,
+  );
 }
 
 function idTaken(partnerId: string): DuoError {

@@ -29,12 +29,15 @@ import {
 import { VERSION } from '../shared/version.ts';
 import { acceptOldDirectId, acceptOldDirectIdIn, parseInput } from './input.ts';
 import { decodeCursor, encodeCursor } from './listen-cursor.ts';
+import type { OwnerAuth } from './owner.ts';
 import { bearerSecret, type RestAuth } from './rest-auth.ts';
 import type { BrokerService } from './service.ts';
 
 export interface RouteDeps {
   service: BrokerService;
   rest: RestAuth;
+  /** Who holds the owner token, which creating a new partner id requires. */
+  owner: Pick<OwnerAuth, 'isOwner'>;
   maxListenSeconds: number;
   startedAt: number;
 }
@@ -74,7 +77,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   app.post('/register', { onRequest: rest.limitAddress }, async (request) => {
     const body = parseInput(RegisterBody, request.body, 'registration');
-    return service.auth.register(body, bearerSecret(request));
+    return service.auth.register(body, bearerSecret(request), deps.owner.isOwner(request));
   });
 
   app.post('/unregister', asPartner, async (request) => {

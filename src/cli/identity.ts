@@ -97,7 +97,11 @@ export function brokerClient(
   timeoutMs = CLI_REQUEST_TIMEOUT_MS,
   credentials?: Credentials,
 ): BrokerClient {
-  const endpoint = brokerEndpoint({ brokerUrl: config.brokerUrl, token: config.token });
+  const endpoint = brokerEndpoint({
+    brokerUrl: config.brokerUrl,
+    token: config.token,
+    ownerTokenFile: config.ownerTokenFile,
+  });
   const client = new BrokerClient({
     endpoint,
     timeoutMs,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseConfig, positiveInt } from '../shared/config.ts';
 import { RECONNECT_BASE_MS, RECONNECT_CAP_MS, PARTNER_REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
 import { DEFAULT_BROKER_URL, secretsFilePath } from '../shared/paths.ts';
+import { ownerTokenPath } from '../shared/owner-token.ts';
 import { DisplayName, PartnerId } from '../shared/protocol.ts';
 
 type Env = Record<string, string | undefined>;
@@ -32,6 +33,8 @@ export const ClientConfig = z.strictObject({
   /** PARTNER_NAME when set; otherwise the broker shows the id (or a name chosen with register). */
   name: DisplayName.optional(),
   token: z.string().min(1).optional(),
+  /** The broker's owner-token file; its token is sent when DUO_TOKEN is not set. */
+  ownerTokenFile: z.string().min(1).optional(),
   projectDir: z.string().min(1).refine(isAbsolute, 'the project directory must be an absolute path'),
   secretsFile: z.string().min(1),
   /** Every REST call and every WebSocket request gives up after this long: tools fail fast. */
@@ -52,6 +55,7 @@ export function clientSettingsFromEnv(env: Env, cwd: string): Record<string, unk
     partnerId: env.PARTNER_ID,
     name: env.PARTNER_NAME,
     token: env.DUO_TOKEN,
+    ownerTokenFile: ownerTokenPath(env),
     projectDir: resolve(cwd, env.CLAUDE_PROJECT_DIR || '.'),
     secretsFile: secretsFilePath(env),
   };

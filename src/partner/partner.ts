@@ -56,7 +56,11 @@ export class Partner extends EventEmitter<PartnerEvents> {
     const { config, logger } = deps;
     this.config = config;
     this.logger = logger;
-    const endpoint = brokerEndpoint({ brokerUrl: config.brokerUrl, token: config.token });
+    const endpoint = brokerEndpoint({
+      brokerUrl: config.brokerUrl,
+      token: config.token,
+      ownerTokenFile: config.ownerTokenFile,
+    });
     this.client = new BrokerClient({
       endpoint,
       timeoutMs: config.requestTimeoutMs,

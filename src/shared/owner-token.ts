@@ -68,6 +68,18 @@ export function readOwnerTokenFile(env: Env): string {
   return token;
 }
 
+/**
+ * The token in `path` when it can be read, else undefined: for clients that send the token
+ * when they find it and never fail a request because it is missing or unreadable.
+ */
+export function tryReadOwnerToken(path: string): string | undefined {
+  try {
+    return readTokenFile(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The token in `path`, or undefined when the file does not exist (an empty file counts as none). */
 function readTokenFile(path: string): string | undefined {
   let text: string;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buildBroker, type Broker } from '../../src/broker/app.ts';
 import { BrokerConfig, type BrokerConfigInput } from '../../src/shared/config.ts';
+import { rememberOwnerTokenFile } from './owner-tokens.ts';
 
 export interface TestBroker {
   url: string;
@@ -28,13 +29,24 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}): P
   const dbPath = overrides.dbPath ?? join(dir, 'duo.db');
   // Test brokers run without the loop guard (delivery tests exchange thousands of agent
   // messages); the tests of the guard switch it on.
-  const config = BrokerConfig.parse({ port: 0, dbPath, logLevel: 'silent', loopGuard: 'off', ...overrides });
+  // The owner token lives in a file in the temporary folder, as a real broker's does in the
+  // user's config folder, so partner and CLI harnesses can find it.
+  const config = BrokerConfig.parse({
+    port: 0,
+    dbPath,
+    logLevel: 'silent',
+    loopGuard: 'off',
+    ownerTokenPath: join(dir, 'owner-token'),
+    ...overrides,
+  });
   const broker = await buildBroker(config);
   await broker.app.listen({ port: config.port, host: config.host });
   const address = broker.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  if (config.ownerTokenPath !== undefined) rememberOwnerTokenFile(url, config.ownerTokenPath);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     dbPath,
     dir,
@@ -80,14 +92,15 @@ export async function startBrokerProcess(options: {
   env?: Record<string, string>;
 }): Promise<BrokerProcess> {
   const port = options.port ?? (await freePort());
+  // Beside the database, never in the real user's config folder.
+  const tokenFile = join(dirname(options.dbPath), 'owner-token');
   const child = spawn(process.execPath, ['--import', 'tsx', brokerMain], {
     env: {
       ...process.env,
       BROKER_PORT: String(port),
       BROKER_HOST: '127.0.0.1',
       DUO_DB: options.dbPath,
-      // Beside the database, never in the real user's config folder.
-      DUO_OWNER_TOKEN_FILE: join(dirname(options.dbPath), 'owner-token'),
+      DUO_OWNER_TOKEN_FILE: tokenFile,
       DUO_LOG_LEVEL: 'warn',
       DUO_LOOP_GUARD: 'off',
       ...options.env,
@@ -113,6 +126,8 @@ export async function startBrokerProcess(options: {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  // A test that chose where the token lives (its own XDG folders) wires its clients itself.
+  if (options.env?.DUO_OWNER_TOKEN_FILE === undefined) rememberOwnerTokenFile(url, tokenFile);
   const handle: BrokerProcess = {
     url,
     port,

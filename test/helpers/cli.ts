@@ -11,6 +11,7 @@ import { SecretStore } from '../../src/client/secrets.ts';
 import { COMPILED_ENTRY, duoArgs } from '../../src/shared/entry.ts';
 import { secretsFilePath } from '../../src/shared/paths.ts';
 import { tempDir } from './broker.ts';
+import { ownerTokenEnv } from './owner-tokens.ts';
 
 /** The compiled entry `duo install` registers with Claude Code. */
 export const DUO_BIN = COMPILED_ENTRY;
@@ -34,7 +35,7 @@ export function cliHome(brokerUrl?: string): CliHome {
     DUO_LOG_LEVEL: 'warn',
     DUO_AUTOSTART: '0',
   };
-  if (brokerUrl) env.BROKER_URL = brokerUrl;
+  if (brokerUrl) Object.assign(env, { BROKER_URL: brokerUrl, ...ownerTokenEnv(brokerUrl) });
   return {
     home,
     env,

@@ -1,6 +1,7 @@
 /** Thin REST and WebSocket clients for tests, speaking the shared protocol. */
 import WebSocket from 'ws';
 import { ServerFrame, type ClientFrame, type Message } from '../../src/shared/protocol.ts';
+import { ownerTokenFor } from './owner-tokens.ts';
 
 export interface Registered {
   partnerId: string;
@@ -14,6 +15,11 @@ export async function api(
   options: { secret?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = { ...options.headers };
+  // Registering is done as the broker's owner, as partners and `duo` of the same user do; a test
+  // of the refusal sends its own X-Duo-Token (possibly empty) to override this.
+  const ownerToken = method === 'POST' && path === '/register' ? ownerTokenFor(baseUrl) : undefined;
+  const hasToken = Object.keys(headers).some((name) => name.toLowerCase() === 'x-duo-token');
+  if (ownerToken !== undefined && !hasToken) headers['x-duo-token'] = ownerToken;
   if (options.secret !== undefined) headers.authorization = `Bearer ${options.secret}`;
   if (options.body !== undefined) headers['content-type'] ??= 'application/json';
   const response = await fetch(`${baseUrl}${path}`, {

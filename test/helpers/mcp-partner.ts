@@ -17,6 +17,7 @@ import { partnerConfigFromEnv, type PartnerConfigInput } from '../../src/partner
 import { Partner } from '../../src/partner/partner.ts';
 import { createPartnerServer } from '../../src/partner/server.ts';
 import { silentLogger } from '../../src/shared/log.ts';
+import { ownerTokenEnv } from './owner-tokens.ts';
 
 export const ChannelNotification = z.object({
   method: z.literal('notifications/claude/channel'),
@@ -75,6 +76,7 @@ export async function startPartner(brokerUrl: string, options: StartPartnerOptio
       PARTNER_ID: options.partnerId,
       PARTNER_NAME: options.name,
       XDG_CONFIG_HOME: options.configHome ?? join(home, 'config'),
+      ...ownerTokenEnv(brokerUrl),
     },
     projectDir,
     { logLevel: 'silent', requestTimeoutMs: 2_000, reconnectBaseMs: 50, reconnectCapMs: 500, ...options.overrides },
@@ -107,7 +109,9 @@ export async function startPartner(brokerUrl: string, options: StartPartnerOptio
       const partnerId = partner.identity?.partnerId;
       if (!partnerId) throw new Error('the partner has not registered yet');
       const secret = new SecretStore(config.secretsFile).getSecret(config.brokerUrl, partnerId)!;
-      const client = new BrokerClient({ endpoint: brokerEndpoint({ brokerUrl: config.brokerUrl }) });
+      const client = new BrokerClient({
+        endpoint: brokerEndpoint({ brokerUrl: config.brokerUrl, ownerTokenFile: config.ownerTokenFile }),
+      });
       client.setCredentials({ partnerId, secret });
       return client;
     },

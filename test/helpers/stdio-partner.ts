@@ -16,6 +16,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { partnerIdForFolder } from '../../src/shared/ids.ts';
 import { ChannelNotification, type ChannelEvent } from './mcp-partner.ts';
+import { ownerTokenEnv } from './owner-tokens.ts';
 
 const partnerBin = new URL('../../src/partner/bin.ts', import.meta.url).pathname;
 // The child runs in its project folder, where `--import tsx` would not resolve: name the loader by path.
@@ -110,6 +111,7 @@ export async function startStdioPartner(brokerUrl: string, options: StdioPartner
     DUO_LOG_LEVEL: 'info',
     // Tests start their own brokers; a partner must never start one behind their back.
     DUO_AUTOSTART: '0',
+    ...ownerTokenEnv(brokerUrl),
     ...(options.partnerId ? { PARTNER_ID: options.partnerId } : {}),
     ...options.env,
   };
