@@ -126,8 +126,10 @@ export async function startBrokerProcess(options: {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  // A test that chose where the token lives (its own XDG folders) wires its clients itself.
-  if (options.env?.DUO_OWNER_TOKEN_FILE === undefined) rememberOwnerTokenFile(url, tokenFile);
+  // A test that chose the default location (an empty DUO_OWNER_TOKEN_FILE: its own XDG folders)
+  // wires its clients itself.
+  const chosen = options.env?.DUO_OWNER_TOKEN_FILE;
+  if (chosen !== '') rememberOwnerTokenFile(url, chosen ?? tokenFile);
   const handle: BrokerProcess = {
     url,
     port,

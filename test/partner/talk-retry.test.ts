@@ -7,6 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { api, register } from '../helpers/clients.ts';
 import { startPartner, waitUntil, type TestPartner } from '../helpers/mcp-partner.ts';
+import { ownerTokenFileFor, rememberOwnerTokenFile } from '../helpers/owner-tokens.ts';
 
 let broker: TestBroker;
 let proxy: Server;
@@ -29,7 +30,7 @@ async function lossyProxy(target: string): Promise<{ url: string; swallow: { on:
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const headers: Record<string, string> = {};
-    for (const name of ['authorization', 'content-type'])
+    for (const name of ['authorization', 'content-type', 'x-duo-token'])
       if (req.headers[name]) headers[name] = String(req.headers[name]);
     const upstream = await fetch(`${target}${req.url}`, {
       method: req.method!,
@@ -50,6 +51,8 @@ it('reuses the clientMsgId when the model retries a send whose outcome was unkno
   broker = await startBroker();
   const bob = await register(broker.url, 'bob');
   const { url, swallow } = await lossyProxy(broker.url);
+  // The partner reaches the broker through the proxy; it is the same user's broker.
+  rememberOwnerTokenFile(url, ownerTokenFileFor(broker.url)!);
   partner = await startPartner(url, { partnerId: 'alice', ready: false, overrides: { requestTimeoutMs: 500 } });
   await waitUntil(() => partner.partner.identity !== undefined, 5_000, 'registration');
 

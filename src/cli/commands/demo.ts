@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { buildBroker } from '../../broker/app.ts';
 import { BrokerConfig } from '../../shared/config.ts';
 import { duoArgs } from '../../shared/entry.ts';
+import { ownerTokenPath } from '../../shared/owner-token.ts';
 import { parse, type CliContext, type Command } from '../command.ts';
 
 const ChannelNotification = z.object({
@@ -33,7 +34,11 @@ what their models would see, then cleans up. Takes a few seconds; touches none o
     parse(args, {}, false);
     const started = Date.now();
     const dir = mkdtempSync(join(tmpdir(), 'duo-demo-'));
-    const broker = await buildBroker(BrokerConfig.parse({ port: 0, dbPath: join(dir, 'duo.db'), logLevel: 'silent' }));
+    // The owner token goes where the demo partners (XDG_CONFIG_HOME under `dir`) look for it.
+    const ownerTokenFile = ownerTokenPath({ XDG_CONFIG_HOME: join(dir, 'config') });
+    const broker = await buildBroker(
+      BrokerConfig.parse({ port: 0, dbPath: join(dir, 'duo.db'), logLevel: 'silent', ownerTokenPath: ownerTokenFile }),
+    );
     const partners: DemoPartner[] = [];
     try {
       await broker.app.listen({ port: 0, host: '127.0.0.1' });
@@ -102,7 +107,10 @@ class DemoPartner {
     mkdirSync(project);
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(ctx.env)) {
-      if (value !== undefined && !/^(PARTNER_ID|PARTNER_NAME|CLAUDE_PROJECT_DIR|DUO_TOKEN)$/.test(key))
+      if (
+        value !== undefined &&
+        !/^(PARTNER_ID|PARTNER_NAME|CLAUDE_PROJECT_DIR|DUO_TOKEN|DUO_OWNER_TOKEN_FILE)$/.test(key)
+      )
         env[key] = value;
     }
     Object.assign(env, { BROKER_URL: brokerUrl, XDG_CONFIG_HOME: join(dir, 'config'), DUO_LOG_LEVEL: 'warn' });
