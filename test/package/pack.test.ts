@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/broker.ts';
 import { figure, waitFor } from '../helpers/scale.ts';
 import { claudeRoundTrip } from './claude-flow.ts';
+import { ownerTokenPath } from '../../src/shared/owner-token.ts';
 import {
   claudeCode,
   cleanHome,
@@ -109,12 +110,16 @@ describe('the packed package, installed with npm install -g into a clean prefix'
       );
     await waitFor(async () => (await health()) !== undefined, 20_000, `the broker on ${port}: ${output}`);
     expect((await health())?.version).toBe(VERSION);
-    const register = await fetch(`http://127.0.0.1:${port}/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ partnerId: 'pkg' }),
-    });
-    expect(register.status, output).toBe(200);
+    // A new id needs the owner token, which the broker wrote into this user's config folder.
+    const registerWith = (headers: Record<string, string>) =>
+      fetch(`http://127.0.0.1:${port}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ partnerId: 'pkg' }),
+      });
+    expect((await registerWith({})).status, output).toBe(401);
+    const ownerToken = readFileSync(ownerTokenPath(h.env), 'utf8').trim();
+    expect((await registerWith({ 'x-duo-token': ownerToken })).status, output).toBe(200);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 60_000);
