@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/scale.ts';
 import { startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
 
@@ -15,13 +16,8 @@ beforeEach(async () => {
 });
 afterEach(async () => broker.close());
 
-async function until(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits until `check` holds (polling), or fails naming `what`. */
+const until = (check: () => boolean, what: string) => waitFor(check, 3000, what, 25);
 
 describe('fan-out of a group message', () => {
   it('pushes to the live member, wakes the long-polling one, notes it for the offline one, and skips the sender', async () => {

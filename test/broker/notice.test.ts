@@ -11,6 +11,7 @@ import {
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NOTICE_START, withNotice } from '../../src/broker/notice.ts';
+import { waitFor } from '../helpers/scale.ts';
 import { startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
 
@@ -19,13 +20,8 @@ let project: string;
 let alice: Registered;
 let bob: Registered;
 
-async function until(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits until `check` holds (polling), or fails naming `what`. */
+const until = (check: () => boolean, what: string) => waitFor(check, 3000, what, 25);
 
 const claudeMd = () => join(project, 'CLAUDE.md');
 const read = () => (existsSync(claudeMd()) ? readFileSync(claudeMd(), 'utf8') : '');

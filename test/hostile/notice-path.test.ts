@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isProjectFolder, NOTICE_START } from '../../src/broker/notice.ts';
 import { startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { register, talk } from '../helpers/clients.ts';
-import { sleep } from '../helpers/scale.ts';
+import { sleep, waitFor } from '../helpers/scale.ts';
 
 let broker: TestBroker;
 beforeEach(async () => {
@@ -17,13 +17,8 @@ beforeEach(async () => {
 });
 afterEach(async () => broker.close());
 
-async function until(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/** Waits until `check` holds (polling), or fails naming `what`. */
+const until = (check: () => boolean, what: string) => waitFor(check, 3000, what, 25);
 
 describe('where an offline notice may be written', () => {
   it('refuses the home folder, dot-folders under it, / and system folders', async () => {
