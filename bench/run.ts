@@ -53,6 +53,9 @@ async function main(): Promise<void> {
   const options = parseBenchArgs(process.argv.slice(2));
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'duo-bench-'));
+  // One owner token for every broker of this run (they inherit the variable), so the bench's
+  // clients can create partner ids as a real user's processes do.
+  process.env.DUO_OWNER_TOKEN_FILE = join(dir, 'owner-token');
   const servers: ServerProcess[] = [];
   const enabled = (s: ScenarioName) => options.only.length === 0 || options.only.includes(s);
   try {

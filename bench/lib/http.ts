@@ -22,20 +22,33 @@ export class HttpClient {
     this.agent = new Agent({ keepAlive: true, maxSockets });
   }
 
-  async request<T>(method: string, path: string, body?: unknown, secret?: string): Promise<HttpReply<T>> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    secret?: string,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<HttpReply<T>> {
     try {
-      return await this.once<T>(method, path, body, secret);
+      return await this.once<T>(method, path, body, secret, extraHeaders);
     } catch (error) {
       // A kept-alive socket the server closed for idleness (its keepAliveTimeout) races with our next
       // request on it; the request never reached the server, so sending it again is safe.
-      if ((error as { reusedSocket?: boolean }).reusedSocket) return this.once<T>(method, path, body, secret);
+      if ((error as { reusedSocket?: boolean }).reusedSocket)
+        return this.once<T>(method, path, body, secret, extraHeaders);
       throw error;
     }
   }
 
-  private once<T>(method: string, path: string, body?: unknown, secret?: string): Promise<HttpReply<T>> {
+  private once<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    secret: string | undefined,
+    extraHeaders: Record<string, string>,
+  ): Promise<HttpReply<T>> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string | number> = {};
+    const headers: Record<string, string | number> = { ...extraHeaders };
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
@@ -66,8 +79,14 @@ export class HttpClient {
   }
 
   /** Like `request`, but a status other than 2xx is an error that quotes the reply. */
-  async ok<T>(method: string, path: string, body?: unknown, secret?: string): Promise<T> {
-    const reply = await this.request<T>(method, path, body, secret);
+  async ok<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    secret?: string,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
+    const reply = await this.request<T>(method, path, body, secret, extraHeaders);
     if (reply.status < 200 || reply.status >= 300) {
       throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
     }

@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import type { ClientFrame, Message, RegisterReply, SentFrame, ServerFrame } from '../../src/shared/protocol.ts';
+import { ensureOwnerToken } from '../../src/shared/owner-token.ts';
 import type { HttpClient } from './http.ts';
 
 export type Destination = { to: string } | { conversationId: string };
@@ -144,7 +145,10 @@ export class WsPartner {
 
 /** Registers `partnerId` and returns the secret it must present from now on. */
 export async function register(http: HttpClient, partnerId: string): Promise<string> {
-  const reply = await http.ok<RegisterReply>('POST', '/register', { partnerId });
+  // A new id needs the owner token; the bench's brokers share the file run.ts set up.
+  const tokenFile = process.env.DUO_OWNER_TOKEN_FILE;
+  const headers: Record<string, string> = tokenFile ? { 'x-duo-token': ensureOwnerToken(tokenFile) } : {};
+  const reply = await http.ok<RegisterReply>('POST', '/register', { partnerId }, undefined, headers);
   if (reply.secret === undefined) throw new Error(`${partnerId} was already registered; the bench needs fresh ids`);
   return reply.secret;
 }
