@@ -94,7 +94,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   });
   const clock = deps.clock ?? systemClock;
   const seat = await createHumanSeat(config, database, clock, app.log);
-  const service = new BrokerService(new Store(database.db), clock, app.log, seat.hooks);
+  const service = new BrokerService(new Store(database.db, database.dialect), clock, app.log, seat.hooks);
   await service.start();
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
   // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.

@@ -77,6 +77,10 @@ export const STATEMENT_CACHE_SIZE = 256;
 export const BUSY_TIMEOUT_MS = 250;
 /** The Retry-After of a refusal because another process holds the database lock, in seconds. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
+/** Connections in a broker's PostgreSQL pool (team mode). */
+export const PG_POOL_SIZE = 10;
+/** How long opening a PostgreSQL connection may take before the broker reports the database unreachable. */
+export const PG_CONNECT_TIMEOUT_MS = 5_000;
 /** Most writes committed in one transaction. */
 export const WRITE_BATCH_MAX = 512;
 /** Changes to a partner's unread counts within this window share one CLAUDE.md update. */

@@ -104,7 +104,7 @@ export async function createHumanSeat(
       presence: (partnerId, online, status) => hub.presence(partnerId, online, status),
     },
     async register(app, { service, limiter }) {
-      const messages = new Store(database.db);
+      const messages = new Store(database.db, database.dialect);
       const views = new ConsoleViews(store, guard, service.presence);
       await registerStatic(app);
       await registerConsoleRoutes(app, {
