@@ -41,6 +41,8 @@ export interface Broker {
   database: OpenedDatabase;
   /** The owner token this broker accepts (X-Duo-Token): console logins, holds, resume, the watch stream. */
   ownerToken: string;
+  /** The other brokers of its database, and this broker's id among them. */
+  peers: Peers;
   /** Stops accepting work, closes sockets and the database. */
   close(): Promise<void>;
 }
@@ -199,6 +201,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     service,
     database,
     ownerToken: seat.owner.token,
+    peers,
     async close() {
       clearInterval(sweeper);
       seat.stop();

@@ -37,9 +37,11 @@ export function postgresConfig(url: string, applicationName: string): pg.ClientC
 
 export async function openPostgres(url: string): Promise<OpenedDatabase> {
   const pool = new pg.Pool({ ...postgresConfig(url, 'claude-duo'), max: PG_POOL_SIZE });
-  // An idle connection that dies (server restart) is replaced on the next query, which reports
-  // the failure to its caller; without a listener the pool's error event would end the process.
+  // A connection that dies (server restart, network cut) fails the queries running on it, whose
+  // callers report it, and is replaced on the next query. Without these listeners the error
+  // event of the pool (idle connections) or of a connection in use would end the process.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     await pool.query('select 1');
   } catch (error) {

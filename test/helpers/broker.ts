@@ -26,7 +26,15 @@ export function tempDir(prefix = 'duo-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startBroker(overrides: Partial<BrokerConfigInput> = {}): Promise<TestBroker> {
+export interface StartOptions {
+  /** Leave the database in place on close (brokers of one team share it; the team drops it). */
+  keepDatabase?: boolean;
+}
+
+export async function startBroker(
+  overrides: Partial<BrokerConfigInput> = {},
+  options: StartOptions = {},
+): Promise<TestBroker> {
   const dir = tempDir();
   const database =
     overrides.dbPath === undefined
@@ -61,7 +69,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}): P
     broker,
     async close() {
       await broker.close();
-      await database?.drop();
+      if (!options.keepDatabase) await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

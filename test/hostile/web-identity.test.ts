@@ -230,8 +230,8 @@ describe('identity', () => {
     add(
       'talk with the secret hash',
       as(
-        broker.broker.database.sqlite!
-          .prepare("SELECT secret_hash FROM partners WHERE id = 'alice'")
+        broker.broker.database
+          .sqlite!.prepare("SELECT secret_hash FROM partners WHERE id = 'alice'")
           .pluck()
           .get() as string,
         'POST',
