@@ -4,10 +4,9 @@
  * that echoes each response's cursor as `after` gets every message exactly once; a client that
  * does not gets every message at least once (some twice), as the README says.
  */
-import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { ListenReply } from '../../src/shared/protocol.ts';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker.ts';
+import { startBrokerProcess, testDbLocation, type BrokerProcess } from '../helpers/broker.ts';
 import { register, talk, type Registered } from '../helpers/clients.ts';
 import { figure, scale, sleep } from '../helpers/scale.ts';
 
@@ -31,7 +30,7 @@ async function listen(who: Registered, after: string | undefined): Promise<Liste
 
 /** Rounds of: send, listen, SIGKILL a few ms after the response, restart. Returns what was heard. */
 async function crashAfterEveryListen(echoCursor: boolean) {
-  broker = await startBrokerProcess({ dbPath: join(tempDir('duo-listen-crash-'), 'duo.db') });
+  broker = await startBrokerProcess({ dbPath: await testDbLocation('duo-listen-crash-') });
   const alice = await register(broker.url, 'alice');
   const bob = await register(broker.url, 'bob');
   const sent: string[] = [];

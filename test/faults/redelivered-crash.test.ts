@@ -4,9 +4,8 @@
  * nothing (`since` 0), and every replayed message it had been pushed before must carry
  * `redelivered`; messages sent while it was away, never pushed, must not.
  */
-import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker.ts';
+import { startBrokerProcess, testDbLocation, type BrokerProcess } from '../helpers/broker.ts';
 import { connect, register, type Registered, type WsClient } from '../helpers/clients.ts';
 import { figure, scale, sleep } from '../helpers/scale.ts';
 
@@ -44,7 +43,7 @@ it(
   { timeout: scale(120_000, 400_000) },
   async () => {
     broker = await startBrokerProcess({
-      dbPath: join(tempDir('duo-redelivered-'), 'duo.db'),
+      dbPath: await testDbLocation('duo-redelivered-'),
       env: { DUO_RATE_LIMIT: '100000' },
     });
     const alice = await register(broker.url, 'alice');

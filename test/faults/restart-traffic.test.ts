@@ -3,9 +3,8 @@
  * exchange messages. Protocol-level clients first, then real partner processes driven over MCP
  * stdio, whose tool calls must fail fast while the broker is down.
  */
-import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker.ts';
+import { startBrokerProcess, testDbLocation, type BrokerProcess } from '../helpers/broker.ts';
 import { register } from '../helpers/clients.ts';
 import { ReliablePeer } from '../helpers/peer.ts';
 import { figure, scale, sleep, waitFor } from '../helpers/scale.ts';
@@ -40,7 +39,7 @@ it(
   { timeout: scale(90_000, 600_000) },
   async () => {
     broker = await startBrokerProcess({
-      dbPath: join(tempDir('duo-restart-'), 'duo.db'),
+      dbPath: await testDbLocation('duo-restart-'),
       env: { DUO_RATE_LIMIT: '100000' },
     });
     const alice = new ReliablePeer(broker.url, await register(broker.url, 'alice'));
@@ -103,7 +102,7 @@ it(
   `real partners over MCP stdio: tools fail fast while the broker is down, nothing lost across ${STDIO_RESTARTS} restarts`,
   { timeout: scale(90_000, 300_000) },
   async () => {
-    broker = await startBrokerProcess({ dbPath: join(tempDir('duo-restart-stdio-'), 'duo.db') });
+    broker = await startBrokerProcess({ dbPath: await testDbLocation('duo-restart-stdio-') });
     const alice = await startStdioPartner(broker.url, { partnerId: 'alice' });
     const bob = await startStdioPartner(broker.url, { partnerId: 'bob' });
     cleanup.push(

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buildBroker, type Broker } from '../../src/broker/app.ts';
 import { BrokerConfig, type BrokerConfigInput } from '../../src/shared/config.ts';
+import { isPostgresUrl } from '../../src/shared/db-location.ts';
 import { rememberOwnerTokenFile } from './owner-tokens.ts';
 import { createTestDatabase, testDatabaseAt, testDialect } from './postgres.ts';
 
@@ -24,6 +25,15 @@ export interface TestBroker {
 
 export function tempDir(prefix = 'duo-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Where a broker process of this test file keeps its data: a SQLite file in a new temporary
+ * folder, or a fresh PostgreSQL database when the suite runs on PostgreSQL.
+ */
+export async function testDbLocation(prefix = 'duo-test-'): Promise<string> {
+  if (testDialect() === 'postgres') return (await createTestDatabase()).url;
+  return join(tempDir(prefix), 'duo.db');
 }
 
 export interface StartOptions {
@@ -109,8 +119,8 @@ export async function startBrokerProcess(options: {
   env?: Record<string, string>;
 }): Promise<BrokerProcess> {
   const port = options.port ?? (await freePort());
-  // Beside the database, never in the real user's config folder.
-  const tokenFile = join(dirname(options.dbPath), 'owner-token');
+  // Beside the database (or in a folder of its own for PostgreSQL), never in the real user's config folder.
+  const tokenFile = join(isPostgresUrl(options.dbPath) ? tempDir() : dirname(options.dbPath), 'owner-token');
   const child = spawn(process.execPath, ['--import', 'tsx', brokerMain], {
     env: {
       ...process.env,

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 
 /** The server's maintenance database; test databases are created and dropped through it. */
 export const POSTGRES_ADMIN_URL = process.env.DUO_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -94,5 +94,9 @@ export async function onPostgres(suite: string, load: () => Promise<unknown>): P
     return;
   }
   dialect = 'postgres';
+  // Databases of brokers a test started as processes and did not drop itself.
+  afterAll(async () => {
+    for (const database of [...created.values()]) await database.drop();
+  });
   await load();
 }

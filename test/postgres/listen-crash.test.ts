@@ -1,0 +1,3 @@
+import { onPostgres } from '../helpers/postgres.ts';
+
+await onPostgres('listen-crash', () => import('../faults/listen-crash.test.ts'));
