@@ -67,9 +67,15 @@ export class SessionLifecycle {
     return recorded;
   }
 
-  /** The partner goes offline: its session is closed with a code that tells it not to reconnect. */
+  /** The partner goes offline: its session, here or on another broker, is closed with a code that tells it not to reconnect. */
   async unregister(partnerId: string): Promise<void> {
     await this.store.updatePartner(partnerId, { last_seen: isoNow(this.clock) });
+    this.peers.publish({ t: 'unreg', p: partnerId });
+    this.endHere(partnerId);
+  }
+
+  /** Closes the partner's session on this broker, if any, as unregistered. */
+  endHere(partnerId: string): void {
     const session = this.sessions.get(partnerId);
     if (session) {
       session.close(CloseCode.unregistered, 'unregistered');

@@ -78,6 +78,12 @@ describe.skipIf(skip !== undefined)(`two brokers on one database${skip ? ` — s
       expect(partners.body.partners.find((p: { id: string }) => p.id === 'bob').online).toBe(true);
     });
 
+    it('closes a session on the other broker with 4010 when its partner unregisters', async () => {
+      const bobWs = await connect(b, bob);
+      expect((await api(a, 'POST', '/unregister', { secret: bob.secret, body: {} })).status).toBe(200);
+      expect(await bobWs.closed).toBe(CloseCode.unregistered);
+    });
+
     it('shows presence across brokers, and a partner as offline once it left every broker', async () => {
       await talk(a, alice, { to: 'bob', content: 'hi' });
       const aliceWs = await connect(a, alice);

@@ -42,7 +42,7 @@ export class ClusterApplier implements LinkHandlers {
     switch (event.t) {
       case 'msg':
         for (const message of await this.deps.store.messagesByIds(event.ids)) {
-          seat.elsewhere.committed(message);
+          await seat.elsewhere.committed(message);
           service.fanout.publish(message, true);
         }
         return;
@@ -58,6 +58,9 @@ export class ClusterApplier implements LinkHandlers {
           session.close(CloseCode.replaced, 'another session of this partner took over (on another broker)');
         return;
       }
+      case 'unreg':
+        service.lifecycle.endHere(event.p);
+        return;
       case 'pres':
         service.presence.changedElsewhere(event.b, event.p, event.on, event.s);
         return;

@@ -21,6 +21,8 @@ export const ClusterEvent = z.discriminatedUnion('t', [
   z.object({ t: z.literal('mem'), b: id, c: id }),
   /** A session of partner `p` opened on `b`: any other session of it ends (4001). */
   z.object({ t: z.literal('open'), b: id, p: id }),
+  /** Partner `p` was unregistered (its Claude Code session ended): its session anywhere closes with 4010. */
+  z.object({ t: z.literal('unreg'), b: id, p: id }),
   /** Partner `p` came online on `b`, left it, or changed its status. */
   z.object({ t: z.literal('pres'), b: id, p: id, on: z.boolean(), s: z.string().nullable() }),
   /** The loop guard held a conversation, or released it. */

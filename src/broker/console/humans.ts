@@ -12,6 +12,8 @@ import type { ConsoleStore } from './store.ts';
 
 export class Humans {
   private readonly ids = new Set<string>();
+  /** Ids looked up and found to be agents (an id never changes kind). */
+  private readonly agents = new Set<string>();
 
   constructor(
     private readonly store: ConsoleStore,
@@ -24,6 +26,19 @@ export class Humans {
 
   has(partnerId: string): boolean {
     return this.ids.has(partnerId);
+  }
+
+  /**
+   * Whether `partnerId` is a human, asking the store about ids not seen before: another broker
+   * of the database may have created a human since this one loaded the set.
+   */
+  async isHuman(partnerId: string): Promise<boolean> {
+    if (this.ids.has(partnerId)) return true;
+    if (this.agents.has(partnerId)) return false;
+    const row = await this.store.partner(partnerId);
+    if (row?.kind === 'human') this.ids.add(partnerId);
+    else if (row) this.agents.add(partnerId);
+    return row?.kind === 'human';
   }
 
   /** The human `partnerId`, created on first use; an agent's id is refused. */

@@ -39,7 +39,7 @@ export interface HumanSeat {
   hooks: ServiceHooks;
   /** What other brokers of the database report: their messages (for the loop guard), holds and releases. */
   elsewhere: {
-    committed(message: Message): void;
+    committed(message: Message): Promise<void>;
     held(hold: Hold): void;
     released(conversationId: string, by: 'resume' | 'human_message'): void;
   };
@@ -115,7 +115,9 @@ export async function createHumanSeat(
       presence: (partnerId, online, status) => hub.presence(partnerId, online, status),
     },
     elsewhere: {
-      committed: (message) => guard.observe(message.conversationId, message.from, humans.has(message.from)),
+      async committed(message) {
+        if (guard.policy) guard.observe(message.conversationId, message.from, await humans.isHuman(message.from));
+      },
       held(hold) {
         guard.adoptHold(hold);
         hub.held(hold);
