@@ -22,12 +22,13 @@ export class TcpProxy {
     readonly port: number,
   ) {}
 
-  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  /** `listenPort`: a fixed port (to stand in again for a proxy that was closed), else any free one. */
+  static async start(targetPort: number, targetHost = '127.0.0.1', listenPort = 0): Promise<TcpProxy> {
     const accepted: Array<(client: Socket) => void> = [];
     const server = createServer((client) => accepted[0]?.(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(listenPort, '127.0.0.1', () => resolve());
     });
     const address = server.address();
     const proxy = new TcpProxy(server, typeof address === 'object' && address ? address.port : 0);
