@@ -126,6 +126,8 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   // Listening starts before the memberships are read, so no change made in between is missed.
   await cluster?.link.start();
   await service.start();
+  // Everything stored before this broker started is in the store for its sessions to replay.
+  peers.handed(await store.maxMessageId());
   const sweeper = setInterval(() => {
     limiter.sweep();
     authFailures.sweep();

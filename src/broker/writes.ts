@@ -54,7 +54,7 @@ export class Writes {
     private readonly membership: Membership,
     private readonly fanout: Pick<Fanout, 'publish' | 'livePushes' | 'recorded'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
-    private readonly peers: Pick<Peers, 'inTransaction'>,
+    private readonly peers: Pick<Peers, 'inTransaction' | 'enabled' | 'caughtUpWith' | 'handedOwn'>,
     private readonly hooks: Pick<ServiceHooks, 'beforeTalk'> = {},
   ) {
     this.batcher = new Batcher((items) => this.commit(items), WRITE_BATCH_MAX);
@@ -95,11 +95,17 @@ export class Writes {
     const createdDirect: CreatedDirect = new Map();
     /** Highest id each partner is recorded as pushed up to by this batch. */
     let pushed = new Map<string, number>();
+    /** The newest message id stored before this batch (with other brokers only). */
+    let storedBefore = 0;
     let staged: Array<BatchOutcome<Written>>;
     try {
       staged = await this.store.transaction(async (tx) => {
         const out: Array<BatchOutcome<Written>> = [];
         const messages: Message[] = [];
+        // With other brokers, messages they stored just before may not have been announced here
+        // yet: this batch's messages are then left to the pump, which reads them all in id order.
+        if (this.peers.enabled) storedBefore = await tx.maxMessageId();
+        const inOrder = this.peers.caughtUpWith(storedBefore);
         for (const item of items) {
           try {
             out.push({ ok: true, value: await this.stage(tx, item, createdDirect, messages) });
@@ -108,7 +114,7 @@ export class Writes {
             out.push({ ok: false, error });
           }
         }
-        pushed = this.fanout.livePushes(messages, createdDirect);
+        pushed = inOrder ? this.fanout.livePushes(messages, createdDirect) : new Map<string, number>();
         for (const item of items) {
           if (item.kind === 'pushed') pushed.set(item.partnerId, Math.max(pushed.get(item.partnerId) ?? 0, item.upTo));
         }
@@ -127,10 +133,14 @@ export class Writes {
     for (const [conversationId, pair] of createdDirect)
       for (const member of pair) this.membership.add(conversationId, member);
     this.fanout.recorded(pushed);
+    let newest = 0;
     for (const outcome of staged) {
-      if (outcome.ok && typeof outcome.value === 'object' && outcome.value.message)
+      if (outcome.ok && typeof outcome.value === 'object' && outcome.value.message) {
         this.fanout.publish(outcome.value.message);
+        newest = outcome.value.message.id;
+      }
     }
+    if (newest > 0) this.peers.handedOwn(newest, storedBefore);
     return staged;
   }
 

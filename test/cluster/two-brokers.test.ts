@@ -51,6 +51,44 @@ describe.skipIf(skip !== undefined)(`two brokers on one database${skip ? ` — s
       expect(bobWs.messages()).toHaveLength(50);
     });
 
+    it('pushes messages sent through both brokers at once to a group member in id order, none skipped', async () => {
+      const created = await api(a, 'POST', '/conversations', {
+        secret: alice.secret,
+        body: { name: 'race', participants: ['bob', 'carol'] },
+      });
+      const group = created.body.conversation.id as string;
+      // Bob acks everything the moment it arrives, as a partner does: a message pushed out of id
+      // order would be skipped by the ack of a newer one.
+      const bobWs = await connect(b, bob);
+      bobWs.socket.on('message', (data) => {
+        const frame = JSON.parse(data.toString());
+        if (frame.type === 'message')
+          bobWs.send({ type: 'ack', conversationId: frame.message.conversationId, upTo: frame.message.id });
+      });
+      const send = (url: string, who: Registered, n: number) =>
+        Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            talk(url, who, { conversationId: group, content: `${who.partnerId} ${i}` }).then((r) => r.body.messageId),
+          ),
+        );
+      const sent: number[] = [];
+      for (let round = 0; round < 10; round++) {
+        const [fromA, fromB] = await Promise.all([send(a, alice, 10), send(b, carol, 10)]);
+        sent.push(...fromA, ...fromB);
+      }
+      sent.sort((x, y) => x - y);
+      await bobWs.until((c) => c.messages().length >= sent.length, 15_000, 'every message');
+      const got = bobWs.messages().map((m) => m.id);
+      expect(got).toEqual(sent);
+      // And every ack landed: nothing is left unread.
+      await waitFor(
+        async () =>
+          (await api(b, 'GET', '/listen/bob?timeout=0&peek=1', { secret: bob.secret })).body.messages.length === 0,
+        10_000,
+        'the acks to mark everything read',
+      );
+    });
+
     it('wakes a long-poll on the other broker as soon as the message commits', async () => {
       await talk(a, alice, { to: 'bob', content: 'first' });
       await api(b, 'GET', '/listen/bob?timeout=1', { secret: bob.secret }).then((r) =>

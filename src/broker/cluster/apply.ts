@@ -45,6 +45,7 @@ export class ClusterApplier implements LinkHandlers {
           await seat.elsewhere.committed(message);
           service.fanout.publish(message, true);
         }
+        peers.handed(Math.max(...event.ids));
         return;
       case 'mem':
         await service.membership.reload(event.c);
@@ -90,8 +91,10 @@ export class ClusterApplier implements LinkHandlers {
 
   /** Reads memberships again, and has every session and long-poll look at the store again. */
   async reconnected(): Promise<void> {
-    const { service, store } = this.deps;
+    const { service, store, peers } = this.deps;
     service.membership.reset(await store.allMemberships());
+    // What was announced meanwhile is in the store; the replays below read it.
+    peers.handed(await store.maxMessageId());
     for (const session of service.sessions.all()) void session.replay();
     service.wakeups.wakeAll();
   }

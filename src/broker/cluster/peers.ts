@@ -44,6 +44,41 @@ export class Peers {
   /** Names this broker process in every event it publishes. */
   readonly id = randomBytes(6).toString('hex');
   readonly remote = new RemotePresence();
+  /**
+   * The highest message id this broker has handed to its recipients (its own commits and the
+   * others' announcements). A commit that finds a higher id already stored must not push its own
+   * messages ahead of the ones whose announcement is still on its way.
+   */
+  private handedUpTo = 0;
+  /** Own commits that found messages not handed here yet: they count once those are. */
+  private readonly waiting: Array<{ storedBefore: number; upTo: number }> = [];
+
+  /** Messages up to `id` were handed to this broker's recipients (all stored before it, too). */
+  handed(id: number): void {
+    if (id > this.handedUpTo) this.handedUpTo = id;
+    for (let i = 0; i < this.waiting.length;) {
+      const own = this.waiting[i]!;
+      if (own.storedBefore > this.handedUpTo) {
+        i++;
+        continue;
+      }
+      this.waiting.splice(i, 1);
+      if (own.upTo > this.handedUpTo) this.handedUpTo = own.upTo;
+      i = 0;
+    }
+  }
+
+  /** This broker handed its own messages up to `upTo`, committed when `storedBefore` was the newest id stored. */
+  handedOwn(upTo: number, storedBefore: number): void {
+    if (!this.enabled) return;
+    if (storedBefore <= this.handedUpTo) this.handed(upTo);
+    else this.waiting.push({ storedBefore, upTo });
+  }
+
+  /** Whether every message stored up to `storedUpTo` was handed to this broker's recipients. */
+  caughtUpWith(storedUpTo: number): boolean {
+    return !this.enabled || storedUpTo <= this.handedUpTo;
+  }
 
   constructor(
     /** Whether other brokers may share the database (PostgreSQL). */
