@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log(`bench: ${signal}: stopping the servers and dropping this run's databases`);
-      void cleanUp().finally(() => process.exit(130));
+      void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }
   const enabled = (s: ScenarioName) => options.only.length === 0 || options.only.includes(s);

@@ -17,6 +17,7 @@ const CONNECT_TIMEOUT_MS = 3_000;
 
 export class BenchDatabases {
   private readonly names: string[] = [];
+  private dropping = false;
   private readonly run = `duo_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
 
   constructor(private readonly adminUrl = BENCH_POSTGRES_URL) {}
@@ -37,6 +38,11 @@ export class BenchDatabases {
     const name = `${this.run}_${tag}`;
     await this.admin((client) => client.query(`create database ${name}`));
     this.names.push(name);
+    // Interrupted while this one was being created: it goes too, and nothing may use it.
+    if (this.dropping) {
+      await this.dropAll(() => {});
+      throw new Error('the bench is stopping');
+    }
     const url = new URL(this.adminUrl);
     url.pathname = `/${name}`;
     return url.toString();
@@ -44,6 +50,7 @@ export class BenchDatabases {
 
   /** Drops every database this run created; says which ones it could not drop. */
   async dropAll(log: (line: string) => void): Promise<void> {
+    this.dropping = true;
     while (this.names.length > 0) {
       const name = this.names.pop()!;
       try {
