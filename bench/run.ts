@@ -13,6 +13,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEAVY_SCENARIOS, parseBenchArgs, type BenchOptions, type ScenarioName } from './lib/args.ts';
+import { BenchDatabases } from './lib/postgres.ts';
 import { freePort, startServer, type ServerProcess, type ServerSpec } from './lib/servers.ts';
 import { median, type Summary } from './lib/stats.ts';
 import { renderTable, judge, type Row } from './lib/table.ts';
@@ -35,6 +36,8 @@ import { sustained, type SustainedResult } from './scenarios/sustained.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BROKER_ENTRY = join(ROOT, 'src/broker/main.ts');
 const ANCHOR_HEARTBEAT_MS = 2000;
+/** The label of the team-mode figure: sender on one broker, recipient on another, one database. */
+const TWO_BROKERS = 'two brokers';
 
 /** One measurement: which figure (key), on which server (label), and how to take it. */
 interface Job {
@@ -57,13 +60,28 @@ async function main(): Promise<void> {
   // clients can create partner ids as a real user's processes do.
   process.env.DUO_OWNER_TOKEN_FILE = join(dir, 'owner-token');
   const servers: ServerProcess[] = [];
+  const databases = new BenchDatabases();
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaning ??= (async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+      await databases.dropAll(log);
+      await rm(dir, { recursive: true, force: true });
+    })());
+  // An interrupted run still stops its servers and drops the PostgreSQL databases it created.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`bench: ${signal}: stopping the servers and dropping this run's databases`);
+      void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
   const enabled = (s: ScenarioName) => options.only.length === 0 || options.only.includes(s);
   try {
     if (enabled('startup')) {
       log('bench: building dist/ for the start-up rows (they run what users run)');
       buildDist(ROOT);
     }
-    const targets = await startTargets(options, dir, servers);
+    const targets = await startTargets(options, dir, servers, enabled('postgres') ? databases : undefined);
     const jobs = planJobs(options, targets, dir).filter((job) => enabled(job.scenario));
     const rounds: RoundFigures[] = [];
     for (let round = 1; round <= options.rounds; round++) {
@@ -72,7 +90,7 @@ async function main(): Promise<void> {
       );
       rounds.push(await runRound(round, options.rounds, due));
     }
-    const rows = buildRows(rounds, options, targets.ours !== undefined);
+    const rows = buildRows(rounds, options, targets.ours !== undefined, targets.postgres);
     const elapsed = (Date.now() - started) / 1000;
     console.log(
       `\nClaude Duo bench — ${options.full ? 'full' : 'quick'}, ${options.rounds} interleaved round(s)` +
@@ -93,8 +111,7 @@ async function main(): Promise<void> {
       log(`bench: raw figures written to ${options.json}`);
     }
   } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-    await rm(dir, { recursive: true, force: true });
+    await cleanUp();
   }
 }
 
@@ -103,11 +120,29 @@ interface Targets {
   floor: Target;
   longpoll: Target;
   ours: Target | undefined;
+  /** The team-mode servers, when the PostgreSQL rows were asked for. */
+  postgres: PostgresTargets | undefined;
   /** Starts a new, empty server of the same kind (for figures a warm heap would blur). */
   fresh: { relay: () => Promise<ServerProcess>; ours: (() => Promise<ServerProcess>) | undefined };
 }
 
-async function startTargets(options: BenchOptions, dir: string, servers: ServerProcess[]): Promise<Targets> {
+/** The PostgreSQL floor and our brokers on PostgreSQL: one alone, and two sharing a database. */
+interface PostgresTargets {
+  floor?: Target;
+  one?: Target;
+  two?: { a: Target; b: Target };
+  /** Why the rows cannot run here (no server answers); they say so instead of failing. */
+  skipped?: string;
+  /** Why a server did not start on PostgreSQL; the rows it would have measured count as missed. */
+  error?: string;
+}
+
+async function startTargets(
+  options: BenchOptions,
+  dir: string,
+  servers: ServerProcess[],
+  databases: BenchDatabases | undefined,
+): Promise<Targets> {
   let count = 0;
   const startAnchor = async (name: string, file: string, args: string[] = []) => {
     const port = await freePort();
@@ -118,7 +153,7 @@ async function startTargets(options: BenchOptions, dir: string, servers: ServerP
       args: ['--port', String(port), ...args],
     });
   };
-  const startBroker = async () => {
+  const startBroker = async (db = join(dir, `broker-${++count}.db`)) => {
     const port = await freePort();
     const spec: ServerSpec = {
       name: 'broker',
@@ -127,7 +162,7 @@ async function startTargets(options: BenchOptions, dir: string, servers: ServerP
       env: {
         BROKER_PORT: String(port),
         BROKER_HOST: '127.0.0.1',
-        DUO_DB: join(dir, `broker-${++count}.db`),
+        DUO_DB: db,
         DUO_LOG_LEVEL: 'warn',
         DUO_RATE_LIMIT: '100000',
         // The bench's partners answer each other at machine speed on purpose.
@@ -164,7 +199,39 @@ async function startTargets(options: BenchOptions, dir: string, servers: ServerP
       log(`bench: the broker did not start, measuring the anchors only: ${(error as Error).message}`);
     }
   }
-  return { relay, floor, longpoll, ours, fresh: { relay: startRelay, ours: ours ? startBroker : undefined } };
+  const startPostgres = async (databases: BenchDatabases): Promise<PostgresTargets> => {
+    const skipped = await databases.unavailable();
+    if (skipped !== undefined) {
+      log(`bench: PostgreSQL rows skipped: ${skipped}; DUO_BENCH_POSTGRES_URL names another server`);
+      return { skipped };
+    }
+    const started: PostgresTargets = {};
+    try {
+      const floorDb = await databases.create('floor');
+      started.floor = await kept('pg floor', () => startAnchor('pg floor', 'pg-floor.ts', ['--db', floorDb]));
+      if (ours === undefined) return started;
+      const oneDb = await databases.create('one');
+      started.one = await kept('ours', () => startBroker(oneDb));
+      // One after the other, so the second broker finds the schema already migrated.
+      const sharedDb = await databases.create('two');
+      const a = await kept('ours', () => startBroker(sharedDb));
+      const b = await kept('ours', () => startBroker(sharedDb));
+      started.two = { a, b };
+    } catch (error) {
+      started.error = (error as Error).message;
+      log(`bench: a PostgreSQL server did not start: ${started.error}`);
+    }
+    return started;
+  };
+  const postgres = databases === undefined ? undefined : await startPostgres(databases);
+  return {
+    relay,
+    floor,
+    longpoll,
+    ours,
+    postgres,
+    fresh: { relay: startRelay, ours: ours ? () => startBroker() : undefined },
+  };
 }
 
 /** Runs `run` against a server started for it alone, stopped afterwards. */
@@ -201,9 +268,19 @@ function planJobs(options: BenchOptions, t: Targets, dir: string): Job[] {
     run: (prefix) => sqliteInsert(join(dir, `${prefix}.db`), s.latencySamples),
   });
   for (const target of [t.floor, t.relay, t.ours])
-    add('latency', 'latency', target, (x, p) => wsLatency(x, p, s.latencySamples));
+    add('latency', 'latency', target, (x, p) => wsLatency(x, x, p, s.latencySamples));
   for (const target of [t.longpoll, t.ours])
     add('rest', 'rest', target, (x, p) => restLatency(x, p, s.restLatencySamples));
+  for (const target of [t.postgres?.floor, t.postgres?.one])
+    add('postgres', 'pglatency', target, (x, p) => wsLatency(x, x, p, s.pgLatencySamples));
+  const two = t.postgres?.two;
+  if (two)
+    jobs.push({
+      scenario: 'postgres',
+      key: 'pglatency',
+      label: TWO_BROKERS,
+      run: (prefix) => wsLatency(two.a, two.b, prefix, s.pgLatencySamples),
+    });
   for (const target of [t.floor, t.ours]) {
     add('sustained', 'sustained1', target, (x, p) => sustained(x, p, 1, 64, s.sustainedSeconds));
     add('sustained', 'sustained50', target, (x, p) => sustained(x, p, 50, 8, s.sustainedSeconds));
@@ -289,7 +366,12 @@ function failed(rounds: readonly RoundFigures[], key: string, label: string): st
   return undefined;
 }
 
-function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveBroker: boolean): Row[] {
+function buildRows(
+  rounds: readonly RoundFigures[],
+  options: BenchOptions,
+  haveBroker: boolean,
+  postgres: PostgresTargets | undefined,
+): Row[] {
   const s = options.sizes;
   const ours = haveBroker ? 'ours' : 'none';
   const rows: Row[] = [];
@@ -339,6 +421,7 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
       },
     );
   }
+  if (postgres) rows.push(...postgresRows(rounds, postgres));
   if (has('rest')) {
     const lat = (label: string, q: 'p50' | 'p99') => pick<RestLatency>(rounds, 'rest', label, (r) => r[q]);
     const repeats = pick<RestLatency>(rounds, 'rest', ours, (r) => r.repeats);
@@ -533,6 +616,62 @@ function buildRows(rounds: readonly RoundFigures[], options: BenchOptions, haveB
     });
   }
   return rows;
+}
+
+/** Team mode: our broker on PostgreSQL beside the PostgreSQL floor, and two brokers beside one. */
+function postgresRows(rounds: readonly RoundFigures[], postgres: PostgresTargets): Row[] {
+  const lat = (label: string, q: 'p50' | 'p99') => pick<Summary>(rounds, 'pglatency', label, (r) => r[q]);
+  const common = { unit: 'ms', better: 'lower', skipped: postgres.skipped } as const;
+  const oneError = postgres.error ?? failed(rounds, 'pglatency', 'ours');
+  const twoError = postgres.error ?? failed(rounds, 'pglatency', TWO_BROKERS);
+  const two = 'sender on broker A, recipient on broker B';
+  return [
+    {
+      ...common,
+      scenario: 'PostgreSQL talk→inbox p50',
+      anchorName: 'pg floor',
+      anchor: lat('pg floor', 'p50'),
+      ours: lat('ours', 'p50'),
+      error: oneError,
+      note: 'one broker',
+    },
+    {
+      ...common,
+      scenario: 'PostgreSQL talk→inbox p99',
+      anchorName: 'pg floor',
+      anchor: lat('pg floor', 'p99'),
+      ours: lat('ours', 'p99'),
+      error: oneError,
+      note: 'one broker',
+    },
+    {
+      ...common,
+      scenario: 'two brokers talk→inbox p50',
+      anchorName: 'one broker (PostgreSQL)',
+      anchor: lat('ours', 'p50'),
+      ours: lat(TWO_BROKERS, 'p50'),
+      error: twoError,
+      note: two,
+    },
+    {
+      ...common,
+      scenario: 'two brokers talk→inbox p99',
+      anchorName: 'one broker (PostgreSQL)',
+      anchor: lat('ours', 'p99'),
+      ours: lat(TWO_BROKERS, 'p99'),
+      error: twoError,
+      note: two,
+    },
+    {
+      ...common,
+      scenario: 'two brokers talk→inbox p50',
+      anchorName: 'pg floor',
+      anchor: lat('pg floor', 'p50'),
+      ours: lat(TWO_BROKERS, 'p50'),
+      error: twoError,
+      note: 'both wait for the NOTIFY; B also reads the message back',
+    },
+  ];
 }
 
 function isResult<T>(value: unknown): value is T {

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
-import type { RegisterReply } from '../../src/shared/protocol.ts';
+import type { Message, RegisterReply } from '../../src/shared/protocol.ts';
 
 export interface AnchorArgs {
   port: number;
@@ -65,6 +65,17 @@ export async function handleCommonRoute(req: IncomingMessage, res: ServerRespons
     return true;
   }
   return false;
+}
+
+/** The `welcome` frame every anchor answers `hello` with. */
+export function welcomeFrame(partnerId: string, heartbeatMs: number): string {
+  return JSON.stringify({ type: 'welcome', partnerId, name: partnerId, version: 'anchor', heartbeatMs });
+}
+
+/** The `sent` frame that tells the sender its message is committed. */
+export function sentFrame(ref: string | undefined, message: Message): string {
+  const { id: messageId, conversationId, createdAt } = message;
+  return JSON.stringify({ type: 'sent', ref, messageId, conversationId, createdAt, duplicate: false });
 }
 
 /** Exit cleanly on SIGTERM so the harness sees a normal end (and --cpu-prof could be written). */

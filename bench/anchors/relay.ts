@@ -9,7 +9,16 @@ import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { directConversationId } from '../../src/shared/ids.ts';
 import type { ClientFrame, ConversationSummary, Message } from '../../src/shared/protocol.ts';
-import { exitOnSignal, handleCommonRoute, openMessagesTable, readJson, sendJson, type AnchorArgs } from './common.ts';
+import {
+  exitOnSignal,
+  handleCommonRoute,
+  openMessagesTable,
+  readJson,
+  sendJson,
+  sentFrame,
+  welcomeFrame,
+  type AnchorArgs,
+} from './common.ts';
 
 interface Store {
   /** Commits the message and returns its id. */
@@ -64,15 +73,7 @@ export function startRelay(args: AnchorArgs): void {
       if (frame.type === 'hello') {
         partnerId = frame.partnerId;
         sockets.set(partnerId, ws);
-        ws.send(
-          JSON.stringify({
-            type: 'welcome',
-            partnerId,
-            name: partnerId,
-            version: 'anchor',
-            heartbeatMs: args.heartbeatMs,
-          }),
-        );
+        ws.send(welcomeFrame(partnerId, args.heartbeatMs));
         return;
       }
       if (frame.type !== 'talk' || partnerId === undefined) return;
@@ -85,9 +86,7 @@ export function startRelay(args: AnchorArgs): void {
       for (const recipient of recipients) {
         if (recipient !== partnerId) sockets.get(recipient)?.send(push);
       }
-      ws.send(
-        JSON.stringify({ type: 'sent', ref: frame.ref, messageId: id, conversationId, createdAt, duplicate: false }),
-      );
+      ws.send(sentFrame(frame.ref, message));
     });
     ws.on('close', () => {
       if (partnerId !== undefined && sockets.get(partnerId) === ws) sockets.delete(partnerId);

@@ -25,6 +25,8 @@ export interface BenchOptions {
 export interface Sizes {
   latencySamples: number;
   restLatencySamples: number;
+  /** Per server of the PostgreSQL rows (floor, one broker, two brokers), a few ms each. */
+  pgLatencySamples: number;
   sustainedSeconds: number;
   fanoutRecipients: number;
   fanoutSamples: number;
@@ -39,6 +41,7 @@ export interface Sizes {
 const QUICK: Sizes = {
   latencySamples: 1500,
   restLatencySamples: 400,
+  pgLatencySamples: 600,
   sustainedSeconds: 3,
   fanoutRecipients: 100,
   fanoutSamples: 60,
@@ -52,6 +55,7 @@ const QUICK: Sizes = {
 const FULL: Sizes = {
   latencySamples: 4000,
   restLatencySamples: 1000,
+  pgLatencySamples: 2000,
   sustainedSeconds: 6,
   fanoutRecipients: 100,
   fanoutSamples: 150,
@@ -62,7 +66,17 @@ const FULL: Sizes = {
   hookSamples: 15,
 };
 
-export const SCENARIOS = ['sqlite', 'latency', 'rest', 'sustained', 'fanout', 'idle', 'storm', 'startup'] as const;
+export const SCENARIOS = [
+  'sqlite',
+  'latency',
+  'rest',
+  'sustained',
+  'fanout',
+  'idle',
+  'storm',
+  'startup',
+  'postgres',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** Long scenarios: in quick mode they run in the first round only. */
 export const HEAVY_SCENARIOS: readonly ScenarioName[] = ['sustained', 'idle', 'storm'];

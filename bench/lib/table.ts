@@ -23,6 +23,8 @@ export interface Row {
   note?: string;
   /** Our side of this line failed to run; the line counts as missed. */
   error?: string;
+  /** Why this line could not run here at all (e.g. no PostgreSQL server); it is not judged. */
+  skipped?: string;
 }
 
 export interface Verdict {
@@ -46,7 +48,8 @@ export function judge(row: Row): Verdict {
     parts.push(check.text);
     met = (met ?? true) && check.ok;
   }
-  if (row.error !== undefined) met = false;
+  if (row.skipped !== undefined) met = undefined;
+  else if (row.error !== undefined) met = false;
   else if (!known(row.ours)) met = undefined;
   return { ratio, met, goalText: parts.length > 0 ? parts.join(', ') : '—' };
 }
@@ -89,7 +92,11 @@ export function renderTable(rows: readonly Row[]): string {
       formatValue(row.ours, row.unit),
       verdict.ratio === undefined ? '—' : `${verdict.ratio.toFixed(2)}×`,
       verdict.met === false ? `${verdict.goalText}  MISSED` : verdict.goalText,
-      row.error === undefined ? (row.note ?? '') : `error: ${headline(row.error)}`,
+      row.skipped !== undefined
+        ? `skipped: ${row.skipped}`
+        : row.error === undefined
+          ? (row.note ?? '')
+          : `error: ${headline(row.error)}`,
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));

@@ -1,7 +1,7 @@
 /**
  * talk → recipient inbox latency, one message in flight at a time.
  * - WS: the sender talks over its socket; the clock stops when the recipient's socket delivers the
- *   pushed message.
+ *   pushed message. The two sockets may be on different servers (two brokers of one database).
  * - REST: the sender POSTs /talk while the recipient has a GET /listen parked; the clock stops when
  *   that long-poll's reply has been read in full.
  */
@@ -15,15 +15,19 @@ import type { Target } from '../lib/target.ts';
 /** The recipient acknowledges in batches, as a partner does after `listen`; never inside the timed path. */
 const ACK_EVERY = 100;
 
-export async function wsLatency(target: Target, prefix: string, samples: number): Promise<Summary> {
+/**
+ * The sender talks to `sender`, the recipient listens on `recipient`: the same server, or two
+ * brokers sharing one database (team mode), each partner registered on its own.
+ */
+export async function wsLatency(sender: Target, recipient: Target, prefix: string, samples: number): Promise<Summary> {
   const warmup = Math.max(100, Math.floor(samples / 10));
   const [aId, bId] = [`${prefix}-a`, `${prefix}-b`];
-  const [aSecret, bSecret] = await Promise.all([register(target.http, aId), register(target.http, bId)]);
+  const [aSecret, bSecret] = await Promise.all([register(sender.http, aId), register(recipient.http, bId)]);
   let arrived: ((message: Message, at: number) => void) | undefined;
-  const b = await WsPartner.connect(target.server.wsUrl, bId, bSecret, {
+  const b = await WsPartner.connect(recipient.server.wsUrl, bId, bSecret, {
     onMessage: (message, at) => arrived?.(message, at),
   });
-  const a = await WsPartner.connect(target.server.wsUrl, aId, aSecret);
+  const a = await WsPartner.connect(sender.server.wsUrl, aId, aSecret);
   const latencies: number[] = [];
   try {
     for (let i = 0; i < warmup + samples; i++) {
