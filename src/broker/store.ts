@@ -56,7 +56,11 @@ export class Store {
     readonly dialect: StoreDialect = 'sqlite',
   ) {}
 
-  /** Runs `work` in one transaction: everything in it commits together or not at all. */
+  /**
+   * Runs `work` in one transaction: everything in it commits together or not at all. (Every
+   * transaction takes the lock, not only those storing messages: writers that never run at the
+   * same time can never deadlock over the rows they update.)
+   */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T> {
     return (this.db as Kysely<Database>).transaction().execute(async (trx) => {
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`.execute(trx);

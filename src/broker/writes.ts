@@ -98,13 +98,16 @@ export class Writes {
     /** The newest message id stored before this batch (with other brokers only). */
     let storedBefore = 0;
     let staged: Array<BatchOutcome<Written>>;
+    // Only sends store messages: a batch of acks and push records need not look at what other
+    // brokers stored.
+    const sends = items.some((item) => item.kind === 'talk');
     try {
       staged = await this.store.transaction(async (tx) => {
         const out: Array<BatchOutcome<Written>> = [];
         const messages: Message[] = [];
         // With other brokers, messages they stored just before may not have been announced here
         // yet: this batch's messages are then left to the pump, which reads them all in id order.
-        if (this.peers.enabled) storedBefore = await tx.maxMessageId();
+        if (this.peers.enabled && sends) storedBefore = await tx.maxMessageId();
         const inOrder = this.peers.caughtUpWith(storedBefore);
         for (const item of items) {
           try {
