@@ -26,10 +26,7 @@ import { createGuard } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RestAuth } from './rest-auth.ts';
 import { registerRoutes } from './routes.ts';
-import { ClusterApplier } from './cluster/apply.ts';
-import { ClusterLink } from './cluster/link.ts';
 import { Peers } from './cluster/peers.ts';
-import { RateShare } from './cluster/rate-share.ts';
 import { BrokerService } from './service.ts';
 import { Store } from './store.ts';
 import { registerWebSocket } from './ws.ts';
@@ -107,24 +104,21 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
   // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
-  const cluster = database.postgres && {
-    link: new ClusterLink(
-      database.postgres.url,
+  // Listening to the other brokers starts before the memberships are read, so no change made in
+  // between is missed.
+  const team =
+    database.postgres &&
+    (await (
+      await import('./cluster/team.ts')
+    ).joinTeam({
+      url: database.postgres.url,
+      store,
+      service,
       peers,
-      new ClusterApplier({
-        store,
-        service,
-        peers,
-        seat,
-        limiters: { requests: limiter, auth: authFailures },
-        log: app.log,
-      }),
-      app.log,
-    ),
-    rates: new RateShare(peers, { requests: limiter, auth: authFailures }),
-  };
-  // Listening starts before the memberships are read, so no change made in between is missed.
-  await cluster?.link.start();
+      seat,
+      limiters: { requests: limiter, auth: authFailures },
+      log: app.log,
+    }));
   await service.start();
   // Everything stored before this broker started is in the store for its sessions to replay.
   peers.handed(await store.maxMessageId());
@@ -209,8 +203,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       seat.stop();
       await service.closeSessions();
       service.stop();
-      cluster?.rates.stop();
-      await cluster?.link.stop();
+      await team?.leave();
       await app.close();
       await database.close();
     },
