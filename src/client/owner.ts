@@ -5,20 +5,25 @@
  */
 import type { z } from 'zod';
 import { HoldsReply, LoginCodeReply, ResumeReply } from '../shared/console-protocol.ts';
-import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
-import { OWNER_TOKEN_HEADER } from '../shared/owner-token.ts';
-import { ErrorReply } from '../shared/protocol.ts';
-import { unreachable } from './rest.ts';
+import { DuoError } from '../shared/errors.ts';
+import { brokerEndpoint, type BrokerEndpoint } from './endpoint.ts';
+import { errorFromReply, sendWithFailover } from './rest.ts';
 
 export class OwnerClient {
-  readonly brokerUrl: string;
+  private readonly endpoint: BrokerEndpoint;
 
+  /** `brokerUrl` may list several brokers of a team: reads fail over as the partner's do. */
   constructor(
     brokerUrl: string,
-    private readonly token: string,
+    token: string,
     private readonly timeoutMs = 5_000,
   ) {
-    this.brokerUrl = brokerUrl.replace(/\/+$/, '');
+    this.endpoint = brokerEndpoint({ brokerUrl, token });
+  }
+
+  /** The broker that answered last (the first of the list before any request). */
+  get brokerUrl(): string {
+    return this.endpoint.url;
   }
 
   mintLogin(partnerId: string, name?: string) {
@@ -30,7 +35,8 @@ export class OwnerClient {
   }
 
   resume(conversationId: string) {
-    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/resume`, ResumeReply, {});
+    // Resuming a conversation that is not held changes nothing: safe to repeat on another broker.
+    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/resume`, ResumeReply, {}, true);
   }
 
   private async request<S extends z.ZodType>(
@@ -38,45 +44,28 @@ export class OwnerClient {
     path: string,
     schema: S,
     body?: unknown,
+    repeatable = method === 'GET',
   ): Promise<z.infer<S>> {
-    const headers: Record<string, string> = { accept: 'application/json', [OWNER_TOKEN_HEADER]: this.token };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(this.brokerUrl + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
-      });
-      text = await response.text();
-    } catch (error) {
-      throw unreachable(this.brokerUrl, error, this.timeoutMs);
-    }
+    const { brokerUrl, response, text } = await sendWithFailover(this.endpoint, {
+      method,
+      path,
+      headers: {},
+      body,
+      timeoutMs: this.timeoutMs,
+      repeatable,
+    });
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       json = undefined;
     }
-    if (!response.ok) {
-      const reply = ErrorReply.safeParse(json);
-      if (reply.success) {
-        const code = isErrorCode(reply.data.code) ? reply.data.code : codeForStatus(response.status);
-        throw new DuoError(code, reply.data.error);
-      }
-      throw new DuoError(
-        codeForStatus(response.status),
-        `The broker at ${this.brokerUrl} answered HTTP ${response.status}.`,
-      );
-    }
+    if (!response.ok) throw errorFromReply(response, json, brokerUrl);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new DuoError(
         'internal',
-        `The broker at ${this.brokerUrl} sent an unexpected reply to ${method} ${path}; is it an older version? Restart it.`,
+        `The broker at ${brokerUrl} sent an unexpected reply to ${method} ${path}; is it an older version? Restart it.`,
       );
     }
     return parsed.data;

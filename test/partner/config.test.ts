@@ -32,6 +32,8 @@ describe('partner config', () => {
 
   it('rejects a bad PARTNER_ID or BROKER_URL with a sentence', () => {
     expect(() => partnerConfigFromEnv({ PARTNER_ID: 'Bad Id' }, '/p')).toThrow(/partnerId/);
-    expect(() => partnerConfigFromEnv({ BROKER_URL: 'ftp://x' }, '/p')).toThrow(/BROKER_URL must be/);
+    expect(() => partnerConfigFromEnv({ BROKER_URL: 'ftp://x' }, '/p')).toThrow(
+      /BROKER_URL entry "ftp:\/\/x" must start with http:\/\/ or https:\/\//,
+    );
   });
 });
