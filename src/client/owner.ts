@@ -6,8 +6,21 @@
 import type { z } from 'zod';
 import { HoldsReply, LoginCodeReply, ResumeReply } from '../shared/console-protocol.ts';
 import { DuoError } from '../shared/errors.ts';
-import { brokerEndpoint, type BrokerEndpoint } from './endpoint.ts';
+import { ownerTokenPath, readOwnerToken } from '../shared/owner-token.ts';
+import { brokerEndpoint, type BrokerEndpoint, type EndpointOptions } from './endpoint.ts';
 import { errorFromReply, sendWithFailover } from './rest.ts';
+
+/** How a command proves it is the owner: DUO_TOKEN, else the owner-token file (sent to a loopback broker only). */
+export type OwnerAccess = Pick<EndpointOptions, 'token' | 'ownerTokenFile'>;
+
+/**
+ * The owner access of a `duo` command's environment; a DuoError that says what to do when there
+ * is neither DUO_TOKEN nor an owner-token file.
+ */
+export function ownerAccess(env: Record<string, string | undefined>): OwnerAccess {
+  readOwnerToken(env);
+  return env.DUO_TOKEN ? { token: env.DUO_TOKEN } : { ownerTokenFile: ownerTokenPath(env) };
+}
 
 export class OwnerClient {
   private readonly endpoint: BrokerEndpoint;
@@ -15,10 +28,10 @@ export class OwnerClient {
   /** `brokerUrl` may list several brokers of a team: reads fail over as the partner's do. */
   constructor(
     brokerUrl: string,
-    token: string,
+    access: OwnerAccess,
     private readonly timeoutMs = 5_000,
   ) {
-    this.endpoint = brokerEndpoint({ brokerUrl, token });
+    this.endpoint = brokerEndpoint({ brokerUrl, ...access });
   }
 
   /** The broker that answered last (the first of the list before any request). */
@@ -46,6 +59,7 @@ export class OwnerClient {
     body?: unknown,
     repeatable = method === 'GET',
   ): Promise<z.infer<S>> {
+    if (Object.keys(this.endpoint.headers()).length === 0) throw tokenStaysHome(this.endpoint.url);
     const { brokerUrl, response, text } = await sendWithFailover(this.endpoint, {
       method,
       path,
@@ -70,4 +84,12 @@ export class OwnerClient {
     }
     return parsed.data;
   }
+}
+
+/** The owner-token file belongs to the broker on this machine; a broker elsewhere gets DUO_TOKEN. */
+export function tokenStaysHome(brokerUrl: string): DuoError {
+  return new DuoError(
+    'unauthorized',
+    `The owner token in your config folder is only ever sent to a broker on this machine, and ${brokerUrl} is not one. Set DUO_TOKEN to that broker's access token.`,
+  );
 }

@@ -83,10 +83,6 @@ export class BrokerClient {
     return this.endpoint.url;
   }
 
-  get endpointUrls(): readonly string[] {
-    return this.endpoint.urls;
-  }
-
   setCredentials(credentials: Credentials | undefined): void {
     this.credentials = credentials;
   }

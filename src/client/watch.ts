@@ -11,6 +11,7 @@ import { WatchFrame, type WatchingFrame } from '../shared/console-protocol.ts';
 import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
 import { ErrorReply } from '../shared/protocol.ts';
 import { brokerEndpoint, type BrokerEndpoint } from './endpoint.ts';
+import { tokenStaysHome, type OwnerAccess } from './owner.ts';
 import { unreachable } from './rest.ts';
 
 export interface WatchHandlers {
@@ -35,14 +36,14 @@ export class WatchClient {
 
   constructor(
     brokerUrl: string,
-    token: string,
+    access: OwnerAccess,
     private readonly handlers: WatchHandlers,
     private readonly reconnectMs = 1_000,
     /** Replay from this message id on the first connection too (a backlog). */
     since?: number,
   ) {
     this.highest = since;
-    this.endpoint = brokerEndpoint({ brokerUrl, token });
+    this.endpoint = brokerEndpoint({ brokerUrl, ...access });
     this.started = new Promise((resolve, reject) => {
       this.resolveStart = resolve;
       this.rejectStart = reject;
@@ -62,7 +63,13 @@ export class WatchClient {
     const query = this.highest === undefined ? '' : `?since=${this.highest}`;
     const brokerUrl = this.endpoint.url;
     const url = `${brokerUrl.replace(/^http/, 'ws')}/watch${query}`;
-    const socket = new WebSocket(url, { headers: this.endpoint.headers(brokerUrl), handshakeTimeout: 5_000 });
+    const headers = this.endpoint.headers(brokerUrl);
+    if (!this.everOpen && Object.keys(headers).length === 0) {
+      this.stopped = true;
+      this.rejectStart(tokenStaysHome(brokerUrl));
+      return;
+    }
+    const socket = new WebSocket(url, { headers, handshakeTimeout: 5_000 });
     if (!this.everOpen) this.firstTries++;
     this.socket = socket;
     let finished = false;
