@@ -1,9 +1,12 @@
 import { type Kysely, sql } from 'kysely';
+import { isPostgres, keyText, messageIdInteger } from './columns.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const key = keyText(db);
+  const messageId = messageIdInteger(db);
   await db.schema
     .createTable('partners')
-    .addColumn('id', 'text', (col) => col.primaryKey())
+    .addColumn('id', key, (col) => col.primaryKey())
     .addColumn('name', 'text', (col) => col.notNull())
     .addColumn('secret_hash', 'text', (col) => col.notNull().unique())
     .addColumn('project_path', 'text')
@@ -11,26 +14,26 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('notifications', 'integer', (col) => col.notNull().defaultTo(1))
     // Highest message id ever pushed to this partner: a replayed message at or below it is
     // flagged `redelivered`.
-    .addColumn('pushed_up_to', 'integer', (col) => col.notNull().defaultTo(0))
+    .addColumn('pushed_up_to', messageId, (col) => col.notNull().defaultTo(0))
     .addColumn('created_at', 'text', (col) => col.notNull())
     .addColumn('last_seen', 'text')
     .execute();
 
   await db.schema
     .createTable('conversations')
-    .addColumn('id', 'text', (col) => col.primaryKey())
+    .addColumn('id', key, (col) => col.primaryKey())
     .addColumn('kind', 'text', (col) => col.notNull().check(sql`kind in ('direct', 'group')`))
     .addColumn('name', 'text', (col) => col.notNull())
-    .addColumn('created_by', 'text', (col) => col.notNull().references('partners.id'))
+    .addColumn('created_by', key, (col) => col.notNull().references('partners.id'))
     .addColumn('created_at', 'text', (col) => col.notNull())
     .execute();
 
   await db.schema
     .createTable('members')
-    .addColumn('conversation_id', 'text', (col) => col.notNull().references('conversations.id'))
-    .addColumn('partner_id', 'text', (col) => col.notNull().references('partners.id'))
+    .addColumn('conversation_id', key, (col) => col.notNull().references('conversations.id'))
+    .addColumn('partner_id', key, (col) => col.notNull().references('partners.id'))
     // Read cursor: id of the last message this member consumed in this conversation.
-    .addColumn('cursor', 'integer', (col) => col.notNull().defaultTo(0))
+    .addColumn('cursor', messageId, (col) => col.notNull().defaultTo(0))
     .addColumn('joined_at', 'text', (col) => col.notNull())
     .addPrimaryKeyConstraint('members_pk', ['conversation_id', 'partner_id'])
     .execute();
@@ -38,9 +41,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('messages')
-    .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
-    .addColumn('conversation_id', 'text', (col) => col.notNull().references('conversations.id'))
-    .addColumn('sender', 'text', (col) => col.notNull().references('partners.id'))
+    // SQLite's autoincrement never reuses an id; PostgreSQL's bigserial draws from a sequence.
+    .addColumn('id', isPostgres(db) ? 'bigserial' : 'integer', (col) =>
+      isPostgres(db) ? col.primaryKey() : col.primaryKey().autoIncrement(),
+    )
+    .addColumn('conversation_id', key, (col) => col.notNull().references('conversations.id'))
+    .addColumn('sender', key, (col) => col.notNull().references('partners.id'))
     .addColumn('content', 'text', (col) => col.notNull())
     .addColumn('client_msg_id', 'text')
     .addColumn('created_at', 'text', (col) => col.notNull())

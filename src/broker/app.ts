@@ -28,6 +28,10 @@ import { createGuard } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RestAuth } from './rest-auth.ts';
 import { registerRoutes } from './routes.ts';
+import { ClusterApplier } from './cluster/apply.ts';
+import { ClusterLink } from './cluster/link.ts';
+import { Peers } from './cluster/peers.ts';
+import { RateShare } from './cluster/rate-share.ts';
 import { BrokerService } from './service.ts';
 import { Store } from './store.ts';
 import { registerWebSocket } from './ws.ts';
@@ -39,6 +43,8 @@ export interface Broker {
   database: OpenedDatabase;
   /** The owner token this broker accepts (X-Duo-Token): console logins, holds, resume, the watch stream. */
   ownerToken: string;
+  /** The other brokers of its database, and this broker's id among them. */
+  peers: Peers;
   /** Stops accepting work, closes sockets and the database. */
   close(): Promise<void>;
 }
@@ -84,12 +90,33 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     },
   });
   const clock = deps.clock ?? systemClock;
-  const seat = await createHumanSeat(config, database, clock, app.log);
-  const service = new BrokerService(new Store(database.db), clock, app.log, seat.hooks);
-  await service.start();
+  const store = new Store(database.db, database.dialect);
+  // Other brokers may share a PostgreSQL database (team mode); on SQLite there are none.
+  const peers = new Peers(database.postgres !== undefined, store, app.log);
+  const seat = await createHumanSeat(config, database, clock, app.log, peers);
+  const service = new BrokerService(store, clock, app.log, peers, seat.hooks);
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
   // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
+  const cluster = database.postgres && {
+    link: new ClusterLink(
+      database.postgres.url,
+      peers,
+      new ClusterApplier({
+        store,
+        service,
+        peers,
+        seat,
+        limiters: { requests: limiter, auth: authFailures },
+        log: app.log,
+      }),
+      app.log,
+    ),
+    rates: new RateShare(peers, { requests: limiter, auth: authFailures }),
+  };
+  // Listening starts before the memberships are read, so no change made in between is missed.
+  await cluster?.link.start();
+  await service.start();
   const sweeper = setInterval(() => {
     limiter.sweep();
     authFailures.sweep();
@@ -165,11 +192,14 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     service,
     database,
     ownerToken: seat.owner.token,
+    peers,
     async close() {
       clearInterval(sweeper);
       seat.stop();
       await service.closeSessions();
       service.stop();
+      cluster?.rates.stop();
+      await cluster?.link.stop();
       await app.close();
       await database.close();
     },

@@ -9,6 +9,7 @@ import { directMembers } from '../shared/ids.ts';
 import type { ConversationSummary, Message } from '../shared/protocol.ts';
 import { isoNow, type Clock } from './clock.ts';
 import { storageError } from './db.ts';
+import type { Peers } from './cluster/peers.ts';
 import type { Membership } from './membership.ts';
 import type { OfflineNotices } from './offline-notice.ts';
 import type { Store } from './store.ts';
@@ -22,6 +23,7 @@ export class Conversations {
     private readonly clock: Clock,
     private readonly membership: Membership,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
+    private readonly peers: Pick<Peers, 'inTransaction' | 'publish'>,
   ) {}
 
   async createGroup(creatorId: string, name: string, participants: string[]): Promise<ConversationSummary> {
@@ -46,6 +48,7 @@ export class Conversations {
           members,
           cursor,
         );
+        await this.peers.inTransaction(tx, { t: 'mem', c: id });
       });
     } catch (error) {
       throw storageError(error);
@@ -57,7 +60,7 @@ export class Conversations {
   /** Adds `partnerId` to an existing group; like a new member, it starts after the newest message. */
   async join(partnerId: string, conversationId: string): Promise<void> {
     if (this.membership.isMember(conversationId, partnerId)) return;
-    if (!this.membership.exists(conversationId))
+    if (!this.membership.exists(conversationId) && !(await this.membership.reload(conversationId)))
       throw new DuoError('unknown_conversation', `There is no conversation "${conversationId}".`);
     if (directMembers(conversationId))
       throw new DuoError('forbidden', `"${conversationId}" is a direct conversation; only groups can be joined.`);
@@ -67,15 +70,17 @@ export class Conversations {
       throw storageError(error);
     }
     this.membership.add(conversationId, partnerId);
+    this.peers.publish({ t: 'mem', c: conversationId });
   }
 
   async leave(partnerId: string, conversationId: string): Promise<void> {
-    this.membership.requireMember(conversationId, partnerId);
+    await this.membership.require(conversationId, partnerId);
     if (directMembers(conversationId)) {
       throw new DuoError('bad_request', `"${conversationId}" is a direct conversation; only groups can be left.`);
     }
     await this.store.removeMember(conversationId, partnerId);
     this.membership.remove(conversationId, partnerId);
+    this.peers.publish({ t: 'mem', c: conversationId });
     // Its unread messages there no longer count.
     this.notices.schedule(partnerId);
   }
@@ -91,7 +96,7 @@ export class Conversations {
     conversationId: string,
     options: { limit: number; before?: number | undefined },
   ): Promise<{ messages: Message[]; hasMore: boolean }> {
-    this.membership.requireMember(conversationId, partnerId);
+    await this.membership.require(conversationId, partnerId);
     return this.store.history(conversationId, options);
   }
 }

@@ -1,21 +1,26 @@
 /**
- * Opens the SQLite database: one better-sqlite3 connection in WAL mode with synchronous=FULL (an
- * acknowledged message survives power loss), a lock file so a second broker on the same file
- * refuses to start, and the migrations run before anything else touches the schema.
+ * Opens the broker's database: SQLite (a file path, the embedded default) or PostgreSQL (a
+ * `postgres://` URL, team mode). Either way the migrations run before anything else touches the
+ * schema, and failures of either engine become errors a caller can act on.
  */
-import { mkdirSync, openSync, readFileSync, closeSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
+import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import type pg from 'pg';
 import { migrations } from '../../migrations/index.ts';
-import { BoundedMap } from '../shared/bounded-map.ts';
 import { DuoError } from '../shared/errors.ts';
-import { BUSY_RETRY_AFTER_SECONDS, BUSY_TIMEOUT_MS, STATEMENT_CACHE_SIZE } from '../shared/limits.ts';
+import { BUSY_RETRY_AFTER_SECONDS } from '../shared/limits.ts';
+import { isPostgresUrl } from '../shared/db-location.ts';
 import type { Database } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
-  sqlite: SQLite.Database;
+  dialect: Dialect;
+  /** The SQLite connection (SQLite only); fault tests use it to simulate a full disk. */
+  sqlite?: SQLite.Database;
+  /** The pool (PostgreSQL only), and the URL a dedicated LISTEN connection opens. */
+  postgres?: { pool: pg.Pool; url: string };
   close(): Promise<void>;
 }
 
@@ -24,56 +29,17 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
-export async function openDatabase(path: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const releaseLock = path === ':memory:' ? () => {} : acquireLock(`${path}.lock`, path);
-  let sqlite: SQLite.Database;
+export async function openDatabase(location: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
+  const opened = isPostgresUrl(location)
+    ? await (await import('./db-postgres.ts')).openPostgres(location)
+    : await (await import('./db-sqlite.ts')).openSqlite(location, options);
   try {
-    // The timeout blocks the event loop while it waits, so it is kept short: a lock held longer
-    // becomes a clear 503 instead of a stalled broker.
-    sqlite = new SQLite(path, { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('foreign_keys = ON');
+    await migrate(opened.db);
   } catch (error) {
-    releaseLock();
+    await opened.close();
     throw storageError(error);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  try {
-    await migrate(db);
-  } catch (error) {
-    await db.destroy();
-    releaseLock();
-    throw error;
-  }
-  return {
-    db,
-    sqlite,
-    async close() {
-      await db.destroy();
-      releaseLock();
-    },
-  };
-}
-
-/**
- * Kysely prepares every query afresh; the broker runs the same few statements all the time, so
- * prepared statements are kept by SQL text (bounded, since `in (…)` lists vary).
- */
-function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
-  const cache = new BoundedMap<string, SQLite.Statement>(STATEMENT_CACHE_SIZE);
-  return {
-    close: () => sqlite.close(),
-    prepare(sql) {
-      let statement = cache.get(sql);
-      if (!statement) {
-        statement = sqlite.prepare(sql);
-        cache.set(sql, statement);
-      }
-      return statement;
-    },
-  };
+  return opened;
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -81,63 +47,43 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 async function migrate(db: Kysely<Database>): Promise<void> {
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    if (error instanceof DuoError) throw error;
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    if (failed === undefined) throw error;
     throw new DuoError('internal', `Database migration ${failed} failed: ${String(error)}`, { cause: error });
   }
 }
 
-/**
- * A lock file holding the broker's pid. A lock whose process is gone (crash, SIGKILL) is stale
- * and taken over; a live one means another broker owns the database.
- */
-function acquireLock(lockPath: string, dbPath: string): () => void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(lockPath, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
-        } catch {
-          // Already gone: nothing to release.
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-      // Our own pid means this process already opened the database.
-      if (Number.isInteger(owner) && (owner === process.pid || isAlive(owner))) {
-        throw new DuoError(
-          'conflict',
-          `Another broker (pid ${owner}) is already using ${dbPath}. Stop it first, or give this one its own database with DUO_DB / --db.`,
-        );
-      }
-      unlinkSync(lockPath);
-    }
-  }
-  throw new DuoError('conflict', `Could not take the lock file ${lockPath}; remove it if no broker is running.`);
-}
+/** Node's errors for a connection that could not be made or was lost. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Maps SQLite failures to errors a caller can act on; everything else passes through. */
+/** Maps SQLite and PostgreSQL failures to errors a caller can act on; everything else passes through. */
 export function storageError(error: unknown): unknown {
+  if (error instanceof DuoError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
-  if (code === 'SQLITE_FULL') {
+  const message = error instanceof Error ? error.message : '';
+  if (
+    (typeof code === 'string' && (CONNECTION_ERRORS.has(code) || /^(08|57P0)/.test(code))) ||
+    /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect/.test(
+      message,
+    )
+  ) {
+    return new DuoError('storage_unavailable', undefined, { cause: error, retryAfter: BUSY_RETRY_AFTER_SECONDS });
+  }
+  if (typeof code !== 'string') return error;
+  // SQLITE_FULL; PostgreSQL's disk_full (53100) and insufficient_resources class.
+  if (code === 'SQLITE_FULL' || code === '53100') {
     return new DuoError('storage_full', undefined, { cause: error });
   }
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+  // Lock timeouts, and PostgreSQL's serialization failure, deadlock and lock_not_available.
+  if (
+    code.startsWith('SQLITE_BUSY') ||
+    code.startsWith('SQLITE_LOCKED') ||
+    ['40001', '40P01', '55P03'].includes(code)
+  ) {
     return new DuoError('storage_busy', undefined, { cause: error, retryAfter: BUSY_RETRY_AFTER_SECONDS });
   }
+  if (!code.startsWith('SQLITE_') && !/^[0-9A-Z]{5}$/.test(code)) return error;
   return new DuoError(
     'internal',
     `The broker's database failed (${code}). Nothing was saved; retry, and check the broker log if it persists.`,

@@ -43,14 +43,17 @@ export class Fanout {
     for (const [partnerId, upTo] of pushes) this.sessions.get(partnerId)?.recorded(upTo);
   }
 
-  /** Called once per committed message, in id order. */
-  publish(message: Message): void {
+  /**
+   * Called once per committed message, in id order. `elsewhere`: another broker committed it and
+   * keeps the offline notices of its recipients.
+   */
+  publish(message: Message, elsewhere = false): void {
     this.hooks.committed?.(message);
     for (const recipient of this.membership.members(message.conversationId)) {
       if (recipient === message.from) continue;
       this.sessions.get(recipient)?.deliver(message);
       this.wakeups.wake(recipient);
-      if (!this.presence.isOnline(recipient)) this.notices.schedule(recipient);
+      if (!elsewhere && !this.presence.isOnline(recipient)) this.notices.schedule(recipient);
     }
   }
 }

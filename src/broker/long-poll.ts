@@ -47,7 +47,7 @@ export class LongPoll {
    * they come with a claim that the caller commits once they were delivered.
    */
   async waitForUnread(partnerId: string, options: ListenOptions): Promise<{ messages: Message[]; claim?: Claim }> {
-    if (options.conversationId !== undefined) this.membership.requireMember(options.conversationId, partnerId);
+    if (options.conversationId !== undefined) await this.membership.require(options.conversationId, partnerId);
     const deadline = Date.now() + options.timeoutMs;
     // Ends early when the request goes away, or when a newer listen of this partner needs the slot.
     const slot = this.slots.take(partnerId);

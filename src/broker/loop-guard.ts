@@ -87,6 +87,37 @@ export class LoopGuard {
     this.recent.set(conversationId, sent.slice(-limit));
   }
 
+  /**
+   * A message another broker of the database admitted: it counts toward the budget here too (a
+   * loop between agents on two brokers is still a loop). The broker that admits the message over
+   * budget holds the conversation and tells the others.
+   */
+  observe(conversationId: string, senderId: string, human: boolean): void {
+    if (!this.policy) return;
+    // A human's message resets the budget; the broker that took it releases any hold and says so.
+    if (human) {
+      this.recent.delete(conversationId);
+      return;
+    }
+    const at = this.now().getTime();
+    const sent = (this.recent.get(conversationId) ?? []).filter((s) => s.at > at - this.policy!.windowMs);
+    sent.push({ at, sender: senderId });
+    this.recent.set(conversationId, sent.slice(-this.policy.limit));
+  }
+
+  /** Another broker held a conversation (and stored the hold). */
+  adoptHold(hold: Hold): void {
+    if (!this.policy) return;
+    this.recent.delete(hold.conversationId);
+    this.holds.set(hold.conversationId, hold);
+  }
+
+  /** Another broker released a hold; true when it was held here. */
+  adoptRelease(conversationId: string): boolean {
+    this.recent.delete(conversationId);
+    return this.holds.delete(conversationId);
+  }
+
   /** Lifts a hold and resets the budget; false when the conversation was not held. */
   resume(conversationId: string): boolean {
     this.recent.delete(conversationId);

@@ -1,5 +1,6 @@
 /** `duo broker`: reads config, opens the database, listens, and shuts down cleanly on signals. */
 import { brokerConfigFromEnv, type BrokerConfigInput } from '../shared/config.ts';
+import { describeDbLocation } from '../shared/db-location.ts';
 import { buildBroker } from './app.ts';
 
 export async function runBroker(overrides: Partial<BrokerConfigInput> = {}): Promise<void> {
@@ -17,7 +18,7 @@ export async function runBroker(overrides: Partial<BrokerConfigInput> = {}): Pro
   const listening = await broker.app.listen({ port: config.port, host: config.host });
   // Fastify names the scheme from its own https option, which a server of ours does not set.
   const address = config.tlsCert === undefined ? listening : listening.replace(/^http:/, 'https:');
-  broker.app.log.info({ db: config.dbPath }, `Claude Duo broker listening on ${address}`);
+  broker.app.log.info({ db: describeDbLocation(config.dbPath) }, `Claude Duo broker listening on ${address}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -17,6 +17,7 @@ import { OfflineNotices } from './offline-notice.ts';
 import { Presence } from './presence.ts';
 import { SessionLifecycle } from './session-lifecycle.ts';
 import { SessionRegistry } from './sessions.ts';
+import type { Peers } from './cluster/peers.ts';
 import type { Store } from './store.ts';
 import { Wakeups } from './wakeups.ts';
 import { Writes } from './writes.ts';
@@ -27,8 +28,12 @@ export type { ServiceHooks } from './hooks.ts';
 export class BrokerService {
   /** The live WebSocket session of each partner. */
   readonly sessions = new SessionRegistry();
-  private readonly membership = new Membership();
-  private readonly wakeups = new Wakeups();
+  /** Who is in which conversation (in memory). */
+  readonly membership: Membership;
+  /** Parked REST long-polls. */
+  readonly wakeups = new Wakeups();
+  /** Hands committed messages to their recipients. */
+  readonly fanout: Fanout;
 
   /** Registering and proving partner ids. */
   readonly auth: Auth;
@@ -49,17 +54,20 @@ export class BrokerService {
     private readonly store: Store,
     clock: Clock,
     log: Logger,
+    /** The other brokers of the database (none on SQLite). */
+    peers: Peers,
     hooks: ServiceHooks = {},
   ) {
-    const { sessions, membership, wakeups } = this;
+    const { sessions, wakeups } = this;
+    const membership = (this.membership = new Membership(peers.enabled ? store : undefined));
     this.auth = new Auth(store, clock);
-    this.presence = new Presence(store, clock, sessions, membership, hooks);
+    this.presence = new Presence(store, clock, sessions, membership, peers, hooks);
     this.notices = new OfflineNotices(store, this.presence, log);
-    const fanout = new Fanout(membership, sessions, wakeups, this.presence, this.notices, hooks);
-    this.writes = new Writes(store, clock, membership, fanout, this.notices, hooks);
+    const fanout = (this.fanout = new Fanout(membership, sessions, wakeups, this.presence, this.notices, hooks));
+    this.writes = new Writes(store, clock, membership, fanout, this.notices, peers, hooks);
     this.longPoll = new LongPoll(store, membership, wakeups, this.presence, this.writes);
-    this.conversations = new Conversations(store, clock, membership, this.notices);
-    this.lifecycle = new SessionLifecycle(store, clock, sessions, this.presence, this.notices, this.writes, log);
+    this.conversations = new Conversations(store, clock, membership, this.notices, peers);
+    this.lifecycle = new SessionLifecycle(store, clock, sessions, this.presence, this.notices, this.writes, peers, log);
   }
 
   /** Loads who is in which conversation; call once before serving. */

@@ -6,6 +6,7 @@
 import type { Logger } from '../shared/log.ts';
 import { CloseCode } from '../shared/protocol.ts';
 import { isoNow, type Clock } from './clock.ts';
+import type { Peers } from './cluster/peers.ts';
 import type { OfflineNotices } from './offline-notice.ts';
 import type { Presence } from './presence.ts';
 import type { PartnerRow } from './schema.ts';
@@ -21,6 +22,7 @@ export class SessionLifecycle {
     private readonly presence: Pick<Presence, 'sessionOpened' | 'sessionEnded'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
     private readonly writes: Pick<Writes, 'recordPushed'>,
+    private readonly peers: Pick<Peers, 'publish'>,
     private readonly log: Logger,
   ) {}
 
@@ -37,6 +39,8 @@ export class SessionLifecycle {
     );
     const previous = this.sessions.attach(session);
     if (previous) session.inherit(previous);
+    // A session of the same partner on another broker ends too.
+    this.peers.publish({ t: 'open', p: partner.id });
     this.presence.sessionOpened(partner, previous !== undefined);
     return session;
   }

@@ -1,13 +1,25 @@
 /**
  * The only code that touches Kysely. Every query the broker runs is a method here, so the service
- * layer reads as operations and a different dialect only has to satisfy this file. Messages come
- * back in their wire shape.
+ * layer reads as operations, the same on SQLite and PostgreSQL. Messages come back in their wire
+ * shape.
+ *
+ * On PostgreSQL several brokers may write at once. Every transaction first takes one advisory
+ * lock, so transactions that store messages commit one after another and message ids are
+ * assigned in commit order: a reader that has seen id N can never later find a smaller id
+ * appear (which would slip under its cursor). SQLite has a single writer anyway.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Message } from '../shared/protocol.ts';
 import type { Database, ConversationRow, MessageRow, PartnerRow } from './schema.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
+
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** The advisory lock key of the write order ("duo" in ASCII, far from keys other software picks). */
+const WRITE_ORDER_LOCK = 0x64756f;
+/** The channel brokers of one PostgreSQL database tell each other about commits on. */
+export const CLUSTER_CHANNEL = 'claude_duo';
 
 /** Most values in one `IN (…)` list, well below SQLite's limit on bound parameters. */
 const IN_LIST_MAX = 500;
@@ -39,11 +51,26 @@ export function toMessage(row: MessageRow): Message {
 }
 
 export class Store {
-  constructor(private readonly db: Executor) {}
+  constructor(
+    private readonly db: Executor,
+    readonly dialect: StoreDialect = 'sqlite',
+  ) {}
 
   /** Runs `work` in one transaction: everything in it commits together or not at all. */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T> {
-    return (this.db as Kysely<Database>).transaction().execute((trx) => work(new Store(trx)));
+    return (this.db as Kysely<Database>).transaction().execute(async (trx) => {
+      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`.execute(trx);
+      return work(new Store(trx, this.dialect));
+    });
+  }
+
+  /**
+   * Tells every broker listening on the database (PostgreSQL only). Inside a transaction it is
+   * delivered when, and only if, the transaction commits, in commit order.
+   */
+  async notify(payload: string): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    await sql`select pg_notify(${CLUSTER_CHANNEL}, ${payload})`.execute(this.db);
   }
 
   // ---------------------------------------------------------------- partners
@@ -101,6 +128,18 @@ export class Store {
 
   allMemberships(): Promise<Array<{ conversation_id: string; partner_id: string }>> {
     return this.db.selectFrom('members').select(['conversation_id', 'partner_id']).execute();
+  }
+
+  /** The members of a conversation, or undefined when it does not exist. */
+  async membersOf(conversationId: string): Promise<string[] | undefined> {
+    const rows = await this.db
+      .selectFrom('conversations as c')
+      .leftJoin('members as me', 'me.conversation_id', 'c.id')
+      .select('me.partner_id')
+      .where('c.id', '=', conversationId)
+      .execute();
+    if (rows.length === 0) return undefined;
+    return rows.map((r) => r.partner_id).filter((id): id is string => id !== null);
   }
 
   async insertConversation(row: ConversationRow, members: string[], cursor: number): Promise<void> {
@@ -213,6 +252,17 @@ export class Store {
   async insertMessage(row: Omit<MessageRow, 'id'>): Promise<number> {
     const inserted = await this.db.insertInto('messages').values(row).returning('id').executeTakeFirstOrThrow();
     return Number(inserted.id);
+  }
+
+  /** The messages of `ids` that exist, in id order. */
+  async messagesByIds(ids: readonly number[]): Promise<Message[]> {
+    if (ids.length === 0) return [];
+    const rows: MessageRow[] = [];
+    for (let i = 0; i < ids.length; i += IN_LIST_MAX) {
+      const slice = ids.slice(i, i + IN_LIST_MAX);
+      rows.push(...(await this.db.selectFrom('messages').selectAll().where('id', 'in', slice).execute()));
+    }
+    return rows.sort((a, b) => a.id - b.id).map(toMessage);
   }
 
   /** The conversation of each of `ids` that exists. */

@@ -34,4 +34,9 @@ export class Wakeups {
     const set = this.waiters.get(key);
     if (set) for (const wakeUp of [...set]) wakeUp();
   }
+
+  /** Wakes every waiter: each reads the store again (after news may have been missed). */
+  wakeAll(): void {
+    for (const key of [...this.waiters.keys()]) this.wake(key);
+  }
 }

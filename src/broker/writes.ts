@@ -15,6 +15,8 @@ import { isoNow, type Clock } from './clock.ts';
 import { storageError } from './db.ts';
 import type { Fanout } from './fanout.ts';
 import type { ServiceHooks } from './hooks.ts';
+import { MESSAGE_IDS_PER_EVENT } from './cluster/events.ts';
+import type { Peers } from './cluster/peers.ts';
 import type { Membership } from './membership.ts';
 import type { OfflineNotices } from './offline-notice.ts';
 import { toMessage, type Store } from './store.ts';
@@ -52,6 +54,7 @@ export class Writes {
     private readonly membership: Membership,
     private readonly fanout: Pick<Fanout, 'publish' | 'livePushes' | 'recorded'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
+    private readonly peers: Pick<Peers, 'inTransaction'>,
     private readonly hooks: Pick<ServiceHooks, 'beforeTalk'> = {},
   ) {
     this.batcher = new Batcher((items) => this.commit(items), WRITE_BATCH_MAX);
@@ -75,7 +78,7 @@ export class Writes {
 
   /** Marks read up to `upTo` in one conversation (committed with the other writes of its tick). */
   async ack(partnerId: string, conversationId: string, upTo: number): Promise<void> {
-    this.membership.requireMember(conversationId, partnerId);
+    await this.membership.require(conversationId, partnerId);
     if (await this.batcher.submit({ kind: 'ack', partnerId, conversationId, upTo })) this.notices.schedule(partnerId);
   }
 
@@ -110,6 +113,12 @@ export class Writes {
           if (item.kind === 'pushed') pushed.set(item.partnerId, Math.max(pushed.get(item.partnerId) ?? 0, item.upTo));
         }
         await tx.recordPushed(pushed);
+        // Other brokers of the database hear of new conversations, then of the messages, at commit.
+        for (const conversationId of createdDirect.keys())
+          await this.peers.inTransaction(tx, { t: 'mem', c: conversationId });
+        const ids = messages.map((m) => m.id);
+        for (let i = 0; i < ids.length; i += MESSAGE_IDS_PER_EVENT)
+          await this.peers.inTransaction(tx, { t: 'msg', ids: ids.slice(i, i + MESSAGE_IDS_PER_EVENT) });
         return out;
       });
     } catch (error) {
@@ -151,7 +160,7 @@ export class Writes {
       input.to !== undefined
         ? await this.directConversation(tx, senderId, input.to, createdDirect)
         : input.conversationId!;
-    if (input.to === undefined) this.membership.requireMember(conversationId, senderId);
+    if (input.to === undefined) await this.membership.require(conversationId, senderId);
     if (input.clientMsgId !== undefined) {
       const original = await tx.findByClientMsgId(senderId, input.clientMsgId);
       if (original) {
@@ -187,6 +196,8 @@ export class Writes {
   ): Promise<string> {
     const conversationId = directConversationId(senderId, to);
     if (this.membership.exists(conversationId) || createdDirect.has(conversationId)) return conversationId;
+    // Another broker of the database may have created it moments ago.
+    if (await this.membership.reload(conversationId, tx)) return conversationId;
     if (!(await tx.getPartner(to))) {
       throw new DuoError(
         'unknown_partner',

@@ -125,6 +125,11 @@ export const errorCatalogue = {
     status: 503,
     message: 'The broker database is locked by another process. Nothing was saved; retry in a moment.',
   },
+  storage_unavailable: {
+    status: 503,
+    message:
+      'The broker cannot reach its database. Nothing was saved; retry in a moment (another broker of the team may answer).',
+  },
   storage_full: {
     status: 507,
     message: 'The broker could not store this: its disk or database is full. Nothing was saved; free space and retry.',
@@ -177,7 +182,10 @@ export function codeForStatus(status: number): ErrorCode {
 
 /** Errors worth retrying later: the broker is down, busy, rate limiting, or briefly failing. */
 export function isTransient(error: unknown): boolean {
-  return error instanceof DuoError && ['unavailable', 'rate_limited', 'storage_busy', 'internal'].includes(error.code);
+  return (
+    error instanceof DuoError &&
+    ['unavailable', 'rate_limited', 'storage_busy', 'storage_unavailable', 'internal'].includes(error.code)
+  );
 }
 
 /** Words that show a sentence already tells the reader what to do. */

@@ -77,6 +77,18 @@ export const STATEMENT_CACHE_SIZE = 256;
 export const BUSY_TIMEOUT_MS = 250;
 /** The Retry-After of a refusal because another process holds the database lock, in seconds. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
+/** Connections in a broker's PostgreSQL pool (team mode). */
+export const PG_POOL_SIZE = 10;
+/** How long opening a PostgreSQL connection may take before the broker reports the database unreachable. */
+export const PG_CONNECT_TIMEOUT_MS = 5_000;
+/** How often each broker of a team (several on one PostgreSQL database) says it is alive. */
+export const CLUSTER_BEAT_MS = 2_000;
+/** A broker of the team not heard from for this long is gone: its partners go offline. */
+export const CLUSTER_PEER_TIMEOUT_MS = 7_000;
+/** How often a broker tells the others the rate-limit tokens it took. */
+export const CLUSTER_RATE_REPORT_MS = 100;
+/** Longest wait between attempts to re-open the connection that listens to the other brokers. */
+export const CLUSTER_RECONNECT_MAX_MS = 5_000;
 /** Most writes committed in one transaction. */
 export const WRITE_BATCH_MAX = 512;
 /** Changes to a partner's unread counts within this window share one CLAUDE.md update. */

@@ -9,7 +9,7 @@ import { api, connect, register, talk } from '../helpers/clients.ts';
 let broker: TestBroker;
 afterEach(async () => broker?.close());
 
-const rows = (b: TestBroker, sql: string) => b.broker.database.sqlite.prepare(sql).all() as any[];
+const rows = (b: TestBroker, sql: string) => b.broker.database.sqlite!.prepare(sql).all() as any[];
 
 describe('logging in', () => {
   it('mints a login only for the owner, and refuses an agent id as the human', async () => {

@@ -24,7 +24,7 @@ async function readAll(): Promise<string[]> {
 
 describe('disk full', () => {
   it('answers 507 without acknowledging, keeps running, and recovers when space returns', async () => {
-    const sqlite = broker.broker.database.sqlite;
+    const sqlite = broker.broker.database.sqlite!;
     const pages = sqlite.pragma('page_count', { simple: true }) as number;
     sqlite.pragma(`max_page_count = ${pages}`);
 

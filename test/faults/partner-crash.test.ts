@@ -31,7 +31,7 @@ it('a socket that dies unannounced gets its unread messages again, flagged redel
   await waitFor(
     async () =>
       (
-        (await broker.broker.database.sqlite.prepare("SELECT cursor FROM members WHERE partner_id = 'bob'").get()) as {
+        (await broker.broker.database.sqlite!.prepare("SELECT cursor FROM members WHERE partner_id = 'bob'").get()) as {
           cursor: number;
         }
       ).cursor === pushed[3]!.id,

@@ -103,7 +103,7 @@ function expectRefused(attempts: Attempts, code: string, status: number, smallMa
 
 it('a full database answers 507 / storage_full, acknowledges nothing, keeps running and recovers', async () => {
   const { alice, bob, aliceWs, bobWs } = await setup();
-  const sqlite = broker.broker.database.sqlite;
+  const sqlite = broker.broker.database.sqlite!;
   const pages = sqlite.pragma('page_count', { simple: true }) as number;
   sqlite.pragma(`max_page_count = ${pages}`);
   const attempts = await writesDuringFailure(alice, aliceWs, 'full');

@@ -1,6 +1,7 @@
 /**
- * Real brokers for tests: in-process on an ephemeral port over a temporary SQLite file, or as a
- * child process that can be killed and restarted on the same database and port.
+ * Real brokers for tests: in-process on an ephemeral port over a temporary SQLite file (or a
+ * fresh PostgreSQL database when the suite runs on PostgreSQL, see postgres.ts), or as a child
+ * process that can be killed and restarted on the same database and port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { buildBroker, type Broker } from '../../src/broker/app.ts';
 import { BrokerConfig, type BrokerConfigInput } from '../../src/shared/config.ts';
 import { rememberOwnerTokenFile } from './owner-tokens.ts';
+import { createTestDatabase, testDatabaseAt, testDialect } from './postgres.ts';
 
 export interface TestBroker {
   url: string;
@@ -24,9 +26,23 @@ export function tempDir(prefix = 'duo-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startBroker(overrides: Partial<BrokerConfigInput> = {}): Promise<TestBroker> {
+export interface StartOptions {
+  /** Leave the database in place on close (brokers of one team share it; the team drops it). */
+  keepDatabase?: boolean;
+}
+
+export async function startBroker(
+  overrides: Partial<BrokerConfigInput> = {},
+  options: StartOptions = {},
+): Promise<TestBroker> {
   const dir = tempDir();
-  const dbPath = overrides.dbPath ?? join(dir, 'duo.db');
+  const database =
+    overrides.dbPath === undefined
+      ? testDialect() === 'postgres'
+        ? await createTestDatabase()
+        : undefined
+      : testDatabaseAt(overrides.dbPath);
+  const dbPath = overrides.dbPath ?? database?.url ?? join(dir, 'duo.db');
   // Test brokers run without the loop guard (delivery tests exchange thousands of agent
   // messages); the tests of the guard switch it on.
   // The owner token lives in a file in the temporary folder, as a real broker's does in the
@@ -53,6 +69,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}): P
     broker,
     async close() {
       await broker.close();
+      if (!options.keepDatabase) await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -64,7 +64,7 @@ async function upgrade(url: string, headers: Record<string, string>): Promise<nu
 }
 
 async function messageCount(b: TestBroker): Promise<number> {
-  return (b.broker.database.sqlite.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
+  return (b.broker.database.sqlite!.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
 }
 
 describe('web pages cannot reach the broker', () => {
@@ -230,8 +230,8 @@ describe('identity', () => {
     add(
       'talk with the secret hash',
       as(
-        broker.broker.database.sqlite
-          .prepare("SELECT secret_hash FROM partners WHERE id = 'alice'")
+        broker.broker.database
+          .sqlite!.prepare("SELECT secret_hash FROM partners WHERE id = 'alice'")
           .pluck()
           .get() as string,
         'POST',
@@ -326,7 +326,7 @@ describe('identity', () => {
     await bobWs.frame('sent', (f) => f.ref === 'honest');
     bobWs.close();
 
-    const senders = broker.broker.database.sqlite.prepare('SELECT sender, content FROM messages ORDER BY id').all();
+    const senders = broker.broker.database.sqlite!.prepare('SELECT sender, content FROM messages ORDER BY id').all();
     const alicePartner = await api(broker.url, 'GET', '/partners', { secret: alice.secret });
     figure('impersonation', {
       attempts: attempts.length + helloAttempts.length + 1,

@@ -91,7 +91,7 @@ describe('the web console', () => {
       // Logging out ends the session on the broker, not only in this browser.
       await page.locator('button.logout').click();
       await page.getByText('Not logged in', { exact: true }).waitFor();
-      const sessions = broker.broker.database.sqlite.prepare('SELECT count(*) AS n FROM console_sessions').get();
+      const sessions = broker.broker.database.sqlite!.prepare('SELECT count(*) AS n FROM console_sessions').get();
       expect(sessions).toEqual({ n: 0 });
       await Promise.all([first.close(), second.close()]);
     },

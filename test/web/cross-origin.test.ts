@@ -123,7 +123,7 @@ describe('a page on another origin', () => {
     await talk(broker.url, alice, { to: 'bob', content: 'secret plans' });
     await talk(broker.url, bob, { to: 'alice', content: 'more secret plans' });
     expect((await talk(broker.url, alice, { to: 'bob', content: 'held' })).status).toBe(423);
-    const messagesBefore = broker.broker.database.sqlite.prepare('SELECT count(*) AS n FROM messages').get();
+    const messagesBefore = broker.broker.database.sqlite!.prepare('SELECT count(*) AS n FROM messages').get();
 
     const context = await browser.newContext();
     context.setDefaultTimeout(10_000);
@@ -172,7 +172,7 @@ describe('a page on another origin', () => {
     for (const write of writes) expect(write).toMatch(/ 403$|failed: net::ERR_/);
 
     // Nothing changed: no message, the hold stands, the human is still logged in.
-    expect(broker.broker.database.sqlite.prepare('SELECT count(*) AS n FROM messages').get()).toEqual(messagesBefore);
+    expect(broker.broker.database.sqlite!.prepare('SELECT count(*) AS n FROM messages').get()).toEqual(messagesBefore);
     const holds = await api(broker.url, 'GET', '/holds', { headers: { 'x-duo-token': broker.broker.ownerToken } });
     expect(holds.body.holds).toHaveLength(1);
     await page.goto(`http://localhost:${broker.port}/console/`);

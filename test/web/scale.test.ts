@@ -24,7 +24,8 @@ let broker: TestBroker;
 let browser: Browser | undefined;
 
 async function seed(dbPath: string): Promise<void> {
-  const { sqlite, close } = await openDatabase(dbPath);
+  const { sqlite: opened, close } = await openDatabase(dbPath);
+  const sqlite = opened!;
   const at = '2026-11-25T10:00:00.000Z';
   const agent = (i: number) => `agent-${String(i).padStart(2, '0')}`;
   const insertPartner = sqlite.prepare(

@@ -6,8 +6,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BrokerConfig } from '../../shared/config.ts';
-import type { LoopGuardSetting } from '../../shared/console-protocol.ts';
+import type { Hold, LoopGuardSetting } from '../../shared/console-protocol.ts';
+import type { Message } from '../../shared/protocol.ts';
 import type { Logger } from '../../shared/log.ts';
+import type { Peers } from '../cluster/peers.ts';
 import type { OpenedDatabase } from '../db.ts';
 import { LoopGuard } from '../loop-guard.ts';
 import { DuoError } from '../../shared/errors.ts';
@@ -35,6 +37,12 @@ export interface HumanSeat {
   hub: WatchHub;
   /** What the service calls: the loop guard before each send, the watch stream after commits. */
   hooks: ServiceHooks;
+  /** What other brokers of the database report: their messages (for the loop guard), holds and releases. */
+  elsewhere: {
+    committed(message: Message): void;
+    held(hold: Hold): void;
+    released(conversationId: string, by: 'resume' | 'human_message'): void;
+  };
   register(app: FastifyInstance, deps: { service: BrokerService; limiter: RateLimiter }): Promise<void>;
   stop(): void;
 }
@@ -44,6 +52,7 @@ export async function createHumanSeat(
   database: OpenedDatabase,
   clock: Clock,
   log: Logger,
+  peers: Pick<Peers, 'publish'>,
 ): Promise<HumanSeat> {
   const store = new ConsoleStore(database.db.withTables<ConsoleTables>());
   const now = () => clock.now();
@@ -56,6 +65,7 @@ export async function createHumanSeat(
   const guard = new LoopGuard(config.loopGuard, now, {
     held(hold) {
       hub.held(hold);
+      peers.publish({ t: 'hold', hold });
       store
         .putHold({
           conversation_id: hold.conversationId,
@@ -69,6 +79,7 @@ export async function createHumanSeat(
     },
     released(conversationId, by) {
       hub.released(conversationId, by);
+      peers.publish({ t: 'free', c: conversationId, by });
       store
         .deleteHold(conversationId)
         .catch((error: unknown) => log.warn({ err: error, conversationId }, 'could not remove a hold'));
@@ -103,8 +114,18 @@ export async function createHumanSeat(
       committed: (message) => hub.message(message),
       presence: (partnerId, online, status) => hub.presence(partnerId, online, status),
     },
+    elsewhere: {
+      committed: (message) => guard.observe(message.conversationId, message.from, humans.has(message.from)),
+      held(hold) {
+        guard.adoptHold(hold);
+        hub.held(hold);
+      },
+      released(conversationId, by) {
+        if (guard.adoptRelease(conversationId)) hub.released(conversationId, by);
+      },
+    },
     async register(app, { service, limiter }) {
-      const messages = new Store(database.db);
+      const messages = new Store(database.db, database.dialect);
       const views = new ConsoleViews(store, guard, service.presence);
       await registerStatic(app);
       await registerConsoleRoutes(app, {

@@ -1,0 +1,66 @@
+/**
+ * What brokers sharing one PostgreSQL database tell each other, as NOTIFY payloads on one
+ * channel. Every event names the broker it comes from (`b`); a broker ignores its own. Payloads
+ * are small (PostgreSQL caps them at 8000 bytes): messages travel as ids, and the receiver
+ * reads them from the database.
+ */
+import { z } from 'zod';
+
+const id = z.string().min(1).max(200);
+const Hold = z.object({
+  conversationId: id,
+  heldAt: z.string(),
+  messages: z.int().min(1),
+  windowSeconds: z.int().min(0),
+});
+
+export const ClusterEvent = z.discriminatedUnion('t', [
+  /** Messages committed by `b`, in id order. */
+  z.object({ t: z.literal('msg'), b: id, ids: z.array(z.int().min(1)).min(1) }),
+  /** A conversation was created, or someone joined or left it: read its members again. */
+  z.object({ t: z.literal('mem'), b: id, c: id }),
+  /** A session of partner `p` opened on `b`: any other session of it ends (4001). */
+  z.object({ t: z.literal('open'), b: id, p: id }),
+  /** Partner `p` came online on `b`, left it, or changed its status. */
+  z.object({ t: z.literal('pres'), b: id, p: id, on: z.boolean(), s: z.string().nullable() }),
+  /** The loop guard held a conversation, or released it. */
+  z.object({ t: z.literal('hold'), b: id, hold: Hold }),
+  z.object({ t: z.literal('free'), b: id, c: id, by: z.enum(['resume', 'human_message']) }),
+  /** Rate-limit tokens `b` took since its last report, per limiter and key. */
+  z.object({ t: z.literal('rate'), b: id, l: z.enum(['requests', 'auth']), k: z.record(z.string(), z.int().min(1)) }),
+  /** `b` is alive; `up` says it just started (or lost its connection) and wants everyone's `here`. */
+  z.object({ t: z.literal('beat'), b: id, up: z.boolean().optional() }),
+  /** Partners with a live session on `b` (a reply to a starting broker). */
+  z.object({ t: z.literal('here'), b: id, ps: z.array(id) }),
+  /** `b` is shutting down: its partners are gone from it. */
+  z.object({ t: z.literal('bye'), b: id }),
+]);
+export type ClusterEvent = z.infer<typeof ClusterEvent>;
+
+/** What a broker publishes; its id is added on the way out. */
+export type OutgoingEvent = ClusterEvent extends infer E ? (E extends ClusterEvent ? Omit<E, 'b'> : never) : never;
+
+/** Message ids per `msg` event: the longest ids still fit the payload limit. */
+export const MESSAGE_IDS_PER_EVENT = 256;
+
+/** PostgreSQL's NOTIFY payload limit is 8000 bytes; lists are split well below it. */
+export const MAX_PAYLOAD_CHARS = 7_000;
+
+/** Splits a list into chunks whose JSON stays under the payload limit. */
+export function chunked<T>(items: readonly T[], size: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let chars = 0;
+  for (const item of items) {
+    const n = size(item) + 1;
+    if (current.length > 0 && chars + n > MAX_PAYLOAD_CHARS - 200) {
+      chunks.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(item);
+    chars += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

@@ -1,0 +1,151 @@
+/**
+ * The connection that hears the other brokers of the database: one dedicated PostgreSQL
+ * connection (not from the pool) that LISTENs on the cluster channel, plus the heartbeat that
+ * tells the others this broker is alive and notices when one of them is not.
+ *
+ * Notifications are handled one at a time, in the order PostgreSQL delivers them (commit order).
+ * When the connection drops, what was said meanwhile is lost: after reconnecting, `reconnected`
+ * lets the broker catch up from the database, which holds everything that matters.
+ */
+import pg from 'pg';
+import type { Logger } from '../../shared/log.ts';
+import { CLUSTER_BEAT_MS, CLUSTER_PEER_TIMEOUT_MS, CLUSTER_RECONNECT_MAX_MS } from '../../shared/limits.ts';
+import { postgresConfig } from '../db-postgres.ts';
+import { CLUSTER_CHANNEL } from '../store.ts';
+import { ClusterEvent } from './events.ts';
+import type { Peers } from './peers.ts';
+
+export interface LinkHandlers {
+  /** An event from any broker, this one included (for its own `open`). */
+  event(event: ClusterEvent): Promise<void>;
+  /** The connection came back after a drop: anything may have been missed. */
+  reconnected(): Promise<void>;
+  /** A broker stopped beating (or said bye). */
+  brokerGone(brokerId: string): Promise<void>;
+}
+
+export class ClusterLink {
+  private client: pg.Client | undefined;
+  private readonly heard = new Map<string, number>();
+  private queue: Promise<void> = Promise.resolve();
+  private beat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private retryMs = 100;
+  private stopped = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly peers: Peers,
+    private readonly handlers: LinkHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  /** Listens, says hello to the others and starts beating. Fails if the database cannot be reached. */
+  async start(): Promise<void> {
+    await this.connect();
+    this.peers.publish({ t: 'beat', up: true });
+    this.beat = setInterval(() => this.tick(), CLUSTER_BEAT_MS);
+    this.beat.unref();
+  }
+
+  /** Says goodbye (the others drop this broker's partners at once) and closes the connection. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.beat);
+    clearTimeout(this.retry);
+    await this.peers.published({ t: 'bye' });
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => {});
+    await this.queue;
+  }
+
+  /** Brokers heard from recently, besides this one. */
+  get brokers(): string[] {
+    return [...this.heard.keys()];
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client(postgresConfig(this.url, `claude-duo broker ${this.peers.id}`));
+    client.on('notification', (note) => {
+      if (note.channel === CLUSTER_CHANNEL && note.payload !== undefined) this.receive(note.payload);
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`listen ${CLUSTER_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    this.client = client;
+  }
+
+  private receive(payload: string): void {
+    let parsed: ReturnType<typeof ClusterEvent.safeParse>;
+    try {
+      parsed = ClusterEvent.safeParse(JSON.parse(payload));
+    } catch {
+      parsed = ClusterEvent.safeParse(undefined);
+    }
+    if (!parsed.success) {
+      this.log.warn({ payload: payload.slice(0, 200) }, 'ignored a malformed notification on the cluster channel');
+      return;
+    }
+    const event = parsed.data;
+    if (event.b !== this.peers.id) {
+      if (event.t === 'bye') this.heard.delete(event.b);
+      else this.heard.set(event.b, Date.now());
+    }
+    this.enqueue(() => (event.t === 'bye' ? this.handlers.brokerGone(event.b) : this.handlers.event(event)));
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    this.queue = this.queue.then(work).catch((error: unknown) => {
+      this.log.error({ err: error }, 'could not apply what another broker said');
+    });
+  }
+
+  private tick(): void {
+    this.peers.publish({ t: 'beat' });
+    // Without our own connection we hear no one: that says nothing about the others.
+    if (!this.client) return;
+    const now = Date.now();
+    for (const [brokerId, at] of this.heard) {
+      if (now - at < CLUSTER_PEER_TIMEOUT_MS) continue;
+      this.heard.delete(brokerId);
+      this.log.warn({ broker: brokerId }, 'a broker of the team stopped answering; its partners are offline');
+      this.enqueue(() => this.handlers.brokerGone(brokerId));
+    }
+  }
+
+  private lost(client: pg.Client, error?: Error): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    client.end().catch(() => {});
+    if (this.stopped) return;
+    this.log.warn({ err: error }, 'lost the connection that listens to the other brokers; reconnecting');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    this.retry = setTimeout(() => {
+      this.connect().then(
+        () => {
+          this.retryMs = 100;
+          // Everyone counts as just heard: the silence was ours.
+          for (const brokerId of this.heard.keys()) this.heard.set(brokerId, Date.now());
+          this.enqueue(() => this.handlers.reconnected());
+          this.peers.publish({ t: 'beat', up: true });
+        },
+        (error: unknown) => {
+          this.log.warn({ err: error }, 'could not listen to the other brokers yet; retrying');
+          this.retryMs = Math.min(this.retryMs * 2, CLUSTER_RECONNECT_MAX_MS);
+          if (!this.stopped) this.scheduleReconnect();
+        },
+      );
+    }, this.retryMs);
+    this.retry.unref();
+  }
+}

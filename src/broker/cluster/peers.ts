@@ -1,0 +1,78 @@
+/**
+ * This broker's side of talking to the other brokers of its database (team mode on PostgreSQL):
+ * publishing events, and what it has heard about partners online elsewhere. On SQLite there are
+ * no peers; every method here is then a cheap no-op, so the service modules call it
+ * unconditionally.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../shared/log.ts';
+import type { Store } from '../store.ts';
+import type { OutgoingEvent } from './events.ts';
+
+/** Which brokers each partner is online on, as those brokers reported it. */
+export class RemotePresence {
+  private readonly byPartner = new Map<string, Set<string>>();
+
+  has(partnerId: string): boolean {
+    return this.byPartner.has(partnerId);
+  }
+
+  add(partnerId: string, brokerId: string): void {
+    let brokers = this.byPartner.get(partnerId);
+    if (!brokers) this.byPartner.set(partnerId, (brokers = new Set()));
+    brokers.add(brokerId);
+  }
+
+  /** True when the partner is now online on no other broker. */
+  remove(partnerId: string, brokerId: string): boolean {
+    const brokers = this.byPartner.get(partnerId);
+    if (!brokers?.delete(brokerId)) return false;
+    if (brokers.size > 0) return false;
+    this.byPartner.delete(partnerId);
+    return true;
+  }
+
+  /** Forgets a broker that went away; returns the partners now online on no other broker. */
+  dropBroker(brokerId: string): string[] {
+    const gone: string[] = [];
+    for (const partnerId of [...this.byPartner.keys()]) if (this.remove(partnerId, brokerId)) gone.push(partnerId);
+    return gone;
+  }
+}
+
+export class Peers {
+  /** Names this broker process in every event it publishes. */
+  readonly id = randomBytes(6).toString('hex');
+  readonly remote = new RemotePresence();
+
+  constructor(
+    /** Whether other brokers may share the database (PostgreSQL). */
+    readonly enabled: boolean,
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {}
+
+  /** Publishes `event` with the transaction `tx`: the others hear of it once, and only if, it commits. */
+  async inTransaction(tx: Store, event: OutgoingEvent): Promise<void> {
+    if (this.enabled) await tx.notify(this.payload(event));
+  }
+
+  /** Publishes `event` now. A failure is logged: the others catch up through the database. */
+  publish(event: OutgoingEvent): void {
+    void this.published(event);
+  }
+
+  /** Like `publish`, resolving once the event is sent (never rejects). */
+  async published(event: OutgoingEvent): Promise<void> {
+    if (!this.enabled) return;
+    try {
+      await this.store.notify(this.payload(event));
+    } catch (error) {
+      this.log.warn({ err: error, event: event.t }, 'could not tell the other brokers');
+    }
+  }
+
+  private payload(event: OutgoingEvent): string {
+    return JSON.stringify({ ...event, b: this.id });
+  }
+}

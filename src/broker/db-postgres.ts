@@ -1,0 +1,64 @@
+/**
+ * Opens a PostgreSQL database (team mode): a small pg pool for queries, through Kysely's Postgres
+ * dialect. Several brokers may share the database; what keeps them consistent lives with the
+ * store (one writer at a time for messages) and the cluster bus (LISTEN/NOTIFY).
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { DuoError } from '../shared/errors.ts';
+import { describeDbLocation } from '../shared/db-location.ts';
+import { PG_CONNECT_TIMEOUT_MS, PG_POOL_SIZE } from '../shared/limits.ts';
+import type { OpenedDatabase } from './db.ts';
+import type { Database } from './schema.ts';
+
+const INT8_OID = 20;
+
+/**
+ * Message ids and counts are int8, which pg returns as strings by default; every id the broker
+ * handles stays far below 2^53, so they are read as numbers.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? Number
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Connection settings for every pool and LISTEN client opened on `url`. */
+export function postgresConfig(url: string, applicationName: string): pg.ClientConfig {
+  return {
+    connectionString: url,
+    types,
+    application_name: applicationName,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+  };
+}
+
+export async function openPostgres(url: string): Promise<OpenedDatabase> {
+  const pool = new pg.Pool({ ...postgresConfig(url, 'claude-duo'), max: PG_POOL_SIZE });
+  // A connection that dies (server restart, network cut) fails the queries running on it, whose
+  // callers report it, and is replaced on the next query. Without these listeners the error
+  // event of the pool (idle connections) or of a connection in use would end the process.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  try {
+    await pool.query('select 1');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new DuoError(
+      'storage_unavailable',
+      `Cannot reach PostgreSQL at ${describeDbLocation(url)} (${(error as Error).message}). Check DUO_DB (--db) and that the server is running and accepts this user.`,
+      { cause: error },
+    );
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    postgres: { pool, url },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * Two brokers on one PostgreSQL database, as team mode runs them: whatever a partner does on
+ * one broker reaches partners on the other — pushed messages, long-poll wake-ups, presence,
+ * takeover, group membership, loop-guard holds and rate limits.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CloseCode } from '../../src/shared/protocol.ts';
+import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
+import { POSTGRES_ADMIN_URL, postgresSkipReason } from '../helpers/postgres.ts';
+import { sleep, waitFor } from '../helpers/scale.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { startTeam, type TestTeam } from '../helpers/team.ts';
+
+const skip = await postgresSkipReason();
+
+describe.skipIf(skip !== undefined)(`two brokers on one database${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  let team: TestTeam;
+  let a: string;
+  let b: string;
+  let alice: Registered;
+  let bob: Registered;
+  let carol: Registered;
+
+  async function start(overrides: Parameters<typeof startTeam>[1] = {}) {
+    team = await startTeam(2, overrides);
+    [a, b] = team.brokers.map((broker) => broker.url) as [string, string];
+    alice = await register(a, 'alice');
+    bob = await register(b, 'bob');
+    carol = await register(a, 'carol');
+  }
+  afterEach(async () => team?.close());
+
+  describe('with default settings', () => {
+    beforeEach(() => start());
+
+    it('pushes a message committed on one broker to a session on the other, in order, exactly once', async () => {
+      const bobWs = await connect(b, bob);
+      const sent: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const reply = await talk(a, alice, { to: 'bob', content: `m${i}`, clientMsgId: `c${i}` });
+        expect(reply.status).toBe(200);
+        sent.push(reply.body.messageId);
+      }
+      await bobWs.until((c) => c.messages().length >= 50, 10_000, '50 messages on broker B');
+      expect(bobWs.messages().map((m) => m.id)).toEqual(sent);
+      expect(bobWs.messages().map((m) => m.content)).toEqual(sent.map((_, i) => `m${i}`));
+      // A retry on the other broker is answered as the duplicate it is.
+      const retry = await talk(b, alice, { to: 'bob', content: 'm0', clientMsgId: 'c0' });
+      expect(retry.body).toMatchObject({ messageId: sent[0], duplicate: true });
+      await sleep(200);
+      expect(bobWs.messages()).toHaveLength(50);
+    });
+
+    it('wakes a long-poll on the other broker as soon as the message commits', async () => {
+      await talk(a, alice, { to: 'bob', content: 'first' });
+      await api(b, 'GET', '/listen/bob?timeout=1', { secret: bob.secret }).then((r) =>
+        api(b, 'GET', `/listen/bob?timeout=1&after=${r.body.cursor}`, { secret: bob.secret }),
+      );
+      const waiting = api(b, 'GET', '/listen/bob?timeout=20', { secret: bob.secret });
+      await sleep(300);
+      const started = Date.now();
+      await talk(a, alice, { to: 'bob', content: 'wake up' });
+      const reply = await waiting;
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(reply.body.messages.map((m: { content: string }) => m.content)).toEqual(['wake up']);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    });
+
+    it('ends a session on one broker with 4001 when the same partner says hello on the other', async () => {
+      const first = await connect(a, bob);
+      await sleep(200); // its `open` is announced before the second hello
+      const second = await connect(b, bob);
+      expect(await first.closed).toBe(CloseCode.replaced);
+      await talk(a, alice, { to: 'bob', content: 'after takeover' });
+      await second.until((c) => c.messages().some((m) => m.content === 'after takeover'), 5000, 'the message');
+      expect(first.messages().some((m) => m.content === 'after takeover')).toBe(false);
+      const partners = await api(a, 'GET', '/partners', { secret: alice.secret });
+      expect(partners.body.partners.find((p: { id: string }) => p.id === 'bob').online).toBe(true);
+    });
+
+    it('shows presence across brokers, and a partner as offline once it left every broker', async () => {
+      await talk(a, alice, { to: 'bob', content: 'hi' });
+      const aliceWs = await connect(a, alice);
+      const bobWs = await connect(b, bob);
+      expect(await aliceWs.frame('presence', (f) => f.partnerId === 'bob' && f.online)).toBeDefined();
+      const onA = await api(a, 'GET', '/partners', { secret: carol.secret });
+      expect(onA.body.partners.find((p: { id: string }) => p.id === 'bob').online).toBe(true);
+      await api(b, 'POST', '/partners/bob/status', { secret: bob.secret, body: { status: 'on broker B' } });
+      expect(await aliceWs.frame('presence', (f) => f.partnerId === 'bob' && f.status === 'on broker B')).toBeDefined();
+      bobWs.close();
+      expect(await aliceWs.frame('presence', (f) => f.partnerId === 'bob' && !f.online)).toBeDefined();
+      await waitFor(
+        async () => {
+          const list = await api(a, 'GET', '/partners', { secret: carol.secret });
+          return list.body.partners.find((p: { id: string }) => p.id === 'bob').online === false;
+        },
+        5000,
+        'bob to be listed offline on broker A',
+      );
+    });
+
+    it('lets a member use a group on the other broker the moment it is created', async () => {
+      const created = await api(a, 'POST', '/conversations', {
+        secret: alice.secret,
+        body: { name: 'team', participants: ['bob', 'carol'] },
+      });
+      expect(created.status).toBe(200);
+      const id = created.body.conversation.id as string;
+      // No wait: the announcement may not have arrived, and the broker must look it up.
+      const sent = await talk(b, bob, { conversationId: id, content: 'hello group' });
+      expect(sent.status).toBe(200);
+      const list = await api(b, 'GET', '/conversations/bob', { secret: bob.secret });
+      expect(list.body.conversations.find((c: { id: string }) => c.id === id).members).toEqual([
+        'alice',
+        'bob',
+        'carol',
+      ]);
+      const left = await api(b, 'POST', `/conversations/${id}/leave`, { secret: carol.secret });
+      expect(left.status).toBe(200);
+      await waitFor(
+        async () => {
+          const onA = await api(a, 'GET', '/conversations/alice', { secret: alice.secret });
+          return onA.body.conversations.find((c: { id: string }) => c.id === id).members.length === 2;
+        },
+        5000,
+        'the member who left to be gone on broker A',
+      );
+    });
+
+    it('creates a direct conversation once when both sides start it on different brokers at the same moment', async () => {
+      const pairs = await Promise.all([
+        talk(a, alice, { to: 'bob', content: 'from alice' }),
+        talk(b, bob, { to: 'alice', content: 'from bob' }),
+        talk(a, carol, { to: 'bob', content: 'from carol' }),
+        talk(b, bob, { to: 'carol', content: 'bob to carol' }),
+      ]);
+      expect(pairs.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      expect(new Set(pairs.map((r) => r.body.conversationId)).size).toBe(2);
+      const history = await api(b, 'GET', '/conversations/direct:alice:bob/messages', { secret: bob.secret });
+      expect(history.body.messages.map((m: { content: string }) => m.content).sort()).toEqual([
+        'from alice',
+        'from bob',
+      ]);
+    });
+  });
+
+  describe('when a broker loses its database connection', () => {
+    let proxy: TcpProxy;
+    afterEach(async () => proxy?.close());
+
+    it('catches up from the database on the notifications it missed', async () => {
+      // Broker B reaches PostgreSQL through a proxy that the test can silence and cut.
+      proxy = await TcpProxy.start(Number(new URL(POSTGRES_ADMIN_URL).port || 5432));
+      team = await startTeam(2, {}, (index, url) => {
+        if (index === 0) return url;
+        const routed = new URL(url);
+        routed.host = `127.0.0.1:${proxy.port}`;
+        return routed.toString();
+      });
+      [a, b] = team.brokers.map((broker) => broker.url) as [string, string];
+      alice = await register(a, 'alice');
+      bob = await register(b, 'bob');
+      const bobWs = await connect(b, bob);
+      await talk(a, alice, { to: 'bob', content: 'before' });
+      await bobWs.until((c) => c.messages().length === 1, 5000, 'the first message');
+
+      // B hears nothing while these commit on A; then its connections drop, as in a network outage.
+      proxy.silence();
+      for (let i = 0; i < 5; i++) expect((await talk(a, alice, { to: 'bob', content: `gap ${i}` })).status).toBe(200);
+      proxy.cut();
+      await sleep(300);
+      expect(bobWs.messages()).toHaveLength(1);
+      proxy.heal();
+
+      await bobWs.until((c) => c.messages().length === 6, 15_000, 'the messages sent during the outage');
+      expect(bobWs.messages().map((m) => m.content)).toEqual(['before', 'gap 0', 'gap 1', 'gap 2', 'gap 3', 'gap 4']);
+    });
+  });
+
+  describe('limits', () => {
+    it('holds a loop between agents on different brokers, on both, and resumes it on both', async () => {
+      await start({ loopGuard: '4/60s' });
+      const aliceWs = await connect(a, alice);
+      const bobWs = await connect(b, bob);
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        statuses.push((await talk(a, alice, { to: 'bob', content: `ping ${i}` })).status);
+        if (statuses.at(-1) !== 200) break;
+        await bobWs.until((c) => c.messages().length > i, 5000, `ping ${i}`);
+        statuses.push((await talk(b, bob, { to: 'alice', content: `pong ${i}` })).status);
+        await aliceWs.until((c) => c.messages().length > i, 5000, `pong ${i}`);
+      }
+      // Four agent messages fit the budget; the fifth, on either broker, is held.
+      expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
+      expect(statuses[4]).toBe(423);
+      const holdsOn = async (url: string, token: string) =>
+        (await api(url, 'GET', '/holds', { headers: { 'x-duo-token': token } })).body.holds;
+      const [brokerA, brokerB] = team.brokers as [(typeof team.brokers)[0], (typeof team.brokers)[0]];
+      await waitFor(async () => (await holdsOn(a, brokerA.broker.ownerToken)).length === 1, 5000, 'the hold on A');
+      expect(await holdsOn(b, brokerB.broker.ownerToken)).toHaveLength(1);
+      expect((await talk(a, alice, { to: 'bob', content: 'still looping' })).status).toBe(423);
+      const resumed = await api(b, 'POST', '/conversations/direct:alice:bob/resume', {
+        headers: { 'x-duo-token': brokerB.broker.ownerToken },
+      });
+      expect(resumed.status).toBe(200);
+      await waitFor(async () => (await holdsOn(a, brokerA.broker.ownerToken)).length === 0, 5000, 'no hold on A');
+      expect((await talk(a, alice, { to: 'bob', content: 'after resume' })).status).toBe(200);
+    });
+
+    it('gives a partner one request budget across brokers, not one per broker', async () => {
+      // 1 request a second with a burst of 10: alone, each broker would allow about 10 of its 12.
+      await start({ rateLimit: 1, rateBurst: 10 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 24; i++) {
+        statuses.push((await api(i % 2 ? b : a, 'GET', '/partners', { secret: alice.secret })).status);
+        await sleep(50);
+      }
+      const allowed = statuses.filter((s) => s === 200).length;
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+      // One shared budget: the burst, about one token refilled, and at most a report's worth of lag.
+      expect(allowed).toBeLessThanOrEqual(14);
+    });
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * A team for tests: several real brokers in this process, on one fresh PostgreSQL database,
+ * as team mode runs them (each on its own port). The database is dropped when the team closes.
+ */
+import type { BrokerConfigInput } from '../../src/shared/config.ts';
+import { startBroker, type TestBroker } from './broker.ts';
+import { createTestDatabase, type TestDatabase } from './postgres.ts';
+
+export interface TestTeam {
+  brokers: TestBroker[];
+  database: TestDatabase;
+  close(): Promise<void>;
+}
+
+/** `route` may send a broker's database connections elsewhere (through a fault proxy, say). */
+export async function startTeam(
+  size: number,
+  overrides: Partial<BrokerConfigInput> = {},
+  route: (index: number, url: string) => string = (_, url) => url,
+): Promise<TestTeam> {
+  const database = await createTestDatabase();
+  const brokers: TestBroker[] = [];
+  for (let i = 0; i < size; i++)
+    brokers.push(await startBroker({ ...overrides, dbPath: route(i, database.url) }, { keepDatabase: true }));
+  return {
+    brokers,
+    database,
+    async close() {
+      await Promise.all(brokers.map((broker) => broker.close()));
+      await database.drop();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { onPostgres } from '../helpers/postgres.ts';
+
+await onPostgres('auth', () => import('../broker/auth.test.ts'));

@@ -1,0 +1,3 @@
+import { onPostgres } from '../helpers/postgres.ts';
+
+await onPostgres('conversations', () => import('../broker/conversations.test.ts'));

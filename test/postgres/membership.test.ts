@@ -1,0 +1,3 @@
+import { onPostgres } from '../helpers/postgres.ts';
+
+await onPostgres('membership', () => import('../broker/membership.test.ts'));

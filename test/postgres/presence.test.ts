@@ -1,0 +1,3 @@
+import { onPostgres } from '../helpers/postgres.ts';
+
+await onPostgres('presence', () => import('../broker/presence.test.ts'));

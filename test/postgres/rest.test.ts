@@ -1,0 +1,3 @@
+import { onPostgres } from '../helpers/postgres.ts';
+
+await onPostgres('rest', () => import('../broker/rest.test.ts'));
