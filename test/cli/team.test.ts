@@ -68,6 +68,15 @@ describe('duo with a list of brokers', () => {
   });
 });
 
+describe('the owner token', () => {
+  it('is never sent from its file to a broker on another machine: duo web asks for DUO_TOKEN instead', async () => {
+    const run = await duo(['web'], { ...h.env, BROKER_URL: 'https://192.0.2.1:3210' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('only ever sent to a broker on this machine, and https://192.0.2.1:3210 is not one');
+    expect(run.stderr).toContain('Set DUO_TOKEN');
+  });
+});
+
 describe('plain http to another machine', () => {
   it('is refused before any connection, with the fix, unless DUO_ALLOW_PLAIN_HTTP=1', async () => {
     // A TEST-NET address: nothing answers there, so only a refusal made before connecting is quick and clear.
