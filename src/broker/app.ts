@@ -2,7 +2,9 @@
  * Builds the broker from its dependencies: config, database, clock. Tests start exactly this;
  * main.ts only adds the listening socket and signal handling.
  */
-import { createServer, STATUS_CODES } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, STATUS_CODES, type RequestListener, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
@@ -61,18 +63,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     bodyLimit: config.bodyLimit,
     // Slow clients (slowloris) are cut off: the headers, then the whole request, must arrive in
     // time. Long-poll responses are not affected; these limits only cover receiving the request.
-    serverFactory: (handler) =>
-      createServer(
-        {
-          headersTimeout: HEADERS_TIMEOUT_MS,
-          requestTimeout: REQUEST_TIMEOUT_MS,
-          connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
-          maxHeaderSize: MAX_HEADER_BYTES,
-          // A request without Host reaches the guard, which answers in the {error, code} envelope.
-          requireHostHeader: false,
-        },
-        handler,
-      ),
+    serverFactory: (handler) => createNodeServer(config, handler),
     forceCloseConnections: true,
     return503OnClosing: true,
     // Requests the HTTP parser cannot read (broken request line or framing, oversized headers, a
@@ -208,6 +199,33 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       await database.close();
     },
   };
+}
+
+/**
+ * The HTTP server under Fastify: HTTPS (and so WSS) when a certificate is configured, plain HTTP
+ * otherwise, with the same limits either way.
+ */
+function createNodeServer(config: BrokerConfig, handler: RequestListener) {
+  const options: ServerOptions = {
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    maxHeaderSize: MAX_HEADER_BYTES,
+    // A request without Host reaches the guard, which answers in the {error, code} envelope.
+    requireHostHeader: false,
+  };
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return createServer(options, handler);
+  try {
+    return createHttpsServer(
+      { ...options, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) },
+      handler,
+    );
+  } catch (error) {
+    throw new DuoError(
+      'bad_request',
+      `Cannot serve TLS with the certificate ${config.tlsCert} and the key ${config.tlsKey} (${(error as Error).message}): give a PEM certificate chain and its matching private key.`,
+    );
+  }
 }
 
 /** Query parameters whose values are safe to log; any other value may be a misplaced secret. */

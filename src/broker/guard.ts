@@ -21,10 +21,13 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
   ]);
   const origins = new Set(config.allowedOrigins.map((o) => o.toLowerCase().replace(/\/$/, '')));
   const token = config.token === undefined ? undefined : Buffer.from(config.token);
+  // Pages of a broker serving TLS come from its https:// origin.
+  const secure = config.tlsCert !== undefined;
 
   return (request) => {
     const origin = request.headers.origin;
-    const consoleOwn = origin !== undefined && isConsolePath(request.url) && isOwnOrigin(origin, request.headers.host);
+    const consoleOwn =
+      origin !== undefined && isConsolePath(request.url) && isOwnOrigin(origin, request.headers.host, secure);
     if (origin !== undefined && !origins.has(origin.toLowerCase()) && !consoleOwn) {
       throw new DuoError(
         'origin_forbidden',

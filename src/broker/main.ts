@@ -15,7 +15,9 @@ export async function runBroker(overrides: Partial<BrokerConfigInput> = {}): Pro
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
-  const address = await broker.app.listen({ port: config.port, host: config.host });
+  const listening = await broker.app.listen({ port: config.port, host: config.host });
+  // Fastify names the scheme from its own https option, which a server of ours does not set.
+  const address = config.tlsCert === undefined ? listening : listening.replace(/^http:/, 'https:');
   broker.app.log.info({ db: describeDbLocation(config.dbPath) }, `Claude Duo broker listening on ${address}`);
 }
 

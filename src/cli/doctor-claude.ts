@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import { splitBrokerUrls } from '../client/endpoint.ts';
 import type { Env } from './command.ts';
 import {
   askClaude,
@@ -126,7 +127,8 @@ export function reportClaudeSetup(setup: ClaudeSetup, brokerUrl: string, report:
       `claude mcp remove ${inUse.name} -s ${inUse.scope}, then duo install.`,
     );
   const url = inUse.env.BROKER_URL;
-  if (url !== undefined && url.replace(/\/+$/, '') !== brokerUrl) {
+  // Compared as lists, entry by entry, as the config normalises them.
+  if (url !== undefined && splitBrokerUrls(url).join(',') !== brokerUrl) {
     report(
       'warn',
       `That entry uses BROKER_URL=${url}, but this check used ${brokerUrl}.`,

@@ -16,7 +16,7 @@ interface Entry {
 
 const commands: Record<string, Entry> = {
   broker: {
-    summary: 'Run the broker (--port, --host, --db, --token); broker status, broker stop',
+    summary: 'Run the broker (--port, --host, --db, --token, --tls-cert/--tls-key); broker status, broker stop',
     load: () => import('./commands/broker.ts'),
   },
   partner: { summary: 'Run the MCP server Claude Code spawns (stdio)', load: () => import('./commands/partner.ts') },

@@ -1,7 +1,8 @@
 /**
  * Starts a broker when a partner or a command needs one and none answers, so nobody has to
- * remember `duo broker`. Only for a loopback http:// BROKER_URL (a broker on another machine is
- * someone else's to run), and never with DUO_AUTOSTART=0.
+ * remember `duo broker`. Only for a single loopback http:// BROKER_URL (a broker on another machine
+ * is someone else's to run, and a list of brokers is a team's, run by the team), and never with
+ * DUO_AUTOSTART=0.
  *
  * Several processes asking at once (five Claude Code sessions opening together) start exactly
  * one broker: a lock file per port elects the one that starts it, the others wait for /health.
@@ -28,12 +29,14 @@ import { isLoopbackHost } from '../shared/config.ts';
 import { duoArgs } from '../shared/entry.ts';
 import { DuoError } from '../shared/errors.ts';
 import { brokerLogPath, stateDir } from '../shared/paths.ts';
+import { splitBrokerUrls } from './endpoint.ts';
 
 type Env = Record<string, string | undefined>;
 
 /**
  * running: a broker answers (perhaps one another process just started); started: this call
- * started it; disabled: DUO_AUTOSTART is off; remote: the URL is not a loopback http:// one.
+ * started it; disabled: DUO_AUTOSTART is off; remote: the URL is not a loopback http:// one, or
+ * BROKER_URL lists several brokers.
  */
 export type AutostartOutcome = 'running' | 'started' | 'disabled' | 'remote';
 
@@ -65,6 +68,7 @@ export function autostartDisabled(env: Env): boolean {
  */
 export async function ensureBroker(brokerUrl: string, options: EnsureBrokerOptions): Promise<AutostartOutcome> {
   if (autostartDisabled(options.env)) return 'disabled';
+  if (splitBrokerUrls(brokerUrl).length !== 1) return 'remote';
   const target = loopbackTarget(brokerUrl);
   if (!target) return 'remote';
   if (await brokerAnswers(brokerUrl)) return 'running';

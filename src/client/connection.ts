@@ -5,8 +5,11 @@
  *
  * - Every (re)connect sends `hello` with that `since`, so the broker replays only what is unread
  *   and newer.
- * - A lost socket is reconnected with jittered backoff, except when another session of the same
- *   id took over (close code 4001), the id was unregistered (4010) or the secret was refused
+ * - A lost socket (refused, reset, timed out, silent, closed by the broker) is reconnected to the
+ *   next broker of the endpoint's list at once; only when every broker of the list has failed in
+ *   turn does it wait, with jittered backoff (so one broker costs one backoff per failure, as
+ *   before, and a dead first broker of a list costs one attempt, not a wait). It stays down when
+ *   another session of the same id took over (close code 4001), the id was unregistered (4010) or the secret was refused
  *   (4003): then it stays down until `start` is called again, or two sessions would evict each
  *   other in a loop.
  * - A broker silent for a few heartbeats is cut and reconnected.
@@ -80,6 +83,8 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   private readonly replies = new PendingReplies<SentFrame>();
   private credentials: Credentials | undefined;
   private ws: WebSocket | undefined;
+  /** The broker URL the current socket went to: its failure moves the endpoint on from there. */
+  private wsUrl = '';
   private current: ConnectionState = 'idle';
   private reconnectTimer: NodeJS.Timeout | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
@@ -160,12 +165,14 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     if (!this.credentials || this.current === 'closed') return;
     this.setState('connecting');
     const { endpoint, requestTimeoutMs } = this.options;
-    const ws = new WebSocket(webSocketUrl(endpoint.url), {
+    const url = endpoint.url;
+    const ws = new WebSocket(webSocketUrl(url), {
       handshakeTimeout: requestTimeoutMs,
       maxPayload: MAX_FRAME_BYTES,
-      headers: endpoint.headers(),
+      headers: endpoint.headers(url),
     });
     this.ws = ws;
+    this.wsUrl = url;
     ws.on('open', () => this.onOpen(ws));
     ws.on('message', (data, isBinary) => this.onData(ws, data.toString(), isBinary));
     ws.on('ping', () => this.onPing(ws));
@@ -238,6 +245,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
     this.backoff.reset();
+    this.options.endpoint.succeeded(this.wsUrl);
     this.silence.setHeartbeat(frame.heartbeatMs);
     this.silence.alive();
     this.setState('open');
@@ -264,14 +272,19 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     this.clearTimers();
     this.replies.rejectAll('The connection to the broker dropped before it confirmed the message.');
     if (this.current === 'closed') return;
-    this.options.logger.info({ code, reason }, 'disconnected from the broker');
+    this.options.logger.info({ code, reason, brokerUrl: this.wsUrl }, 'disconnected from the broker');
     const stay = STAY_DOWN[code];
     if (stay) return this.setState(stay);
     this.setState('waiting');
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.connect();
-    }, this.backoff.next());
+    // The next broker of the list right away; a wait only once all of them failed in turn.
+    const wholeRound = this.options.endpoint.failed(this.wsUrl);
+    this.reconnectTimer = setTimeout(
+      () => {
+        this.reconnectTimer = undefined;
+        this.connect();
+      },
+      wholeRound ? this.backoff.next() : 0,
+    );
   }
 
   /** Sends a frame if the socket is open; false otherwise (acks are kept for the next socket). */

@@ -5,20 +5,38 @@
  */
 import type { z } from 'zod';
 import { HoldsReply, LoginCodeReply, ResumeReply } from '../shared/console-protocol.ts';
-import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
-import { OWNER_TOKEN_HEADER } from '../shared/owner-token.ts';
-import { ErrorReply } from '../shared/protocol.ts';
-import { unreachable } from './rest.ts';
+import { DuoError } from '../shared/errors.ts';
+import { ownerTokenPath, readOwnerToken } from '../shared/owner-token.ts';
+import { brokerEndpoint, type BrokerEndpoint, type EndpointOptions } from './endpoint.ts';
+import { errorFromReply, sendWithFailover } from './rest.ts';
+
+/** How a command proves it is the owner: DUO_TOKEN, else the owner-token file (sent to a loopback broker only). */
+export type OwnerAccess = Pick<EndpointOptions, 'token' | 'ownerTokenFile'>;
+
+/**
+ * The owner access of a `duo` command's environment; a DuoError that says what to do when there
+ * is neither DUO_TOKEN nor an owner-token file.
+ */
+export function ownerAccess(env: Record<string, string | undefined>): OwnerAccess {
+  readOwnerToken(env);
+  return env.DUO_TOKEN ? { token: env.DUO_TOKEN } : { ownerTokenFile: ownerTokenPath(env) };
+}
 
 export class OwnerClient {
-  readonly brokerUrl: string;
+  private readonly endpoint: BrokerEndpoint;
 
+  /** `brokerUrl` may list several brokers of a team: reads fail over as the partner's do. */
   constructor(
     brokerUrl: string,
-    private readonly token: string,
+    access: OwnerAccess,
     private readonly timeoutMs = 5_000,
   ) {
-    this.brokerUrl = brokerUrl.replace(/\/+$/, '');
+    this.endpoint = brokerEndpoint({ brokerUrl, ...access });
+  }
+
+  /** The broker that answered last (the first of the list before any request). */
+  get brokerUrl(): string {
+    return this.endpoint.url;
   }
 
   mintLogin(partnerId: string, name?: string) {
@@ -30,7 +48,8 @@ export class OwnerClient {
   }
 
   resume(conversationId: string) {
-    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/resume`, ResumeReply, {});
+    // Resuming a conversation that is not held changes nothing: safe to repeat on another broker.
+    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/resume`, ResumeReply, {}, true);
   }
 
   private async request<S extends z.ZodType>(
@@ -38,47 +57,39 @@ export class OwnerClient {
     path: string,
     schema: S,
     body?: unknown,
+    repeatable = method === 'GET',
   ): Promise<z.infer<S>> {
-    const headers: Record<string, string> = { accept: 'application/json', [OWNER_TOKEN_HEADER]: this.token };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(this.brokerUrl + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
-      });
-      text = await response.text();
-    } catch (error) {
-      throw unreachable(this.brokerUrl, error, this.timeoutMs);
-    }
+    if (Object.keys(this.endpoint.headers()).length === 0) throw tokenStaysHome(this.endpoint.url);
+    const { brokerUrl, response, text } = await sendWithFailover(this.endpoint, {
+      method,
+      path,
+      headers: {},
+      body,
+      timeoutMs: this.timeoutMs,
+      repeatable,
+    });
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       json = undefined;
     }
-    if (!response.ok) {
-      const reply = ErrorReply.safeParse(json);
-      if (reply.success) {
-        const code = isErrorCode(reply.data.code) ? reply.data.code : codeForStatus(response.status);
-        throw new DuoError(code, reply.data.error);
-      }
-      throw new DuoError(
-        codeForStatus(response.status),
-        `The broker at ${this.brokerUrl} answered HTTP ${response.status}.`,
-      );
-    }
+    if (!response.ok) throw errorFromReply(response, json, brokerUrl);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new DuoError(
         'internal',
-        `The broker at ${this.brokerUrl} sent an unexpected reply to ${method} ${path}; is it an older version? Restart it.`,
+        `The broker at ${brokerUrl} sent an unexpected reply to ${method} ${path}; is it an older version? Restart it.`,
       );
     }
     return parsed.data;
   }
+}
+
+/** The owner-token file belongs to the broker on this machine; a broker elsewhere gets DUO_TOKEN. */
+export function tokenStaysHome(brokerUrl: string): DuoError {
+  return new DuoError(
+    'unauthorized',
+    `The owner token in your config folder is only ever sent to a broker on this machine, and ${brokerUrl} is not one. Set DUO_TOKEN to that broker's access token.`,
+  );
 }

@@ -3,7 +3,16 @@
  * the partner's secret and the endpoint's headers, gives up after a short timeout so a tool never
  * hangs on a dead broker, validates the reply against the shared schema and turns
  * `{error, code}` replies into DuoError.
+ *
+ * With several brokers in the endpoint's list, a request that fails at the connection level moves
+ * on to the next broker, each tried once per request. That is always done when the request never
+ * left (refused, no such host, no TLS handshake); after a failure that may have reached the broker
+ * (reset, timeout, or a 502/503 that is not one of our `{error, code}` replies, i.e. a proxy's), only
+ * for requests that are safe to repeat: reads, and writes whose repetition changes nothing (a talk
+ * carries a clientMsgId, the client adds one when the caller did not; settings are set, not
+ * toggled; a registration presenting its secret). An answer of ours, 4xx or 5xx, never fails over.
  */
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { PARTNER_REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
 import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
@@ -22,7 +31,7 @@ import {
   type RegisterBody,
   type TalkBody,
 } from '../shared/protocol.ts';
-import type { BrokerEndpoint } from './endpoint.ts';
+import { splitBrokerUrls, type BrokerEndpoint } from './endpoint.ts';
 
 export interface BrokerClientOptions {
   endpoint: BrokerEndpoint;
@@ -41,7 +50,20 @@ interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   /** Overrides the client's credentials (registration presents the stored secret, if any). */
   secret?: string | null;
+  /** Repeating it changes nothing (GETs always are): it may go to the next broker after an ambiguous failure. */
+  repeatable?: boolean;
 }
+
+/** Connection errors that mean the request never reached a broker: trying another is always safe. */
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export class BrokerClient {
   private readonly endpoint: BrokerEndpoint;
@@ -56,6 +78,7 @@ export class BrokerClient {
     this.beforeFirstRequest = options.beforeFirstRequest;
   }
 
+  /** The broker in use now (the first of the list until one fails). */
   get brokerUrl(): string {
     return this.endpoint.url;
   }
@@ -70,15 +93,22 @@ export class BrokerClient {
 
   /** Registers `body.partnerId`, presenting `secret` when this user already holds one. */
   register(body: RegisterBody, secret: string | undefined) {
-    return this.request('POST', '/register', RegisterReply, { body, secret: secret ?? null });
+    // Presenting the secret it holds, a registration is the same every time; creating an id is not.
+    return this.request('POST', '/register', RegisterReply, {
+      body,
+      secret: secret ?? null,
+      repeatable: secret !== undefined,
+    });
   }
 
   unregister() {
     return this.request('POST', '/unregister', undefined, { body: {} });
   }
 
+  /** Sends a message; without a clientMsgId one is added, so a retry on another broker is not stored twice. */
   talk(body: TalkBody) {
-    return this.request('POST', '/talk', TalkReply, { body });
+    const withId = body.clientMsgId === undefined ? { ...body, clientMsgId: randomUUID() } : body;
+    return this.request('POST', '/talk', TalkReply, { body: withId, repeatable: true });
   }
 
   createConversation(body: CreateConversationBody) {
@@ -106,6 +136,7 @@ export class BrokerClient {
   setStatus(status: string | null) {
     return this.request('POST', `/partners/${encodeURIComponent(this.requirePartnerId())}/status`, SettingsReply, {
       body: { status },
+      repeatable: true,
     });
   }
 
@@ -114,9 +145,7 @@ export class BrokerClient {
       'POST',
       `/partners/${encodeURIComponent(this.requirePartnerId())}/notifications`,
       SettingsReply,
-      {
-        body: { enabled },
-      },
+      { body: { enabled }, repeatable: true },
     );
   }
 
@@ -141,64 +170,159 @@ export class BrokerClient {
       this.firstRequest ??= this.beforeFirstRequest();
       await (first ? this.firstRequest : this.firstRequest.catch(() => undefined));
     }
-    const url = new URL(this.brokerUrl + path);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
-    const headers: Record<string, string> = { ...this.endpoint.headers(), accept: 'application/json' };
     const secret = options.secret === undefined ? this.credentials?.secret : (options.secret ?? undefined);
-    if (secret) headers.authorization = `Bearer ${secret}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-
-    let response: Response;
-    let text: string;
-    const timeoutMs = this.timeoutMs;
-    try {
-      response = await fetch(url, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'error',
-      });
-      text = await response.text();
-    } catch (error) {
-      throw unreachable(this.brokerUrl, error, timeoutMs);
-    }
-
+    const { brokerUrl, response, text } = await sendWithFailover(this.endpoint, {
+      method,
+      path,
+      query: options.query,
+      headers: secret ? { authorization: `Bearer ${secret}` } : {},
+      body: options.body,
+      timeoutMs: this.timeoutMs,
+      repeatable: options.repeatable ?? method === 'GET',
+    });
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);
     } catch {
       throw new DuoError(
         'internal',
-        `The broker at ${this.brokerUrl} answered with something that is not JSON (HTTP ${response.status}); check that BROKER_URL points at a Duo broker.`,
+        `The broker at ${brokerUrl} answered with something that is not JSON (HTTP ${response.status}); check that BROKER_URL points at a Duo broker.`,
       );
     }
-    if (!response.ok) throw errorFromReply(response, json, this.brokerUrl);
+    if (!response.ok) throw errorFromReply(response, json, brokerUrl);
     if (schema === undefined) return json as never;
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new DuoError(
         'internal',
-        `The broker at ${this.brokerUrl} sent a reply this version does not understand; the broker and partner versions may not match (run \`duo doctor\`).`,
+        `The broker at ${brokerUrl} sent a reply this version does not understand; the broker and partner versions may not match (run \`duo doctor\`).`,
       );
     }
     return parsed.data as never;
   }
 }
 
-export function unreachable(brokerUrl: string, cause?: unknown, timeoutMs?: number): DuoError {
-  const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
-  const why = timedOut ? `did not answer within ${Math.round((timeoutMs ?? 0) / 100) / 10} s` : 'is not reachable';
-  return new DuoError(
-    'unavailable',
-    `The Duo broker at ${brokerUrl} ${why}. Start it with \`duo broker\` (or check BROKER_URL), then try again.`,
-    { cause },
-  );
+export interface FailoverRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined> | undefined;
+  /** Besides the endpoint's own headers. */
+  headers: Record<string, string>;
+  /** Sent as JSON when set. */
+  body?: unknown;
+  timeoutMs: number;
+  /** Repeating it changes nothing: it may go to the next broker after an ambiguous failure. */
+  repeatable: boolean;
 }
 
-function errorFromReply(response: Response, json: unknown, brokerUrl: string): DuoError {
+export interface Answer {
+  /** The broker that answered. */
+  brokerUrl: string;
+  response: Response;
+  text: string;
+}
+
+/**
+ * Sends a request to the endpoint's current broker and, after a failure that allows it, to the
+ * next ones, each at most once. Resolves with the first answer of a broker (whatever its status);
+ * rejects with the DuoError of the last failure.
+ */
+export async function sendWithFailover(endpoint: BrokerEndpoint, request: FailoverRequest): Promise<Answer> {
+  const { method, timeoutMs, repeatable } = request;
+  const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+  const tried: string[] = [];
+  let failure: DuoError | undefined;
+  for (;;) {
+    const brokerUrl = endpoint.url;
+    if (tried.includes(brokerUrl)) break;
+    tried.push(brokerUrl);
+    const url = new URL(brokerUrl + request.path);
+    for (const [key, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = {
+      ...endpoint.headers(brokerUrl),
+      accept: 'application/json',
+      ...request.headers,
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let again: boolean;
+    try {
+      const response = await fetch(url, {
+        method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'error',
+      });
+      const text = await response.text();
+      if (!fromProxy(response, text)) {
+        endpoint.succeeded(brokerUrl);
+        return { brokerUrl, response, text };
+      }
+      if (!repeatable) return { brokerUrl, response, text };
+      failure = errorFromReply(response, undefined, brokerUrl);
+      again = true;
+    } catch (error) {
+      failure = unreachable(brokerUrl, error, timeoutMs);
+      again = repeatable || neverSent(error);
+    }
+    // The next request (and the WebSocket) goes to the next broker either way.
+    endpoint.failed(brokerUrl);
+    if (!again) break;
+  }
+  if (tried.length > 1 && failure?.code === 'unavailable') throw unreachable(tried.join(','), failure.cause, timeoutMs);
+  throw failure ?? unreachable(endpoint.url);
+}
+
+/**
+ * The error for a broker (or every broker of a list) that could not be reached: what happened,
+ * and what to do about it.
+ */
+export function unreachable(brokerUrl: string, cause?: unknown, timeoutMs?: number): DuoError {
+  const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
+  const urls = splitBrokerUrls(brokerUrl);
+  const tls = untrustedCertificate(cause);
+  const why = timedOut
+    ? `did not answer within ${Math.round((timeoutMs ?? 0) / 100) / 10} s`
+    : tls
+      ? `presented a TLS certificate this machine does not trust (${tls})`
+      : 'is not reachable';
+  const where =
+    urls.length > 1
+      ? `None of the Duo brokers ${urls.join(', ')} answered; the last one`
+      : `The Duo broker at ${brokerUrl}`;
+  const fix = tls
+    ? 'For a self-signed certificate, set NODE_EXTRA_CA_CERTS to its CA file (PEM) in the environment of the partner and of duo, then try again.'
+    : 'Start it with `duo broker` (or check BROKER_URL), then try again.';
+  return new DuoError('unavailable', `${where} ${why}. ${fix}`, { cause });
+}
+
+/** The error code of a refused TLS certificate behind a fetch failure, if that is what it was. */
+function untrustedCertificate(cause: unknown): string | undefined {
+  const code =
+    (cause as { cause?: { code?: unknown } } | undefined)?.cause?.code ?? (cause as { code?: unknown })?.code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) ? code : undefined;
+}
+
+/** Whether a failed fetch never reached the broker (so the request cannot have taken effect). */
+function neverSent(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === 'string' && (NEVER_SENT.has(code) || untrustedCertificate(error) !== undefined);
+}
+
+/** A 502 or 503 that is not one of our `{error, code}` replies: a proxy saying its broker is gone. */
+function fromProxy(response: Response, text: string): boolean {
+  if (response.status !== 502 && response.status !== 503) return false;
+  try {
+    const reply = ErrorReply.safeParse(JSON.parse(text));
+    return !(reply.success && isErrorCode(reply.data.code));
+  } catch {
+    return true;
+  }
+}
+
+export function errorFromReply(response: Response, json: unknown, brokerUrl: string): DuoError {
   const reply = ErrorReply.safeParse(json);
   const retryAfter = Number(response.headers.get('retry-after'));
   const options = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : undefined;

@@ -26,6 +26,7 @@ import {
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { DuoError } from '../shared/errors.ts';
+import { splitBrokerUrls } from './endpoint.ts';
 
 const PartnerRecord = z.object({
   secret: z.string().min(1),
@@ -45,10 +46,19 @@ const SecretsFile = z.object({
 });
 type SecretsFile = z.infer<typeof SecretsFile>;
 
-/** The key a broker URL is stored under: scheme, host, port and path, without a trailing slash. */
+/**
+ * The key a broker URL is stored under: scheme, host, port and path, without a trailing slash.
+ * A list of brokers (one team sharing a database, so one secret is valid on all of them) is
+ * stored under the keys of its entries joined by commas, whichever of them is in use; a single
+ * URL keeps the key it always had.
+ */
 export function brokerKey(brokerUrl: string): string {
-  const url = new URL(brokerUrl);
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  return splitBrokerUrls(brokerUrl)
+    .map((entry) => {
+      const url = new URL(entry);
+      return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+    })
+    .join(',');
 }
 
 const LOCK_WAIT_MS = 3_000;

@@ -2,14 +2,16 @@
  * Follows the broker's read-only watch stream with the owner token: every committed message in
  * id order, presence and holds. When the connection drops it reconnects with `since` set to the
  * highest message id it saw, so the broker replays what was missed; `onDown` and `onUp` say when
- * the broker went away and came back. The first connection's failure (no broker, wrong token)
- * rejects `started` with a DuoError that says what to do.
+ * the broker went away and came back. With several brokers in BROKER_URL, a connection that fails
+ * moves on to the next one (a first connection tries each once). The first connection's failure
+ * (no broker, wrong token) rejects `started` with a DuoError that says what to do.
  */
 import WebSocket from 'ws';
 import { WatchFrame, type WatchingFrame } from '../shared/console-protocol.ts';
 import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
-import { OWNER_TOKEN_HEADER } from '../shared/owner-token.ts';
 import { ErrorReply } from '../shared/protocol.ts';
+import { brokerEndpoint, type BrokerEndpoint } from './endpoint.ts';
+import { tokenStaysHome, type OwnerAccess } from './owner.ts';
 import { unreachable } from './rest.ts';
 
 export interface WatchHandlers {
@@ -26,18 +28,22 @@ export class WatchClient {
   private stopped = false;
   private everOpen = false;
   private down = false;
+  /** Connections tried before the first one opened. */
+  private firstTries = 0;
+  private readonly endpoint: BrokerEndpoint;
   private resolveStart!: (frame: WatchingFrame) => void;
   private rejectStart!: (error: DuoError) => void;
 
   constructor(
-    private readonly brokerUrl: string,
-    private readonly token: string,
+    brokerUrl: string,
+    access: OwnerAccess,
     private readonly handlers: WatchHandlers,
     private readonly reconnectMs = 1_000,
     /** Replay from this message id on the first connection too (a backlog). */
     since?: number,
   ) {
     this.highest = since;
+    this.endpoint = brokerEndpoint({ brokerUrl, ...access });
     this.started = new Promise((resolve, reject) => {
       this.resolveStart = resolve;
       this.rejectStart = reject;
@@ -55,15 +61,28 @@ export class WatchClient {
   private connect(): void {
     if (this.stopped) return;
     const query = this.highest === undefined ? '' : `?since=${this.highest}`;
-    const url = `${this.brokerUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}/watch${query}`;
-    const socket = new WebSocket(url, { headers: { [OWNER_TOKEN_HEADER]: this.token }, handshakeTimeout: 5_000 });
+    const brokerUrl = this.endpoint.url;
+    const url = `${brokerUrl.replace(/^http/, 'ws')}/watch${query}`;
+    const headers = this.endpoint.headers(brokerUrl);
+    if (!this.everOpen && Object.keys(headers).length === 0) {
+      this.stopped = true;
+      this.rejectStart(tokenStaysHome(brokerUrl));
+      return;
+    }
+    const socket = new WebSocket(url, { headers, handshakeTimeout: 5_000 });
+    if (!this.everOpen) this.firstTries++;
     this.socket = socket;
     let finished = false;
     const finish = (refusal?: DuoError) => {
       if (finished) return;
       finished = true;
       if (this.socket === socket) this.socket = undefined;
-      const error = refusal ?? unreachable(this.brokerUrl);
+      const error = refusal ?? unreachable(brokerUrl);
+      if (!refusal) this.endpoint.failed(brokerUrl);
+      if (!this.everOpen && !refusal && this.firstTries < this.endpoint.urls.length) {
+        this.connect();
+        return;
+      }
       if (!this.everOpen) {
         this.stopped = true;
         this.rejectStart(error);
@@ -79,7 +98,7 @@ export class WatchClient {
       response.on('data', (chunk: Buffer) => (text += chunk.toString()));
       response.on('end', () => {
         request.destroy();
-        finish(refusalError(response.statusCode ?? 0, text, this.brokerUrl));
+        finish(refusalError(response.statusCode ?? 0, text, brokerUrl));
       });
     });
     socket.on('message', (data) => this.onMessage(data.toString()));

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseConfig, positiveInt } from '../shared/config.ts';
 import { INBOX_MAX_BYTES, INBOX_MAX_MESSAGES, PROGRESS_INTERVAL_MS } from '../shared/defaults.ts';
-import { ClientConfig, clientSettingsFromEnv } from '../client/config.ts';
+import { checkedClientConfig, ClientConfig, clientSettingsFromEnv } from '../client/config.ts';
 
 export const PartnerConfig = ClientConfig.extend({
   inboxMaxMessages: positiveInt.default(INBOX_MAX_MESSAGES),
@@ -24,5 +24,5 @@ export function partnerConfigFromEnv(
   overrides: Partial<PartnerConfigInput> = {},
 ): PartnerConfig {
   const fromEnv = { ...clientSettingsFromEnv(env, cwd), logLevel: env.DUO_LOG_LEVEL };
-  return parseConfig(PartnerConfig, 'partner', fromEnv, overrides);
+  return checkedClientConfig(parseConfig(PartnerConfig, 'partner', fromEnv, overrides));
 }

@@ -2,6 +2,7 @@
  * Configuration, parsed once from environment and flags into a typed object that is
  * passed down. Nothing below main.ts reads process.env.
  */
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { DuoError } from './errors.ts';
 import {
@@ -42,6 +43,11 @@ export const positiveInt = z
       .transform(Number),
   ])
   .pipe(z.int().min(1));
+/** On or off, given as a boolean (flags, tests) or as 1/0/true/false (environment). */
+export const booleanSetting = z.union([
+  z.boolean(),
+  z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true'),
+]);
 const list = z.union([
   z.array(z.string()),
   z.string().transform((s) =>
@@ -81,6 +87,11 @@ export const BrokerConfig = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where the owner token lives; unset (in-process test brokers) keeps a random one in memory. */
   ownerTokenPath: z.string().min(1).optional(),
+  /** PEM certificate chain and private key: when both are set the broker serves HTTPS and WSS. */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** Lets a broker bound beyond loopback serve plain HTTP (a trusted network, or TLS ended by a proxy). */
+  allowPlainHttp: booleanSetting.default(false),
   /** Loop guard: `N/T` such as "20/5m", or "off" (parsed to null). */
   loopGuard: loopGuardSetting.prefault(DEFAULT_LOOP_GUARD),
 });
@@ -103,12 +114,50 @@ export function brokerConfigFromEnv(
     logLevel: env.DUO_LOG_LEVEL,
     ownerTokenPath: ownerTokenPath(env),
     loopGuard: env.DUO_LOOP_GUARD,
+    tlsCert: env.DUO_TLS_CERT,
+    tlsKey: env.DUO_TLS_KEY,
+    allowPlainHttp: env.DUO_ALLOW_PLAIN_HTTP,
   };
-  const config = parseConfig(BrokerConfig, 'broker', fromEnv, overrides);
-  if (!isLoopbackHost(config.host) && !config.token) {
+  return checkBrokerConfig(parseConfig(BrokerConfig, 'broker', fromEnv, overrides));
+}
+
+/**
+ * The checks that span settings. TLS needs both files, readable. A broker other machines can
+ * reach needs the access token (or anyone there could read and send messages) and TLS (or the
+ * token and every partner's secret cross the network in clear), unless plain HTTP is allowed.
+ */
+export function checkBrokerConfig(config: BrokerConfig): BrokerConfig {
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new DuoError(
+      'bad_request',
+      `TLS needs both a certificate and its private key: set ${config.tlsCert === undefined ? '--tls-cert (DUO_TLS_CERT)' : '--tls-key (DUO_TLS_KEY)'} too, or neither.`,
+    );
+  }
+  for (const [flag, file] of [
+    ['--tls-cert', config.tlsCert],
+    ['--tls-key', config.tlsKey],
+  ] as const) {
+    if (file === undefined) continue;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (error) {
+      throw new DuoError(
+        'bad_request',
+        `Cannot read the ${flag} file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a PEM file this user can read.`,
+      );
+    }
+  }
+  if (isLoopbackHost(config.host)) return config;
+  if (!config.token) {
     throw new DuoError(
       'token_required',
       `Refusing to listen on ${config.host} without an access token: anyone who can reach that address could read and send messages. Set DUO_TOKEN (or --token) to a long random string, or bind 127.0.0.1.`,
+    );
+  }
+  if (config.tlsCert === undefined && !config.allowPlainHttp) {
+    throw new DuoError(
+      'bad_request',
+      `Refusing to listen on ${config.host} over plain HTTP: the access token and every partner's secret would cross the network in clear. Serve TLS with --tls-cert FILE --tls-key FILE (DUO_TLS_CERT, DUO_TLS_KEY), or, on a network you trust (or behind a proxy that ends TLS), pass --allow-plain-http (DUO_ALLOW_PLAIN_HTTP=1).`,
     );
   }
   return config;

@@ -153,9 +153,9 @@ describe('access token', () => {
 
   it('refuses to bind beyond loopback without a token', () => {
     expect(() => brokerConfigFromEnv({ BROKER_HOST: '0.0.0.0', DUO_DB: '/tmp/x.db' })).toThrow(/DUO_TOKEN/);
-    expect(brokerConfigFromEnv({ BROKER_HOST: '0.0.0.0', DUO_DB: '/tmp/x.db', DUO_TOKEN: 'a'.repeat(32) }).host).toBe(
-      '0.0.0.0',
-    );
+    // With the token, plain HTTP beyond loopback still needs saying so (TLS is tested in tls.test.ts).
+    const plain = { BROKER_HOST: '0.0.0.0', DUO_DB: '/tmp/x.db', DUO_TOKEN: 'a'.repeat(32), DUO_ALLOW_PLAIN_HTTP: '1' };
+    expect(brokerConfigFromEnv(plain).host).toBe('0.0.0.0');
     expect(brokerConfigFromEnv({ DUO_DB: '/tmp/x.db' }).host).toBe('127.0.0.1');
   });
 });

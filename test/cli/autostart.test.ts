@@ -141,11 +141,16 @@ describe('broker autostart', () => {
     }
   }, 30_000);
 
-  it('never for a URL on another machine, nor for https', async () => {
+  it('never for a URL on another machine, nor for https, nor for a list of brokers (a team runs those)', async () => {
     const home = mkdtempSync(join(tmpdir(), 'duo-autostart-'));
     const env = { HOME: home, XDG_STATE_HOME: join(home, 'state') };
     try {
-      for (const url of ['http://10.1.2.3:3210', 'http://duo.example.com:3210', 'https://localhost:3210']) {
+      for (const url of [
+        'http://10.1.2.3:3210',
+        'http://duo.example.com:3210',
+        'https://localhost:3210',
+        'http://127.0.0.1:3210,http://127.0.0.1:3211',
+      ]) {
         expect(await ensureBroker(url, { env })).toBe('remote');
       }
       expect(await ensureBroker('http://127.0.0.1:9', { env: { ...env, DUO_AUTOSTART: 'false' } })).toBe('disabled');

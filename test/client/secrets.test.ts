@@ -36,6 +36,19 @@ describe('SecretStore', () => {
     expect(brokerKey('HTTP://LOCALHOST:3210/')).toBe('http://localhost:3210');
   });
 
+  it('keys a list of brokers by the whole list, one key for the team, a single URL as it always was', () => {
+    const secrets = store();
+    secrets.saveSecret('https://a.example:3210/, https://b.example:3210', 'alice', 'team');
+    expect(brokerKey('https://A.example:3210/,https://b.example:3210/')).toBe(
+      'https://a.example:3210,https://b.example:3210',
+    );
+    expect(secrets.getSecret('https://a.example:3210,https://b.example:3210', 'alice')).toBe('team');
+    // Neither broker alone is the team's key: a user's single-broker secrets stay where they were.
+    expect(secrets.getSecret('https://a.example:3210', 'alice')).toBeUndefined();
+    const file = JSON.parse(readFileSync(secrets.filePath, 'utf8')) as { brokers: Record<string, unknown> };
+    expect(Object.keys(file.brokers)).toEqual(['https://a.example:3210,https://b.example:3210']);
+  });
+
   it('remembers which id a project uses and forgets it with the partner', () => {
     const secrets = store();
     secrets.saveSecret('http://localhost:3210', 'app-1a2b3c', 'x');

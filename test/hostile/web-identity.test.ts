@@ -361,9 +361,11 @@ describe('binding beyond loopback', () => {
           if (/DUO_TOKEN/.test(String(error))) refused.push(host);
         }
       }
-      expect(
-        brokerConfigFromEnv({ BROKER_HOST: '0.0.0.0', DUO_DB: join(dir, 'x.db'), DUO_TOKEN: 't'.repeat(32) }).host,
-      ).toBe('0.0.0.0');
+      // With the token it starts, given TLS or (as here) plain HTTP allowed: test/broker/tls.test.ts.
+      const tokenAndPlain = { DUO_TOKEN: 't'.repeat(32), DUO_ALLOW_PLAIN_HTTP: '1' };
+      expect(brokerConfigFromEnv({ BROKER_HOST: '0.0.0.0', DUO_DB: join(dir, 'x.db'), ...tokenAndPlain }).host).toBe(
+        '0.0.0.0',
+      );
 
       const run = (args: string[], env: Record<string, string> = {}) =>
         new Promise<{ code: number | null; stderr: string }>((resolve) => {

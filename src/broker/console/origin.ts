@@ -12,9 +12,9 @@ export function isConsolePath(url: string): boolean {
   return CONSOLE_PATH.test(path);
 }
 
-/** True when `origin` is the origin a browser sends for a page loaded from `host` over http. */
-export function isOwnOrigin(origin: string, host: string | undefined): boolean {
-  return host !== undefined && origin.toLowerCase() === `http://${host.toLowerCase()}`;
+/** True when `origin` is the origin a browser sends for a page loaded from `host` (over https when `secure`). */
+export function isOwnOrigin(origin: string, host: string | undefined, secure = false): boolean {
+  return host !== undefined && origin.toLowerCase() === `${secure ? 'https' : 'http'}://${host.toLowerCase()}`;
 }
 
 /** A browser's Sec-Fetch-Site, when present, must say the request comes from the console's own pages. */

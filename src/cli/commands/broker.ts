@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_BROKER_URL, DEFAULT_PORT, brokerLogPath, defaultDbPath } from '../../shared/paths.ts';
 import { parse, UsageError, type CliContext, type Command, type Env } from '../command.ts';
+import { splitBrokerUrls } from '../../client/endpoint.ts';
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -16,15 +17,24 @@ export const command: Command = {
   name: 'broker',
   summary: 'Start the broker',
   help: `Usage: duo broker [--port N] [--host ADDR] [--db FILE] [--token TOKEN]
+                  [--tls-cert FILE --tls-key FILE] [--allow-plain-http]
        duo broker status [--broker URL] [--db FILE]
        duo broker stop [--db FILE]
 
 Starts the Claude Duo broker in the foreground (partners and commands also start one by
 themselves when none answers at a loopback BROKER_URL, unless DUO_AUTOSTART=0).
   --port   Port to listen on (BROKER_PORT, default ${DEFAULT_PORT})
-  --host   Address to bind (BROKER_HOST, default 127.0.0.1; any other address needs a token)
+  --host   Address to bind (BROKER_HOST, default 127.0.0.1; any other address needs a token
+           and TLS, or --allow-plain-http)
   --db     SQLite database file (DUO_DB, default $XDG_DATA_HOME/claude-duo/duo.db)
   --token  Access token every request must carry in X-Duo-Token (DUO_TOKEN)
+  --tls-cert FILE     PEM certificate chain: serve HTTPS and WSS (DUO_TLS_CERT; needs --tls-key)
+  --tls-key FILE      PEM private key of that certificate (DUO_TLS_KEY)
+  --allow-plain-http  Serve plain HTTP on a non-loopback address, for a trusted network or
+                      behind a proxy that ends TLS (DUO_ALLOW_PLAIN_HTTP=1)
+
+Clients trust a self-signed certificate when NODE_EXTRA_CA_CERTS names its PEM file in their
+environment (set before they start).
 
 status  whether a broker answers at BROKER_URL (--broker), and the pid holding the database;
         exits 1 when none answers
@@ -35,6 +45,9 @@ stop    stops the broker that holds the database (--db): SIGTERM, then waits for
       host: { type: 'string' },
       db: { type: 'string' },
       token: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'allow-plain-http': { type: 'boolean' },
       broker: { type: 'string' },
     });
     const [action, ...extra] = positionals;
@@ -51,15 +64,21 @@ stop    stops the broker that holds the database (--db): SIGTERM, then waits for
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(values.db === undefined ? {} : { dbPath: values.db }),
       ...(values.token === undefined ? {} : { token: values.token }),
+      ...(values['tls-cert'] === undefined ? {} : { tlsCert: values['tls-cert'] }),
+      ...(values['tls-key'] === undefined ? {} : { tlsKey: values['tls-key'] }),
+      ...(values['allow-plain-http'] ? { allowPlainHttp: true } : {}),
     });
     return undefined;
   },
 };
 
-/** --broker, else BROKER_URL, else the loopback address of --port / BROKER_PORT. */
+/**
+ * --broker, else BROKER_URL, else the loopback address of --port / BROKER_PORT. Of a list of
+ * brokers, the first: status and stop are about one broker.
+ */
 function brokerUrlOf(env: Env, values: { broker?: string; port?: string }): string {
-  if (values.broker) return values.broker.replace(/\/+$/, '');
-  if (env.BROKER_URL) return env.BROKER_URL.replace(/\/+$/, '');
+  const given = splitBrokerUrls(values.broker || env.BROKER_URL || '')[0];
+  if (given !== undefined) return given;
   const port = values.port || env.BROKER_PORT;
   return port ? `http://127.0.0.1:${port}` : DEFAULT_BROKER_URL;
 }

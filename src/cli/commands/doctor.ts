@@ -13,6 +13,7 @@ import { findClaude, hasHook, readJsonObject, settingsPath } from '../claude-cod
 import { partnerEnv, readClaudeSetup, reportClaudeSetup, type Level } from '../doctor-claude.ts';
 import { brokerClient, candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
 import { CHANNELS_LAUNCH } from './install.ts';
+import { splitBrokerUrls } from '../../client/endpoint.ts';
 
 const MARK: Record<Level, string> = { ok: '✓', warn: '!', fail: '✗' };
 
@@ -41,26 +42,32 @@ Code sessions were started with channels. Says what to fix; exits 1 when somethi
     const { config } = setup;
     ctx.out(`Claude Duo ${VERSION} — broker ${config.brokerUrl}, project ${config.projectDir}\n\n`);
 
-    // Broker and version.
+    // Broker and version: each broker of the list (a team may run several).
+    const urls = splitBrokerUrls(config.brokerUrl);
     let health: z.infer<typeof HealthReply> | undefined;
-    try {
-      health = await brokerClient(setup, 2_000).health();
-      report(
-        'ok',
-        `The broker answers at ${config.brokerUrl} (version ${health.version}, up ${health.uptimeSeconds} s).`,
-      );
-    } catch (error) {
-      // The sentence already says what to do (start the broker, or check BROKER_URL).
-      report('fail', describeError(error));
+    for (const url of urls) {
+      let answer: z.infer<typeof HealthReply>;
+      try {
+        answer = await brokerClient({ ...setup, config: { ...config, brokerUrl: url } }, 2_000).health();
+      } catch (error) {
+        // The sentence already says what to do (start the broker, or check BROKER_URL). With
+        // others in the list, one that is down is worth a look, not a failure.
+        report(urls.length > 1 ? 'warn' : 'fail', describeError(error));
+        continue;
+      }
+      health ??= answer;
+      report('ok', `The broker answers at ${url} (version ${answer.version}, up ${answer.uptimeSeconds} s).`);
+      if (answer.version !== VERSION) {
+        const major = (v: string) => v.split('.')[0];
+        report(
+          major(answer.version) === major(VERSION) ? 'warn' : 'fail',
+          `The broker at ${url} runs version ${answer.version}, this duo is ${VERSION}.`,
+          'Restart the broker from the same checkout as the partner (`duo broker`) so both speak the same protocol.',
+        );
+      }
     }
-    if (health && health.version !== VERSION) {
-      const major = (v: string) => v.split('.')[0];
-      report(
-        major(health.version) === major(VERSION) ? 'warn' : 'fail',
-        `The broker runs version ${health.version}, this duo is ${VERSION}.`,
-        'Restart the broker from the same checkout as the partner (`duo broker`) so both speak the same protocol.',
-      );
-    }
+    if (health === undefined && urls.length > 1)
+      report('fail', `None of the ${urls.length} brokers of BROKER_URL answers.`, 'Start at least one of them.');
 
     // Secrets file and identity.
     await checkIdentity(setup, values.as, health !== undefined, report);

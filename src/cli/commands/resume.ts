@@ -1,8 +1,7 @@
-import { readOwnerToken } from '../../shared/owner-token.ts';
 import { ConversationId } from '../../shared/protocol.ts';
 import { parse, UsageError, type Command } from '../command.ts';
 import { cliSetup } from '../identity.ts';
-import { OwnerClient } from '../../client/owner.ts';
+import { OwnerClient, ownerAccess } from '../../client/owner.ts';
 
 export const command: Command = {
   name: 'resume',
@@ -21,7 +20,7 @@ starts afresh. A message from a human in the conversation does the same.`,
         `"${positionals[0]}" is not a conversation id; it looks like "direct:alice:bob" or "group_…".`,
       );
     const { config } = cliSetup(ctx, { broker: values.broker });
-    const owner = new OwnerClient(config.brokerUrl, readOwnerToken(ctx.env));
+    const owner = new OwnerClient(config.brokerUrl, ownerAccess(ctx.env));
     const { conversationId, resumed } = await owner.resume(parsed.data);
     ctx.out(
       resumed

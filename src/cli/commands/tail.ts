@@ -11,7 +11,6 @@
 import { WatchFrame } from '../../shared/console-protocol.ts';
 import { ConversationId } from '../../shared/protocol.ts';
 import { describeLoopPolicy } from '../../shared/loop-policy.ts';
-import { readOwnerToken } from '../../shared/owner-token.ts';
 import type { Message } from '../../shared/protocol.ts';
 import { resolveConversation } from '../../client/resolve.ts';
 import { intFlag, parse, UsageError, type CliContext, type Command } from '../command.ts';
@@ -20,6 +19,7 @@ import { conversationName, formatLine, oneLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
 import { EveryView, PartnerView, type TailView } from '../tail-views.ts';
 import { WatchClient } from '../../client/watch.ts';
+import { ownerAccess } from '../../client/owner.ts';
 
 export const command: Command = {
   name: 'tail',
@@ -53,7 +53,7 @@ left alone. It needs the owner token the broker keeps for its user (see \`duo to
     const lines = intFlag(values.lines, 'lines', 10, 0);
     const reconnectMs = intFlag(values.interval, 'interval', 1000, 100);
     const setup = cliSetup(ctx, { broker: values.broker });
-    const token = readOwnerToken(ctx.env);
+    const access = ownerAccess(ctx.env);
 
     let view: TailView;
     let partner: PartnerView | undefined;
@@ -72,7 +72,7 @@ left alone. It needs the owner token the broker keeps for its user (see \`duo to
     const tail = new Tail(view, ctx);
     const watch = new WatchClient(
       setup.config.brokerUrl,
-      token,
+      access,
       {
         frame: (frame) => tail.onFrame(frame),
         onDown: (error) => ctx.err(`${describeError(error)} Still watching; retrying.\n`),

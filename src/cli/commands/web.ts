@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { slugify } from '../../shared/ids.ts';
-import { readOwnerToken } from '../../shared/owner-token.ts';
 import { PartnerId } from '../../shared/protocol.ts';
 import { parse, UsageError, type CliContext, type Command } from '../command.ts';
 import { cliSetup } from '../identity.ts';
-import { OwnerClient } from '../../client/owner.ts';
+import { OwnerClient, ownerAccess } from '../../client/owner.ts';
 
 export const command: Command = {
   name: 'web',
@@ -33,7 +32,7 @@ groups like any member. Your messages reset the loop guard.
     if (!PartnerId.safeParse(partnerId).success)
       throw new UsageError(`"${partnerId}" is not an id: lower-case letters, digits, "_" and "-", up to 64.`);
     const { config } = cliSetup(ctx, { broker: values.broker });
-    const owner = new OwnerClient(config.brokerUrl, readOwnerToken(ctx.env));
+    const owner = new OwnerClient(config.brokerUrl, ownerAccess(ctx.env));
     const login = await owner.mintLogin(partnerId, values.name);
     const url = `${owner.brokerUrl}${login.path}`;
     ctx.out(`${url}\n`);

@@ -1,12 +1,11 @@
 import type { Hold } from '../../shared/console-protocol.ts';
 import { describeError, DuoError } from '../../shared/errors.ts';
 import { describeLoopPolicy } from '../../shared/loop-policy.ts';
-import { readOwnerToken } from '../../shared/owner-token.ts';
 import { parse, type Command, type Env } from '../command.ts';
 import { oneLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
 import { localTime } from '../../client/display.ts';
-import { OwnerClient } from '../../client/owner.ts';
+import { OwnerClient, ownerAccess, type OwnerAccess } from '../../client/owner.ts';
 
 export const command: Command = {
   name: 'who',
@@ -49,15 +48,15 @@ Then the conversations the loop guard holds, when you have the owner token (see 
 
 /** The loop guard's holds, one line each; none without the owner token (another user's broker). */
 async function holdLines(env: Env, brokerUrl: string): Promise<string[]> {
-  let token: string;
+  let access: OwnerAccess;
   try {
-    token = readOwnerToken(env);
+    access = ownerAccess(env);
   } catch {
     return [];
   }
   let holds: Hold[];
   try {
-    ({ holds } = await new OwnerClient(brokerUrl, token).holds());
+    ({ holds } = await new OwnerClient(brokerUrl, access).holds());
   } catch (error) {
     // A token for another broker (or user) shows nothing; anything else is worth a line.
     if (error instanceof DuoError && error.code === 'unauthorized') return [];
