@@ -61,6 +61,18 @@ describe('duo broker status and stop', () => {
     }
   });
 
+  it('on PostgreSQL, status names the shared database without its password, and stop says how to stop it', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const h = cliHome(url);
+    const env = { ...h.env, DUO_DB: 'postgres://duo:s3cret-pass@db.internal:5432/duo' };
+    const stop = await runDuo(['broker', 'stop'], { env, cwd: h.home });
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toMatch(/a broker on PostgreSQL holds no lock file .* SIGTERM to its process/);
+    const status = await runDuo(['broker', 'status'], { env, cwd: h.home });
+    expect(status.code).toBe(1);
+    expect(status.stdout + status.stderr).not.toContain('s3cret-pass');
+  });
+
   it('rejects an unknown action with the usage', async () => {
     const h = cliHome();
     const result = await runDuo(['broker', 'restart'], { env: h.env, cwd: h.home });

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describeDbLocation, isPostgresUrl } from '../../shared/db-location.ts';
 import { DEFAULT_BROKER_URL, DEFAULT_PORT, brokerLogPath, defaultDbPath } from '../../shared/paths.ts';
 import { parse, UsageError, type CliContext, type Command, type Env } from '../command.ts';
 import { splitBrokerUrls } from '../../client/endpoint.ts';
@@ -26,7 +27,8 @@ themselves when none answers at a loopback BROKER_URL, unless DUO_AUTOSTART=0).
   --port   Port to listen on (BROKER_PORT, default ${DEFAULT_PORT})
   --host   Address to bind (BROKER_HOST, default 127.0.0.1; any other address needs a token
            and TLS, or --allow-plain-http)
-  --db     SQLite database file (DUO_DB, default $XDG_DATA_HOME/claude-duo/duo.db)
+  --db     SQLite database file (DUO_DB, default $XDG_DATA_HOME/claude-duo/duo.db), or a
+           postgres:// URL: team mode, several brokers on one database
   --token  Access token every request must carry in X-Duo-Token (DUO_TOKEN)
   --tls-cert FILE     PEM certificate chain: serve HTTPS and WSS (DUO_TLS_CERT; needs --tls-key)
   --tls-key FILE      PEM private key of that certificate (DUO_TLS_KEY)
@@ -54,6 +56,12 @@ stop    stops the broker that holds the database (--db): SIGTERM, then waits for
     if (extra.length > 0 || (action !== undefined && action !== 'status' && action !== 'stop'))
       throw new UsageError(`unexpected "${positionals.join(' ')}": the actions are status and stop.`);
     const dbPath = values.db || ctx.env.DUO_DB || defaultDbPath(ctx.env);
+    if (action === 'stop' && isPostgresUrl(dbPath)) {
+      ctx.err(
+        'duo broker stop: a broker on PostgreSQL holds no lock file to find it by; stop it where it runs (Ctrl-C, or SIGTERM to its process).\n',
+      );
+      return 1;
+    }
     if (action === 'status') return status(ctx, brokerUrlOf(ctx.env, values), dbPath);
     if (action === 'stop') return stop(ctx, brokerUrlOf(ctx.env, values), dbPath);
     if (values.broker !== undefined) throw new UsageError('--broker is for status; use --port and --host to run one.');
@@ -90,6 +98,10 @@ async function status(ctx: CliContext, brokerUrl: string, dbPath: string): Promi
     ctx.out(
       `✓ A Duo broker answers at ${brokerUrl} (version ${health.version}, up ${uptime(health.uptimeSeconds)}).\n`,
     );
+    if (isPostgresUrl(dbPath)) {
+      ctx.out(`  Team mode: brokers share ${describeDbLocation(dbPath)}.\n`);
+      return 0;
+    }
     ctx.out(
       holder === undefined
         ? `  No broker holds ${dbPath}: that one runs on another database.\n`
