@@ -54,7 +54,7 @@ export class Writes {
     private readonly membership: Membership,
     private readonly fanout: Pick<Fanout, 'publish' | 'livePushes' | 'recorded'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
-    private readonly peers: Pick<Peers, 'inTransaction'>,
+    private readonly peers: Pick<Peers, 'enabled' | 'inTransaction'>,
     private readonly hooks: Pick<ServiceHooks, 'beforeTalk'> = {},
   ) {
     this.batcher = new Batcher((items) => this.commit(items), WRITE_BATCH_MAX);
@@ -112,13 +112,9 @@ export class Writes {
         for (const item of items) {
           if (item.kind === 'pushed') pushed.set(item.partnerId, Math.max(pushed.get(item.partnerId) ?? 0, item.upTo));
         }
-        await tx.recordPushed(pushed);
-        // Other brokers of the database hear of new conversations, then of the messages, at commit.
-        for (const conversationId of createdDirect.keys())
-          await this.peers.inTransaction(tx, { t: 'mem', c: conversationId });
-        const ids = messages.map((m) => m.id);
-        for (let i = 0; i < ids.length; i += MESSAGE_IDS_PER_EVENT)
-          await this.peers.inTransaction(tx, { t: 'msg', ids: ids.slice(i, i + MESSAGE_IDS_PER_EVENT) });
+        // Awaits cost ticks on the path of every send: only those with something to do are taken.
+        if (pushed.size > 0) await tx.recordPushed(pushed);
+        if (this.peers.enabled) await this.announce(tx, createdDirect, messages);
         return out;
       });
     } catch (error) {
@@ -132,6 +128,15 @@ export class Writes {
         this.fanout.publish(outcome.value.message);
     }
     return staged;
+  }
+
+  /** Other brokers of the database hear of new conversations, then of the messages, at commit. */
+  private async announce(tx: Store, createdDirect: CreatedDirect, messages: readonly Message[]): Promise<void> {
+    for (const conversationId of createdDirect.keys())
+      await this.peers.inTransaction(tx, { t: 'mem', c: conversationId });
+    const ids = messages.map((m) => m.id);
+    for (let i = 0; i < ids.length; i += MESSAGE_IDS_PER_EVENT)
+      await this.peers.inTransaction(tx, { t: 'msg', ids: ids.slice(i, i + MESSAGE_IDS_PER_EVENT) });
   }
 
   /** Stages one write in the batch's transaction; a new message is also added to `messages`. */
