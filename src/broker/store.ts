@@ -58,14 +58,13 @@ class Slot {
 /**
  * A query built and compiled once per dialect, then run with new values. The broker's hottest
  * statements (one of each per message or per batch) skip Kysely's builder and compiler, which cost
- * more CPU than SQLite's own work on them; the SQL text is unchanged, so the statement cache
- * still finds it prepared.
+ * more CPU than SQLite's own work on them. The SQL text is the same on every run, so SQLite's
+ * statement cache keeps it prepared too.
  */
 class Prepared<V extends Record<string, unknown>> {
   private readonly compiled = new Map<StoreDialect, CompiledQuery>();
 
   constructor(
-    private readonly names: ReadonlyArray<keyof V & string>,
     /** Builds the query with `slot(name)` wherever a value goes. */
     private readonly build: (db: Executor, slot: (name: keyof V & string) => never) => Compilable,
   ) {}
@@ -73,9 +72,14 @@ class Prepared<V extends Record<string, unknown>> {
   bind(db: Executor, dialect: StoreDialect, values: V): CompiledQuery {
     let compiled = this.compiled.get(dialect);
     if (!compiled) {
-      compiled = this.build(db, (name) => new Slot(name) as never).compile();
-      const bound = new Set(compiled.parameters.map((p) => (p instanceof Slot ? p.name : undefined)));
-      if (this.names.some((name) => !bound.has(name))) throw new Error(`prepared query lost a value: ${compiled.sql}`);
+      const slots: Slot[] = [];
+      compiled = this.build(db, (name) => {
+        slots.push(new Slot(name));
+        return slots.at(-1) as never;
+      }).compile();
+      // Every slot must come out as a bound parameter, never inlined into the SQL text.
+      if (slots.some((slot) => !compiled!.parameters.includes(slot)))
+        throw new Error(`A prepared query inlined one of its values: ${compiled.sql}`);
       this.compiled.set(dialect, compiled);
     }
     return CompiledQuery.raw(
@@ -85,22 +89,28 @@ class Prepared<V extends Record<string, unknown>> {
   }
 }
 
-const INSERT_MESSAGE = new Prepared<Omit<MessageRow, 'id'>>(
-  ['conversation_id', 'sender', 'content', 'client_msg_id', 'created_at'],
-  (db, slot) =>
-    db
-      .insertInto('messages')
-      .values({
-        conversation_id: slot('conversation_id'),
-        sender: slot('sender'),
-        content: slot('content'),
-        client_msg_id: slot('client_msg_id'),
-        created_at: slot('created_at'),
-      })
-      .returning('id'),
+const INSERT_MESSAGE = new Prepared<Omit<MessageRow, 'id'>>((db, slot) =>
+  db
+    .insertInto('messages')
+    .values({
+      conversation_id: slot('conversation_id'),
+      sender: slot('sender'),
+      content: slot('content'),
+      client_msg_id: slot('client_msg_id'),
+      created_at: slot('created_at'),
+    })
+    .returning('id'),
 );
 
-const RECORD_PUSHED = new Prepared<{ partnerId: string; upTo: number }>(['partnerId', 'upTo'], (db, slot) =>
+const FIND_BY_CLIENT_MSG_ID = new Prepared<{ sender: string; clientMsgId: string }>((db, slot) =>
+  db
+    .selectFrom('messages')
+    .selectAll()
+    .where('sender', '=', slot('sender'))
+    .where('client_msg_id', '=', slot('clientMsgId')),
+);
+
+const RECORD_PUSHED = new Prepared<{ partnerId: string; upTo: number }>((db, slot) =>
   db
     .updateTable('partners')
     .set({ pushed_up_to: slot('upTo') })
@@ -304,13 +314,9 @@ export class Store {
 
   // ---------------------------------------------------------------- messages
 
-  findByClientMsgId(sender: string, clientMsgId: string): Promise<MessageRow | undefined> {
-    return this.db
-      .selectFrom('messages')
-      .selectAll()
-      .where('sender', '=', sender)
-      .where('client_msg_id', '=', clientMsgId)
-      .executeTakeFirst();
+  async findByClientMsgId(sender: string, clientMsgId: string): Promise<MessageRow | undefined> {
+    const query = FIND_BY_CLIENT_MSG_ID.bind(this.db, this.dialect, { sender, clientMsgId });
+    return (await this.db.executeQuery<MessageRow>(query)).rows[0];
   }
 
   async insertMessage(row: Omit<MessageRow, 'id'>): Promise<number> {
