@@ -1,0 +1,54 @@
+/** The store's prepared statements: a message stored and found again, pushes recorded forward only. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store } from '../../src/broker/store.ts';
+import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { register } from '../helpers/clients.ts';
+
+let broker: TestBroker;
+let store: Store;
+const at = '2026-01-01T00:00:00.000Z';
+
+beforeEach(async () => {
+  broker = await startBroker();
+  await register(broker.url, 'alice');
+  await register(broker.url, 'bob');
+  await register(broker.url, 'carol');
+  const { db, dialect } = broker.broker.database;
+  store = new Store(db, dialect);
+  await store.insertConversation(
+    { id: 'direct:alice:bob', kind: 'direct', name: 'alice & bob', created_by: 'alice', created_at: at },
+    ['alice', 'bob'],
+    0,
+  );
+});
+afterEach(async () => broker.close());
+
+const pushedUpTo = async (id: string) => (await store.getPartner(id))?.pushed_up_to;
+
+describe('store', () => {
+  it('stores messages with new ids each time and finds one by its clientMsgId, for its sender only', async () => {
+    const row = { conversation_id: 'direct:alice:bob', sender: 'alice', created_at: at };
+    const first = await store.insertMessage({ ...row, content: 'one', client_msg_id: 'c1' });
+    const second = await store.transaction((tx) => tx.insertMessage({ ...row, content: 'two', client_msg_id: null }));
+    expect(second).toBeGreaterThan(first);
+
+    expect(await store.findByClientMsgId('alice', 'c1')).toMatchObject({ id: first, content: 'one' });
+    expect(await store.findByClientMsgId('bob', 'c1')).toBeUndefined();
+    expect(await store.findByClientMsgId('alice', 'c2')).toBeUndefined();
+  });
+
+  it('records pushes forward only, for one partner or several', async () => {
+    await store.recordPushed(new Map([['bob', 7]]));
+    await store.transaction((tx) => tx.recordPushed(new Map([['bob', 5]])));
+    expect(await pushedUpTo('bob')).toBe(7);
+
+    await store.recordPushed(
+      new Map([
+        ['bob', 9],
+        ['carol', 4],
+        ['alice', 9],
+      ]),
+    );
+    expect([await pushedUpTo('alice'), await pushedUpTo('bob'), await pushedUpTo('carol')]).toEqual([9, 9, 4]);
+  });
+});
