@@ -23,7 +23,7 @@ export class Conversations {
     private readonly clock: Clock,
     private readonly membership: Membership,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
-    private readonly peers: Pick<Peers, 'inTransaction' | 'publish'>,
+    private readonly peers: Pick<Peers, 'inTransaction'>,
   ) {}
 
   async createGroup(creatorId: string, name: string, participants: string[]): Promise<ConversationSummary> {
@@ -65,12 +65,14 @@ export class Conversations {
     if (directMembers(conversationId))
       throw new DuoError('forbidden', `"${conversationId}" is a direct conversation; only groups can be joined.`);
     try {
-      await this.store.addMember(conversationId, partnerId, await this.store.maxMessageId(), isoNow(this.clock));
+      await this.store.transaction(async (tx) => {
+        await tx.addMember(conversationId, partnerId, await tx.maxMessageId(), isoNow(this.clock));
+        await this.peers.inTransaction(tx, { t: 'mem', c: conversationId });
+      });
     } catch (error) {
       throw storageError(error);
     }
     this.membership.add(conversationId, partnerId);
-    this.peers.publish({ t: 'mem', c: conversationId });
   }
 
   async leave(partnerId: string, conversationId: string): Promise<void> {
@@ -78,9 +80,11 @@ export class Conversations {
     if (directMembers(conversationId)) {
       throw new DuoError('bad_request', `"${conversationId}" is a direct conversation; only groups can be left.`);
     }
-    await this.store.removeMember(conversationId, partnerId);
+    await this.store.transaction(async (tx) => {
+      await tx.removeMember(conversationId, partnerId);
+      await this.peers.inTransaction(tx, { t: 'mem', c: conversationId });
+    });
     this.membership.remove(conversationId, partnerId);
-    this.peers.publish({ t: 'mem', c: conversationId });
     // Its unread messages there no longer count.
     this.notices.schedule(partnerId);
   }

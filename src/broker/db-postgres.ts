@@ -7,7 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DuoError } from '../shared/errors.ts';
 import { describeDbLocation } from '../shared/db-location.ts';
-import { PG_CONNECT_TIMEOUT_MS, PG_POOL_SIZE } from '../shared/limits.ts';
+import { PG_CONNECT_TIMEOUT_MS, PG_KEEPALIVE_DELAY_MS, PG_POOL_SIZE, PG_QUERY_TIMEOUT_MS } from '../shared/limits.ts';
 import type { OpenedDatabase } from './db.ts';
 import type { Database } from './schema.ts';
 
@@ -31,7 +31,9 @@ export function postgresConfig(url: string, applicationName: string): pg.ClientC
     types,
     application_name: applicationName,
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    query_timeout: PG_QUERY_TIMEOUT_MS,
     keepAlive: true,
+    keepAliveInitialDelayMillis: PG_KEEPALIVE_DELAY_MS,
   };
 }
 

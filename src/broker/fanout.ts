@@ -47,8 +47,8 @@ export class Fanout {
    * Called once per committed message, in id order. `elsewhere`: another broker committed it and
    * keeps the offline notices of its recipients.
    */
-  publish(message: Message, elsewhere = false): void {
-    this.hooks.committed?.(message);
+  publish(message: Message, elsewhere = false, inOrder = true): void {
+    this.hooks.committed?.(message, inOrder);
     for (const recipient of this.membership.members(message.conversationId)) {
       if (recipient === message.from) continue;
       this.sessions.get(recipient)?.deliver(message);

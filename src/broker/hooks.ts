@@ -8,8 +8,11 @@ import type { Message } from '../shared/protocol.ts';
 export interface ServiceHooks {
   /** Before a message is stored (after the duplicate check); throws to refuse it. */
   beforeTalk?(conversationId: string, senderId: string): void;
-  /** Every committed message, in id order, right after its commit. */
-  committed?(message: Message): void;
+  /**
+   * Every committed message, right after its commit, in id order unless `inOrder` is false (a
+   * message of this broker committed while older ones of another broker were still on their way).
+   */
+  committed?(message: Message, inOrder: boolean): void;
   /** Every presence or status change of any partner. */
   presence?(partnerId: string, online: boolean, status: string | null): void;
 }

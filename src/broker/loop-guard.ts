@@ -38,9 +38,10 @@ export class LoopGuard {
     private readonly events: HoldEvents,
   ) {}
 
-  /** Holds that were in force before a restart. Ignored while the guard is switched off. */
+  /** The holds in force (before a restart, or after news from other brokers was missed). Ignored while the guard is switched off. */
   load(holds: Iterable<Hold>): void {
     if (!this.policy) return;
+    this.holds.clear();
     for (const hold of holds) this.holds.set(hold.conversationId, hold);
   }
 

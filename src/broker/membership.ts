@@ -58,10 +58,13 @@ export class Membership {
     return members !== undefined;
   }
 
-  /** Like `requireMember`, first looking in the store when other brokers may have changed it. */
-  async require(conversationId: string, partnerId: string): Promise<void> {
+  /**
+   * Like `requireMember`, first looking in the store (through `via`, a transaction, when given)
+   * when other brokers may have changed it.
+   */
+  async require(conversationId: string, partnerId: string, via?: Store): Promise<void> {
     if (this.isMember(conversationId, partnerId)) return;
-    await this.reload(conversationId);
+    await this.reload(conversationId, via);
     this.requireMember(conversationId, partnerId);
   }
 

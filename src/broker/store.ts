@@ -10,11 +10,10 @@
  */
 import { CompiledQuery, sql, type Compilable, type Kysely, type Transaction } from 'kysely';
 import type { Message } from '../shared/protocol.ts';
+import type { Dialect } from './db.ts';
 import type { Database, ConversationRow, MessageRow, PartnerRow } from './schema.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
-
-export type StoreDialect = 'sqlite' | 'postgres';
 
 /** The advisory lock key of the write order ("duo" in ASCII, far from keys other software picks). */
 const WRITE_ORDER_LOCK = 0x64756f;
@@ -62,14 +61,14 @@ class Slot {
  * statement cache keeps it prepared too.
  */
 class Prepared<V extends Record<string, unknown>> {
-  private readonly compiled = new Map<StoreDialect, CompiledQuery>();
+  private readonly compiled = new Map<Dialect, CompiledQuery>();
 
   constructor(
     /** Builds the query with `slot(name)` wherever a value goes. */
     private readonly build: (db: Executor, slot: (name: keyof V & string) => never) => Compilable,
   ) {}
 
-  bind(db: Executor, dialect: StoreDialect, values: V): CompiledQuery {
+  bind(db: Executor, dialect: Dialect, values: V): CompiledQuery {
     let compiled = this.compiled.get(dialect);
     if (!compiled) {
       const slots: Slot[] = [];
@@ -121,7 +120,7 @@ const RECORD_PUSHED = new Prepared<{ partnerId: string; upTo: number }>((db, slo
 export class Store {
   constructor(
     private readonly db: Executor,
-    readonly dialect: StoreDialect = 'sqlite',
+    readonly dialect: Dialect = 'sqlite',
   ) {}
 
   /**

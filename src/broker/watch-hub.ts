@@ -10,6 +10,8 @@ export type WatchEvent = PresenceFrame | HeldFrame | ReleasedFrame;
 
 export interface WatchSink {
   message(message: Message): void;
+  /** Messages may have been stored that were not handed over in order: read them from the store. */
+  resync(): void;
   event(frame: WatchEvent): void;
 }
 
@@ -26,8 +28,20 @@ export class WatchHub {
     return this.sinks.size;
   }
 
-  message(message: Message): void {
-    for (const sink of this.sinks) sink.message(message);
+  /**
+   * A committed message. `inOrder` is false when older messages (another broker's) may not have
+   * been handed over yet: each watcher then reads the store instead, in id order.
+   */
+  message(message: Message, inOrder = true): void {
+    for (const sink of this.sinks) {
+      if (inOrder) sink.message(message);
+      else sink.resync();
+    }
+  }
+
+  /** Every watcher reads the store again (after news may have been missed). */
+  resync(): void {
+    for (const sink of this.sinks) sink.resync();
   }
 
   presence(partnerId: string, online: boolean, status: string | null): void {

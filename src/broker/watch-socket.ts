@@ -139,6 +139,12 @@ export class WatchSession implements WatchSink {
     if (message.id > this.sentUpTo) this.push(message);
   }
 
+  resync(): void {
+    if (this.closed) return;
+    this.dirty = true;
+    if (this.started) void this.pump();
+  }
+
   event(frame: WatchEvent): void {
     if (this.closed) return;
     if (this.started) this.send(frame);

@@ -97,6 +97,7 @@ export class Writes {
     let pushed = new Map<string, number>();
     /** The newest message id stored before this batch (with other brokers only). */
     let storedBefore = 0;
+    let inOrder = true;
     let staged: Array<BatchOutcome<Written>>;
     // Only sends store messages: a batch of acks and push records need not look at what other
     // brokers stored.
@@ -108,7 +109,7 @@ export class Writes {
         // With other brokers, messages they stored just before may not have been announced here
         // yet: this batch's messages are then left to the pump, which reads them all in id order.
         if (this.peers.enabled && sends) storedBefore = await tx.maxMessageId();
-        const inOrder = this.peers.caughtUpWith(storedBefore);
+        inOrder = this.peers.caughtUpWith(storedBefore);
         for (const item of items) {
           try {
             out.push({ ok: true, value: await this.stage(tx, item, createdDirect, messages) });
@@ -135,7 +136,7 @@ export class Writes {
     let newest = 0;
     for (const outcome of staged) {
       if (outcome.ok && typeof outcome.value === 'object' && outcome.value.message) {
-        this.fanout.publish(outcome.value.message);
+        this.fanout.publish(outcome.value.message, false, inOrder);
         newest = outcome.value.message.id;
       }
     }
@@ -178,7 +179,7 @@ export class Writes {
       input.to !== undefined
         ? await this.directConversation(tx, senderId, input.to, createdDirect)
         : input.conversationId!;
-    if (input.to === undefined) await this.membership.require(conversationId, senderId);
+    if (input.to === undefined) await this.membership.require(conversationId, senderId, tx);
     if (input.clientMsgId !== undefined) {
       const original = await tx.findByClientMsgId(senderId, input.clientMsgId);
       if (original) {

@@ -87,6 +87,12 @@ export const CLUSTER_BEAT_MS = 2_000;
 export const CLUSTER_PEER_TIMEOUT_MS = 7_000;
 /** How often a broker tells the others the rate-limit tokens it took. */
 export const CLUSTER_RATE_REPORT_MS = 100;
+/** On shutdown, how long a broker waits for what the others said to finish applying. */
+export const CLUSTER_STOP_WAIT_MS = 2_000;
+/** A PostgreSQL query that has not answered within this is abandoned (a dead server, a lost network). */
+export const PG_QUERY_TIMEOUT_MS = 30_000;
+/** Idle PostgreSQL connections are probed by TCP keepalive after this long, so a silent failure is found. */
+export const PG_KEEPALIVE_DELAY_MS = 10_000;
 /** Longest wait between attempts to re-open the connection that listens to the other brokers. */
 export const CLUSTER_RECONNECT_MAX_MS = 5_000;
 /** Most writes committed in one transaction. */

@@ -1,8 +1,8 @@
 /**
  * Applies what the other brokers of the database say to this broker's in-memory state. The
  * database stays the truth: a message event only says which ids to read and push, a membership
- * event only says which conversation to read again, and after a lost connection everything is
- * read again.
+ * event only says which conversation to read again. After a lost connection, memberships, holds
+ * and messages are read again, and who is online elsewhere is asked again.
  */
 import { CloseCode } from '../../shared/protocol.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -41,11 +41,13 @@ export class ClusterApplier implements LinkHandlers {
     }
     switch (event.t) {
       case 'msg':
-        for (const message of await this.deps.store.messagesByIds(event.ids)) {
-          await seat.elsewhere.committed(message);
-          service.fanout.publish(message, true);
+        try {
+          await this.messages(event.ids);
+        } catch (error) {
+          // Some of them may not have been handed over: read everything again instead.
+          this.deps.log.warn({ err: error }, 'could not read messages another broker stored; catching up');
+          await this.reconnected();
         }
-        peers.handed(Math.max(...event.ids));
         return;
       case 'mem':
         await service.membership.reload(event.c);
@@ -85,18 +87,40 @@ export class ClusterApplier implements LinkHandlers {
     }
   }
 
+  /** Hands over messages another broker stored, read from the database (which alone says they exist). */
+  private async messages(ids: readonly number[]): Promise<void> {
+    const { service, peers, seat } = this.deps;
+    const messages = await this.deps.store.messagesByIds(ids);
+    for (const message of messages) {
+      try {
+        await seat.elsewhere.committed(message);
+      } catch (error) {
+        // The loop guard could not tell a human from an agent: delivery goes on regardless.
+        this.deps.log.warn({ err: error }, 'the loop guard could not count a message of another broker');
+      }
+      service.fanout.publish(message, true);
+    }
+    const newest = messages.at(-1);
+    if (newest) peers.handed(newest.id);
+  }
+
   async brokerGone(brokerId: string): Promise<void> {
     await this.deps.service.presence.goneElsewhere(this.deps.peers.remote.dropBroker(brokerId));
   }
 
-  /** Reads memberships again, and has every session and long-poll look at the store again. */
+  /**
+   * Reads memberships and holds again, has every session, long-poll and watcher look at the store
+   * again, and forgets who is online elsewhere (the link's `beat up` asks again).
+   */
   async reconnected(): Promise<void> {
-    const { service, store, peers } = this.deps;
+    const { service, store, peers, seat } = this.deps;
     service.membership.reset(await store.allMemberships());
     // What was announced meanwhile is in the store; the replays below read it.
     peers.handed(await store.maxMessageId());
     for (const session of service.sessions.all()) void session.replay();
     service.wakeups.wakeAll();
+    peers.remote.clear();
+    await seat.elsewhere.resync();
   }
 
   /** Tells a broker that just started (or reconnected) which partners are online here. */

@@ -7,6 +7,11 @@
 import { z } from 'zod';
 
 const id = z.string().min(1).max(200);
+
+/** Message ids per `msg` event: the longest ids still fit the payload limit. */
+export const MESSAGE_IDS_PER_EVENT = 256;
+/** More tokens than any limiter grants between two reports (a larger claim is not believed). */
+const MAX_TOKENS_PER_REPORT = 100_000;
 const Hold = z.object({
   conversationId: id,
   heldAt: z.string(),
@@ -16,7 +21,7 @@ const Hold = z.object({
 
 export const ClusterEvent = z.discriminatedUnion('t', [
   /** Messages committed by `b`, in id order. */
-  z.object({ t: z.literal('msg'), b: id, ids: z.array(z.int().min(1)).min(1) }),
+  z.object({ t: z.literal('msg'), b: id, ids: z.array(z.int().min(1)).min(1).max(MESSAGE_IDS_PER_EVENT) }),
   /** A conversation was created, or someone joined or left it: read its members again. */
   z.object({ t: z.literal('mem'), b: id, c: id }),
   /** A session of partner `p` opened on `b`: any other session of it ends (4001). */
@@ -29,7 +34,13 @@ export const ClusterEvent = z.discriminatedUnion('t', [
   z.object({ t: z.literal('hold'), b: id, hold: Hold }),
   z.object({ t: z.literal('free'), b: id, c: id, by: z.enum(['resume', 'human_message']) }),
   /** Rate-limit tokens `b` took since its last report, per limiter and key. */
-  z.object({ t: z.literal('rate'), b: id, l: z.enum(['requests', 'auth']), k: z.record(z.string(), z.int().min(1)) }),
+  z.object({
+    t: z.literal('rate'),
+    b: id,
+    l: z.enum(['requests', 'auth']),
+    // No broker takes more tokens in one report interval than its burst allows.
+    k: z.record(z.string().max(300), z.int().min(1).max(MAX_TOKENS_PER_REPORT)),
+  }),
   /** `b` is alive; `up` says it just started (or lost its connection) and wants everyone's `here`. */
   z.object({ t: z.literal('beat'), b: id, up: z.boolean().optional() }),
   /** Partners with a live session on `b` (a reply to a starting broker). */
@@ -41,9 +52,6 @@ export type ClusterEvent = z.infer<typeof ClusterEvent>;
 
 /** What a broker publishes; its id is added on the way out. */
 export type OutgoingEvent = ClusterEvent extends infer E ? (E extends ClusterEvent ? Omit<E, 'b'> : never) : never;
-
-/** Message ids per `msg` event: the longest ids still fit the payload limit. */
-export const MESSAGE_IDS_PER_EVENT = 256;
 
 /** PostgreSQL's NOTIFY payload limit is 8000 bytes; lists are split well below it. */
 export const MAX_PAYLOAD_CHARS = 7_000;

@@ -9,7 +9,12 @@
  */
 import pg from 'pg';
 import type { Logger } from '../../shared/log.ts';
-import { CLUSTER_BEAT_MS, CLUSTER_PEER_TIMEOUT_MS, CLUSTER_RECONNECT_MAX_MS } from '../../shared/limits.ts';
+import {
+  CLUSTER_BEAT_MS,
+  CLUSTER_PEER_TIMEOUT_MS,
+  CLUSTER_RECONNECT_MAX_MS,
+  CLUSTER_STOP_WAIT_MS,
+} from '../../shared/limits.ts';
 import { postgresConfig } from '../db-postgres.ts';
 import { CLUSTER_CHANNEL } from '../store.ts';
 import { ClusterEvent } from './events.ts';
@@ -27,6 +32,8 @@ export interface LinkHandlers {
 export class ClusterLink {
   private client: pg.Client | undefined;
   private readonly heard = new Map<string, number>();
+  /** When this broker last heard its own beat come back: the proof its connection still works. */
+  private lastEcho = Date.now();
   private queue: Promise<void> = Promise.resolve();
   private beat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -57,12 +64,8 @@ export class ClusterLink {
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => {});
-    await this.queue;
-  }
-
-  /** Brokers heard from recently, besides this one. */
-  get brokers(): string[] {
-    return [...this.heard.keys()];
+    // Whatever is still being applied gets a moment; a query stuck on a dead server does not hold up the exit.
+    await Promise.race([this.queue, new Promise((resolve) => setTimeout(resolve, CLUSTER_STOP_WAIT_MS).unref())]);
   }
 
   private async connect(): Promise<void> {
@@ -94,9 +97,15 @@ export class ClusterLink {
       return;
     }
     const event = parsed.data;
-    if (event.b !== this.peers.id) {
-      if (event.t === 'bye') this.heard.delete(event.b);
-      else this.heard.set(event.b, Date.now());
+    if (event.b === this.peers.id) {
+      if (event.t === 'beat') this.lastEcho = Date.now();
+    } else if (event.t === 'bye') {
+      this.heard.delete(event.b);
+    } else {
+      // A broker heard for the first time (or again after it was taken for gone): ask everyone
+      // who is online where, so its partners are known here.
+      if (!this.heard.has(event.b) && event.t !== 'beat') this.peers.publish({ t: 'beat', up: true });
+      this.heard.set(event.b, Date.now());
     }
     this.enqueue(() => (event.t === 'bye' ? this.handlers.brokerGone(event.b) : this.handlers.event(event)));
   }
@@ -112,6 +121,12 @@ export class ClusterLink {
     // Without our own connection we hear no one: that says nothing about the others.
     if (!this.client) return;
     const now = Date.now();
+    // Our own beats stopped coming back: the connection died without a word (a silent network
+    // failure). Reconnect, rather than take everyone else for gone.
+    if (now - this.lastEcho > CLUSTER_PEER_TIMEOUT_MS) {
+      this.lost(this.client, new Error('no notification came back for too long'));
+      return;
+    }
     for (const [brokerId, at] of this.heard) {
       if (now - at < CLUSTER_PEER_TIMEOUT_MS) continue;
       this.heard.delete(brokerId);
@@ -132,8 +147,15 @@ export class ClusterLink {
   private scheduleReconnect(): void {
     this.retry = setTimeout(() => {
       this.connect().then(
-        () => {
+        async () => {
+          if (this.stopped) {
+            const client = this.client;
+            this.client = undefined;
+            await client?.end().catch(() => {});
+            return;
+          }
           this.retryMs = 100;
+          this.lastEcho = Date.now();
           // Everyone counts as just heard: the silence was ours.
           for (const brokerId of this.heard.keys()) this.heard.set(brokerId, Date.now());
           this.enqueue(() => this.handlers.reconnected());

@@ -32,6 +32,11 @@ export class RemotePresence {
     return true;
   }
 
+  /** Forgets everything (news was missed); the other brokers' answers to a `beat up` rebuild it. */
+  clear(): void {
+    this.byPartner.clear();
+  }
+
   /** Forgets a broker that went away; returns the partners now online on no other broker. */
   dropBroker(brokerId: string): string[] {
     const gone: string[] = [];
@@ -56,15 +61,10 @@ export class Peers {
   /** Messages up to `id` were handed to this broker's recipients (all stored before it, too). */
   handed(id: number): void {
     if (id > this.handedUpTo) this.handedUpTo = id;
-    for (let i = 0; i < this.waiting.length;) {
-      const own = this.waiting[i]!;
-      if (own.storedBefore > this.handedUpTo) {
-        i++;
-        continue;
-      }
-      this.waiting.splice(i, 1);
+    // Own commits wait in the order they were made, and each waits for an id below its own.
+    while (this.waiting.length > 0 && this.waiting[0]!.storedBefore <= this.handedUpTo) {
+      const own = this.waiting.shift()!;
       if (own.upTo > this.handedUpTo) this.handedUpTo = own.upTo;
-      i = 0;
     }
   }
 

@@ -42,6 +42,8 @@ export interface HumanSeat {
     committed(message: Message): Promise<void>;
     held(hold: Hold): void;
     released(conversationId: string, by: 'resume' | 'human_message'): void;
+    /** News from the other brokers may have been missed: read holds again, watchers read the store. */
+    resync(): Promise<void>;
   };
   register(app: FastifyInstance, deps: { service: BrokerService; limiter: RateLimiter }): Promise<void>;
   stop(): void;
@@ -85,14 +87,14 @@ export async function createHumanSeat(
         .catch((error: unknown) => log.warn({ err: error, conversationId }, 'could not remove a hold'));
     },
   });
-  guard.load(
+  const storedHolds = async () =>
     (await store.allHolds()).map((row) => ({
       conversationId: row.conversation_id,
       heldAt: row.held_at,
       messages: row.messages,
       windowSeconds: Math.round(row.window_ms / 1000),
-    })),
-  );
+    }));
+  guard.load(await storedHolds());
 
   const sweep = () =>
     logins.sweep().catch((error: unknown) => log.warn({ err: error }, 'could not remove expired console sessions'));
@@ -111,7 +113,7 @@ export async function createHumanSeat(
     hub,
     hooks: {
       beforeTalk: (conversationId, senderId) => guard.admit(conversationId, senderId, humans.has(senderId)),
-      committed: (message) => hub.message(message),
+      committed: (message, inOrder) => hub.message(message, inOrder),
       presence: (partnerId, online, status) => hub.presence(partnerId, online, status),
     },
     elsewhere: {
@@ -124,6 +126,10 @@ export async function createHumanSeat(
       },
       released(conversationId, by) {
         if (guard.adoptRelease(conversationId)) hub.released(conversationId, by);
+      },
+      async resync() {
+        hub.resync();
+        guard.load(await storedHolds());
       },
     },
     async register(app, { service, limiter }) {
