@@ -6,6 +6,8 @@ export interface Database {
   conversations: ConversationsTable;
   members: MembersTable;
   messages: MessagesTable;
+  /** PostgreSQL only (team mode): the key brokers sign their notifications with. */
+  cluster_key: { id: number; secret: string };
 }
 
 export interface PartnersTable {

@@ -8,6 +8,7 @@
  * assigned in commit order: a reader that has seen id N can never later find a smaller id
  * appear (which would slip under its cursor). SQLite has a single writer anyway.
  */
+import { randomBytes } from 'node:crypto';
 import { CompiledQuery, sql, type Compilable, type Kysely, type Transaction } from 'kysely';
 import type { Message } from '../shared/protocol.ts';
 import type { Dialect } from './db.ts';
@@ -133,6 +134,17 @@ export class Store {
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`.execute(trx);
       return work(new Store(trx, this.dialect));
     });
+  }
+
+  /** The key brokers of this database sign their notifications with, created by the first to ask. */
+  async clusterKey(): Promise<string> {
+    await this.db
+      .insertInto('cluster_key')
+      .values({ id: 1, secret: randomBytes(32).toString('base64url') })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    const row = await this.db.selectFrom('cluster_key').select('secret').where('id', '=', 1).executeTakeFirstOrThrow();
+    return row.secret;
   }
 
   /**

@@ -3,6 +3,7 @@
  * one broker reaches partners on the other — pushed messages, long-poll wake-ups, presence,
  * takeover, group membership, loop-guard holds and rate limits.
  */
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/shared/protocol.ts';
 import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
@@ -118,6 +119,24 @@ describe.skipIf(skip !== undefined)(`two brokers on one database${skip ? ` — s
 
     it('closes a session on the other broker with 4010 when its partner unregisters', async () => {
       const bobWs = await connect(b, bob);
+      expect((await api(a, 'POST', '/unregister', { secret: bob.secret, body: {} })).status).toBe(200);
+      expect(await bobWs.closed).toBe(CloseCode.unregistered);
+    });
+
+    it('ignores notifications no broker of the database signed', async () => {
+      const bobWs = await connect(b, bob);
+      const intruder = new pg.Client({ connectionString: team.database.url });
+      await intruder.connect();
+      try {
+        const forged = JSON.stringify({ t: 'unreg', b: 'intruder', p: 'bob' });
+        for (const payload of [forged, `bm90LWEtc2lnbmF0dXJl.${forged}`])
+          await intruder.query('select pg_notify($1, $2)', ['claude_duo', payload]);
+      } finally {
+        await intruder.end();
+      }
+      await sleep(500);
+      expect(bobWs.closeCode).toBeUndefined();
+      // The real thing still works.
       expect((await api(a, 'POST', '/unregister', { secret: bob.secret, body: {} })).status).toBe(200);
       expect(await bobWs.closed).toBe(CloseCode.unregistered);
     });

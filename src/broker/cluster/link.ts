@@ -20,6 +20,8 @@ import { CLUSTER_CHANNEL } from '../store.ts';
 import { ClusterEvent } from './events.ts';
 import type { Peers } from './peers.ts';
 
+const REFUSED_LOG_EVERY = 1000;
+
 export interface LinkHandlers {
   /** An event from any broker, this one included (for its own `open`). */
   event(event: ClusterEvent): Promise<void>;
@@ -34,6 +36,8 @@ export class ClusterLink {
   private readonly heard = new Map<string, number>();
   /** When this broker last heard its own beat come back: the proof its connection still works. */
   private lastEcho = Date.now();
+  /** Notifications refused so far (logged now and then, not each: a flood must not flood the log). */
+  private refused = 0;
   private queue: Promise<void> = Promise.resolve();
   private beat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -86,14 +90,20 @@ export class ClusterLink {
   }
 
   private receive(payload: string): void {
-    let parsed: ReturnType<typeof ClusterEvent.safeParse>;
+    const json = this.peers.verified(payload);
+    let parsed: ReturnType<typeof ClusterEvent.safeParse> | undefined;
     try {
-      parsed = ClusterEvent.safeParse(JSON.parse(payload));
+      if (json !== undefined) parsed = ClusterEvent.safeParse(JSON.parse(json));
     } catch {
-      parsed = ClusterEvent.safeParse(undefined);
+      // Not JSON: refused below like any other bad payload.
     }
-    if (!parsed.success) {
-      this.log.warn({ payload: payload.slice(0, 200) }, 'ignored a malformed notification on the cluster channel');
+    if (!parsed?.success) {
+      // Anyone who can connect to the database can NOTIFY; only brokers can sign.
+      if (this.refused++ % REFUSED_LOG_EVERY === 0)
+        this.log.warn(
+          { payload: payload.slice(0, 200), refused: this.refused },
+          'ignored a notification on the cluster channel that no broker of this database signed, or that is malformed',
+        );
       return;
     }
     const event = parsed.data;

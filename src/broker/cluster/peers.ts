@@ -4,7 +4,7 @@
  * no peers; every method here is then a cheap no-op, so the service modules call it
  * unconditionally.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../shared/log.ts';
 import type { Store } from '../store.ts';
 import type { OutgoingEvent } from './events.ts';
@@ -80,6 +80,9 @@ export class Peers {
     return !this.enabled || storedUpTo <= this.handedUpTo;
   }
 
+  /** The database's signing key (team mode): only brokers can read it. */
+  private key: string | undefined;
+
   constructor(
     /** Whether other brokers may share the database (PostgreSQL). */
     readonly enabled: boolean,
@@ -107,7 +110,30 @@ export class Peers {
     }
   }
 
+  /** Signs from now on with the database's key. */
+  useKey(key: string): void {
+    this.key = key;
+  }
+
+  /** `<signature>.<json>`: the others act only on what a broker of the database signed. */
   private payload(event: OutgoingEvent): string {
-    return JSON.stringify({ ...event, b: this.id });
+    const json = JSON.stringify({ ...event, b: this.id });
+    return `${this.sign(json)}.${json}`;
+  }
+
+  /** The JSON of a payload another broker signed with the database's key, else undefined. */
+  verified(payload: string): string | undefined {
+    const dot = payload.indexOf('.');
+    if (dot <= 0 || this.key === undefined) return undefined;
+    const given = Buffer.from(payload.slice(0, dot));
+    const json = payload.slice(dot + 1);
+    const expected = Buffer.from(this.sign(json));
+    return given.length === expected.length && timingSafeEqual(given, expected) ? json : undefined;
+  }
+
+  private sign(json: string): string {
+    return createHmac('sha256', this.key ?? '')
+      .update(json)
+      .digest('base64url');
   }
 }

@@ -29,6 +29,7 @@ export interface Team {
 }
 
 export async function joinTeam(deps: TeamDeps): Promise<Team> {
+  deps.peers.useKey(await deps.store.clusterKey());
   const link = new ClusterLink(deps.url, deps.peers, new ClusterApplier(deps), deps.log);
   await link.start();
   const rates = new RateShare(deps.peers, deps.limiters);
