@@ -71,7 +71,7 @@ export class LoopGuard {
     const at = this.now().getTime();
     if (++this.admitted % SWEEP_EVERY === 0) this.sweep(at);
     const { limit, windowMs } = this.policy;
-    const sent = (this.recent.get(conversationId) ?? []).filter((s) => s.at > at - windowMs);
+    const sent = this.window(conversationId, at);
     if (sent.length >= limit && new Set([senderId, ...sent.map((s) => s.sender)]).size >= 2) {
       const held: Hold = {
         conversationId,
@@ -84,8 +84,7 @@ export class LoopGuard {
       this.events.held(held);
       throw heldError(held);
     }
-    sent.push({ at, sender: senderId });
-    this.recent.set(conversationId, sent.slice(-limit));
+    this.remember(conversationId, sent, { at, sender: senderId });
   }
 
   /**
@@ -101,9 +100,18 @@ export class LoopGuard {
       return;
     }
     const at = this.now().getTime();
-    const sent = (this.recent.get(conversationId) ?? []).filter((s) => s.at > at - this.policy!.windowMs);
-    sent.push({ at, sender: senderId });
-    this.recent.set(conversationId, sent.slice(-this.policy.limit));
+    this.remember(conversationId, this.window(conversationId, at), { at, sender: senderId });
+  }
+
+  /** The conversation's agent messages still inside the window at `at`, oldest first. */
+  private window(conversationId: string, at: number): Sent[] {
+    return (this.recent.get(conversationId) ?? []).filter((s) => s.at > at - this.policy!.windowMs);
+  }
+
+  /** Adds one message to the window, which keeps at most `limit` (the most that can matter). */
+  private remember(conversationId: string, sent: Sent[], message: Sent): void {
+    sent.push(message);
+    this.recent.set(conversationId, sent.slice(-this.policy!.limit));
   }
 
   /** Another broker held a conversation (and stored the hold). */
