@@ -22,6 +22,9 @@ export class FrameBudget {
   /** Refused frames since the last pause. */
   private strikes = 0;
   private lastRefusedAt = -Infinity;
+  /** Tokens taken before the hello was accepted: they count against the partner's budget too. */
+  private takenBeforeHello = 0;
+  private identified = false;
 
   constructor(
     private readonly limiter: RateLimiter,
@@ -31,12 +34,16 @@ export class FrameBudget {
   /** The socket's hello was accepted: from now on its frames count as its partner's. */
   identify(partnerId: string): void {
     this.key = `partner:${partnerId}`;
+    this.identified = true;
+    // Frames sent while the hello was being checked must not open a second, fresh budget.
+    if (this.takenBeforeHello > 0) this.limiter.debit(this.key, this.takenBeforeHello);
   }
 
   take(): FrameVerdict {
     const now = this.now();
     const wait = this.limiter.take(this.key);
     if (wait === 0) {
+      if (!this.identified) this.takenBeforeHello += 1;
       // Not on every passing frame: a flood is let through a frame at a time as the bucket refills.
       if (now - this.lastRefusedAt >= RATE_LIMIT_STRIKE_PAUSE_MS) this.strikes = 0;
       return { allowed: true };
