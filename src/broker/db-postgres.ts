@@ -7,7 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DuoError } from '../shared/errors.ts';
 import { describeDbLocation } from '../shared/db-location.ts';
-import { PG_CONNECT_TIMEOUT_MS, PG_POOL_SIZE } from '../shared/limits.ts';
+import { PG_CONNECT_TIMEOUT_MS, PG_IDLE_IN_TRANSACTION_MS, PG_POOL_SIZE } from '../shared/limits.ts';
 import type { OpenedDatabase } from './db.ts';
 import type { Database } from './schema.ts';
 
@@ -31,6 +31,7 @@ export function postgresConfig(url: string, applicationName: string): pg.ClientC
     types,
     application_name: applicationName,
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: PG_IDLE_IN_TRANSACTION_MS,
     keepAlive: true,
   };
 }
