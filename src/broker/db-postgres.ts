@@ -7,7 +7,13 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DuoError } from '../shared/errors.ts';
 import { describeDbLocation } from '../shared/db-location.ts';
-import { PG_CONNECT_TIMEOUT_MS, PG_KEEPALIVE_DELAY_MS, PG_POOL_SIZE, PG_QUERY_TIMEOUT_MS } from '../shared/limits.ts';
+import {
+  PG_CONNECT_TIMEOUT_MS,
+  PG_IDLE_IN_TRANSACTION_MS,
+  PG_KEEPALIVE_DELAY_MS,
+  PG_POOL_SIZE,
+  PG_QUERY_TIMEOUT_MS,
+} from '../shared/limits.ts';
 import type { OpenedDatabase } from './db.ts';
 import type { Database } from './schema.ts';
 
@@ -32,6 +38,9 @@ export function postgresConfig(url: string, applicationName: string): pg.ClientC
     application_name: applicationName,
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
     query_timeout: PG_QUERY_TIMEOUT_MS,
+    // A broker that vanishes mid-transaction (a pulled cable) would otherwise hold the write-order
+    // lock until the server's TCP keepalive notices, hours later, stalling every other broker.
+    idle_in_transaction_session_timeout: PG_IDLE_IN_TRANSACTION_MS,
     keepAlive: true,
     keepAliveInitialDelayMillis: PG_KEEPALIVE_DELAY_MS,
   };

@@ -81,6 +81,12 @@ export const BUSY_RETRY_AFTER_SECONDS = 1;
 export const PG_POOL_SIZE = 10;
 /** How long opening a PostgreSQL connection may take before the broker reports the database unreachable. */
 export const PG_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * PostgreSQL ends a broker's session left idle inside a transaction this long: a broker that lost
+ * its network mid-transaction would otherwise hold the write-order lock, stalling every broker of
+ * the team, until the server's TCP keepalive noticed (hours by default).
+ */
+export const PG_IDLE_IN_TRANSACTION_MS = 5_000;
 /** How often each broker of a team (several on one PostgreSQL database) says it is alive. */
 export const CLUSTER_BEAT_MS = 2_000;
 /** A broker of the team not heard from for this long is gone: its partners go offline. */

@@ -4,7 +4,6 @@
  * says https when it starts, and a child-process CLI and partner reach it (REST and a WSS hello)
  * once NODE_EXTRA_CA_CERTS names the certificate, and explain the refusal when it does not.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -13,8 +12,8 @@ import { brokerConfigFromEnv } from '../../src/shared/config.ts';
 import { freePort, startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, LiveDuo, runDuo, type CliHome } from '../helpers/cli.ts';
 import { callUntilOk, startStdioPartner } from '../helpers/stdio-partner.ts';
+import { makeCertificate, opensslMissing } from '../helpers/tls-cert.ts';
 
-const opensslMissing = spawnSync('openssl', ['version']).status !== 0;
 if (opensslMissing)
   console.log('Skipping the TLS broker tests: openssl is not installed, so no certificate can be made.');
 
@@ -68,32 +67,7 @@ describe.skipIf(opensslMissing)('a broker serving TLS', () => {
 
   beforeAll(async () => {
     dir = tempDir('duo-tls-');
-    cert = join(dir, 'cert.pem');
-    key = join(dir, 'key.pem');
-    const made = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { encoding: 'utf8' },
-    );
-    if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
+    ({ cert, key } = makeCertificate(dir, ['DNS:localhost', 'IP:127.0.0.1']));
     broker = await startBroker({ tlsCert: cert, tlsKey: key });
   });
   afterAll(async () => {

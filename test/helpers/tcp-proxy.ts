@@ -20,24 +20,33 @@ export class TcpProxy {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    readonly host: string,
   ) {}
 
-  /** `listenPort`: a fixed port (to stand in again for a proxy that was closed), else any free one. */
-  static async start(targetPort: number, targetHost = '127.0.0.1', listenPort = 0): Promise<TcpProxy> {
+  /**
+   * `listenPort`: a fixed port (to stand in again for a proxy that was closed), else any free one.
+   * `listenHost`: the address to listen on (the host side of a network namespace's link, say).
+   */
+  static async start(
+    targetPort: number,
+    targetHost = '127.0.0.1',
+    listenPort = 0,
+    listenHost = '127.0.0.1',
+  ): Promise<TcpProxy> {
     const accepted: Array<(client: Socket) => void> = [];
     const server = createServer((client) => accepted[0]?.(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(listenPort, '127.0.0.1', () => resolve());
+      server.listen(listenPort, listenHost, () => resolve());
     });
     const address = server.address();
-    const proxy = new TcpProxy(server, typeof address === 'object' && address ? address.port : 0);
+    const proxy = new TcpProxy(server, typeof address === 'object' && address ? address.port : 0, listenHost);
     accepted.push((client) => proxy.accept(client, targetPort, targetHost));
     return proxy;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   get connections(): number {
