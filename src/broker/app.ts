@@ -111,8 +111,6 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       log: app.log,
     }));
   await service.start();
-  // Everything stored before this broker started is in the store for its sessions to replay.
-  peers.handed(await store.maxMessageId());
   const sweeper = setInterval(() => {
     limiter.sweep();
     authFailures.sweep();

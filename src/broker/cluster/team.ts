@@ -3,24 +3,13 @@
  * applying what they say), the heartbeat, and the sharing of rate-limit spending. Loaded only in
  * team mode, so a broker on SQLite never loads the PostgreSQL driver.
  */
-import type { Logger } from '../../shared/log.ts';
-import type { HumanSeat } from '../console/index.ts';
-import type { RateLimiter } from '../rate-limit.ts';
-import type { BrokerService } from '../service.ts';
-import type { Store } from '../store.ts';
-import { ClusterApplier } from './apply.ts';
+import { ClusterApplier, type ApplyDeps } from './apply.ts';
 import { ClusterLink } from './link.ts';
-import type { Peers } from './peers.ts';
 import { RateShare } from './rate-share.ts';
 
-export interface TeamDeps {
+export interface TeamDeps extends ApplyDeps {
+  /** The database the others listen on. */
   url: string;
-  store: Store;
-  service: BrokerService;
-  peers: Peers;
-  seat: Pick<HumanSeat, 'elsewhere'>;
-  limiters: Record<'requests' | 'auth', RateLimiter>;
-  log: Logger;
 }
 
 export interface Team {
@@ -32,6 +21,8 @@ export async function joinTeam(deps: TeamDeps): Promise<Team> {
   deps.peers.useKey(await deps.store.clusterKey());
   const link = new ClusterLink(deps.url, deps.peers, new ClusterApplier(deps), deps.log);
   await link.start();
+  // Everything stored before this broker listened is in the store for its sessions to replay.
+  deps.peers.handed(await deps.store.maxMessageId());
   const rates = new RateShare(deps.peers, deps.limiters);
   return {
     async leave() {
