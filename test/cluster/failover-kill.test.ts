@@ -10,7 +10,13 @@ import { startBrokerProcess, type BrokerProcess } from '../helpers/broker.ts';
 import { ownerTokenEnv } from '../helpers/owner-tokens.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../helpers/postgres.ts';
 import { figure, scale } from '../helpers/scale.ts';
-import { callUntilOk, listenFor, startStdioPartner, type StdioPartner } from '../helpers/stdio-partner.ts';
+import {
+  callUntilOk,
+  listenFor,
+  startStdioPartner,
+  type StdioPartner,
+  talkUntilAcked,
+} from '../helpers/stdio-partner.ts';
 
 const skip = await postgresSkipReason();
 const PER_PARTNER = scale(30, 150);
@@ -59,12 +65,7 @@ describe.skipIf(skip !== undefined)(`failover across a team${skip ? ` — skippe
             faults = b.kill('SIGKILL');
           }
           const content = `${from.partnerId}-${i}`;
-          for (;;) {
-            const result = await from.call('talk', { to, message: content });
-            if (!result.isError) break;
-            failedCalls += 1;
-            await new Promise((resolve) => setTimeout(resolve, 50));
-          }
+          failedCalls += await talkUntilAcked(from, to, content);
           acked[from.partnerId]!.push(content);
         }
       };

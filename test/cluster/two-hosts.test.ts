@@ -17,7 +17,13 @@ import { tempDir } from '../helpers/broker.ts';
 import { createHosts, inHost, netnsSkipReason, removeHosts, unplug, type NetHost } from '../helpers/netns.ts';
 import { createTestDatabase, postgresSkipReason, POSTGRES_ADMIN_URL } from '../helpers/postgres.ts';
 import { figure } from '../helpers/scale.ts';
-import { callUntilOk, listenFor, startStdioPartner, type StdioPartner } from '../helpers/stdio-partner.ts';
+import {
+  callUntilOk,
+  listenFor,
+  startStdioPartner,
+  type StdioPartner,
+  talkUntilAcked,
+} from '../helpers/stdio-partner.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { makeCertificate, opensslMissing } from '../helpers/tls-cert.ts';
 
@@ -173,13 +179,7 @@ describe.skipIf(skip !== undefined)(`a team on two hosts${skip ? ` — skipped: 
             daveOffline = whenDaveOffline();
           }
           const content = `${from.partnerId}-${i}`;
-          // A send that fails (its broker went silent) is retried until acknowledged, as a model would.
-          for (;;) {
-            const result = await from.call('talk', { to, message: content });
-            if (!result.isError) break;
-            failedCalls += 1;
-            await new Promise((resolve) => setTimeout(resolve, 50));
-          }
+          failedCalls += await talkUntilAcked(from, to, content);
           acked[from.partnerId]!.push(content);
         }
       };

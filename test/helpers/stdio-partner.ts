@@ -182,6 +182,18 @@ export async function callUntilOk(
   }
 }
 
+/**
+ * Sends one message with `talk`, retrying a failed call until it is acknowledged, as a model
+ * would (the partner reuses the send's clientMsgId, so a retry never stores it twice). Returns
+ * how many calls failed first.
+ */
+export async function talkUntilAcked(partner: StdioPartner, to: string, message: string): Promise<number> {
+  for (let failed = 0; ; failed++) {
+    if (!(await partner.call('talk', { to, message })).isError) return failed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** The messages in a listen result, in the order shown. */
 export function messagesIn(text: string): EnvelopedMessage[] {
   const found: EnvelopedMessage[] = [];
