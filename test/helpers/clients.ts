@@ -1,6 +1,6 @@
 /** Thin REST and WebSocket clients for tests, speaking the shared protocol. */
 import WebSocket from 'ws';
-import { ServerFrame, type ClientFrame, type Message } from '../../src/shared/protocol.ts';
+import { ServerFrame, type ClientFrame, type ConversationSummary, type Message } from '../../src/shared/protocol.ts';
 import { ownerTokenFor } from './owner-tokens.ts';
 
 export interface Registered {
@@ -154,4 +154,77 @@ export async function connect(baseUrl: string, who: Registered, since = 0): Prom
   client.send({ type: 'hello', partnerId: who.partnerId, secret: who.secret, since });
   await client.frame('welcome');
   return client;
+}
+
+/**
+ * A partner that acts over REST only, as a second user's agent does in end-to-end tests: it
+ * sends, receives with the long-poll (which marks what it returned read), and reads its view of
+ * the conversations.
+ */
+export class RestPartner {
+  private constructor(
+    readonly baseUrl: string,
+    readonly who: Registered,
+  ) {}
+
+  static async register(baseUrl: string, partnerId: string): Promise<RestPartner> {
+    return new RestPartner(baseUrl, await register(baseUrl, partnerId));
+  }
+
+  /** A partner registered elsewhere (its secret read from its home), acting over REST. */
+  static as(baseUrl: string, who: Registered): RestPartner {
+    return new RestPartner(baseUrl, who);
+  }
+
+  get id(): string {
+    return this.who.partnerId;
+  }
+
+  /** Sends `content` to a partner id or into a conversation; returns the broker's reply body. */
+  async send(target: { to: string } | { conversationId: string }, content: string) {
+    const reply = await talk(this.baseUrl, this.who, { ...target, content });
+    if (reply.status !== 200)
+      throw new Error(`${this.id} could not send: ${reply.status} ${JSON.stringify(reply.body)}`);
+    return reply.body as { messageId: number; conversationId: string; createdAt: string; duplicate: boolean };
+  }
+
+  /** Sends, and returns the broker's answer as it is (a refusal is not thrown). */
+  trySend(target: { to: string } | { conversationId: string }, content: string) {
+    return talk(this.baseUrl, this.who, { ...target, content });
+  }
+
+  /** Waits up to `timeoutS` for unread messages and returns them (they are read from then on). */
+  async receive(timeoutS = 30, conversationId?: string): Promise<Message[]> {
+    const query = new URLSearchParams({ timeout: String(timeoutS) });
+    if (conversationId !== undefined) query.set('conversationId', conversationId);
+    const reply = await api(this.baseUrl, 'GET', `/listen/${this.id}?${query}`, { secret: this.who.secret });
+    if (reply.status !== 200)
+      throw new Error(`${this.id} could not listen: ${reply.status} ${JSON.stringify(reply.body)}`);
+    return reply.body.messages as Message[];
+  }
+
+  /** Receives until a message whose text holds `needle` arrives (others are read and dropped). */
+  async receiveText(needle: string, timeoutMs = 30_000): Promise<Message> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const left = Math.ceil((deadline - Date.now()) / 1000);
+      if (left <= 0)
+        throw new Error(`${this.id} received no message holding ${JSON.stringify(needle)} in ${timeoutMs} ms`);
+      const found = (await this.receive(Math.min(left, 30))).find((m) => m.content.includes(needle));
+      if (found) return found;
+    }
+  }
+
+  /** Its conversations with unread counts (and whatever else the broker's summary carries). */
+  async conversations(): Promise<ConversationSummary[]> {
+    const reply = await api(this.baseUrl, 'GET', `/conversations/${this.id}`, { secret: this.who.secret });
+    if (reply.status !== 200)
+      throw new Error(`${this.id}: conversations: ${reply.status} ${JSON.stringify(reply.body)}`);
+    return reply.body.conversations as ConversationSummary[];
+  }
+
+  /** Its unread count in one conversation (0 when it is not a member). */
+  async unread(conversationId: string): Promise<number> {
+    return (await this.conversations()).find((c) => c.id === conversationId)?.unread ?? 0;
+  }
 }

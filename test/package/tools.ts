@@ -12,8 +12,10 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const VERSION: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 
-/** The Claude Code the tests run against: the version the issue was found with; it runs on Node 20. */
+/** The oldest Claude Code the project supports (and the one the package tests run against). */
 export const CLAUDE_CODE_VERSION = '2.1.197';
+/** The newest Claude Code the scenario tests were checked with. */
+export const CLAUDE_CODE_LATEST = '2.1.332';
 
 export interface RunResult {
   code: number | null;
@@ -119,12 +121,20 @@ export async function packAndInstall(dir: string): Promise<PackedInstall> {
 export type ClaudeCode = { claude: string; binDir: string; installMs: number } | { skip: string };
 
 /**
- * The pinned Claude Code CLI, installed from the npm registry into a cache directory the first
+ * A pinned Claude Code CLI, installed from the npm registry into a cache directory the first
  * time (seconds; its native binary comes inside the package). When that fails, the reason is
- * returned so the tests that need it skip and say why.
+ * returned so the tests that need it skip and say why; with DUO_REQUIRE_CLAUDE_CODE=1 (CI) that
+ * is a failure instead.
  */
-export async function claudeCode(): Promise<ClaudeCode> {
-  const cache = join(tmpdir(), 'claude-duo-test-cache', `claude-code-${CLAUDE_CODE_VERSION}`);
+export async function claudeCode(version = CLAUDE_CODE_VERSION): Promise<ClaudeCode> {
+  const found = await installClaudeCode(version);
+  if ('skip' in found && process.env.DUO_REQUIRE_CLAUDE_CODE === '1')
+    throw new Error(`${found.skip}, and DUO_REQUIRE_CLAUDE_CODE=1`);
+  return found;
+}
+
+async function installClaudeCode(version: string): Promise<ClaudeCode> {
+  const cache = join(tmpdir(), 'claude-duo-test-cache', `claude-code-${version}`);
   const binDir = join(cache, 'node_modules', '.bin');
   const claude = join(binDir, 'claude');
   const started = Date.now();
@@ -141,14 +151,14 @@ export async function claudeCode(): Promise<ClaudeCode> {
         '--no-audit',
         '--no-fund',
         '--prefer-offline',
-        `@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}`,
+        `@anthropic-ai/claude-code@${version}`,
       ],
       { env: npmEnv(), cwd: dirname(cache), timeoutMs: 300_000 },
     );
     if (install.code !== 0) {
       rmSync(staging, { recursive: true, force: true });
       return {
-        skip: `could not install @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}: ${lastLines(install.output)}`,
+        skip: `could not install @anthropic-ai/claude-code@${version}: ${lastLines(install.output)}`,
       };
     }
     try {
@@ -157,9 +167,9 @@ export async function claudeCode(): Promise<ClaudeCode> {
       rmSync(staging, { recursive: true, force: true }); // another run won the race
     }
   }
-  const version = await run(claude, ['--version'], { env: { PATH: process.env.PATH ?? '' }, cwd: tmpdir() });
-  if (version.code !== 0 || !version.stdout.includes(CLAUDE_CODE_VERSION))
-    return { skip: `claude --version did not answer ${CLAUDE_CODE_VERSION}: ${lastLines(version.output)}` };
+  const answer = await run(claude, ['--version'], { env: { PATH: process.env.PATH ?? '' }, cwd: tmpdir() });
+  if (answer.code !== 0 || !answer.stdout.includes(version))
+    return { skip: `claude --version did not answer ${version}: ${lastLines(answer.output)}` };
   return { claude, binDir, installMs: Date.now() - started };
 }
 
@@ -174,9 +184,9 @@ export interface CleanHome {
  * user's: PATH is `binDirs` plus node's folder and the system's. Claude Code is told to stay
  * offline (no API key exists; the model is never called).
  */
-export function cleanHome(binDirs: string[], extra: Record<string, string> = {}): CleanHome {
+export function cleanHome(binDirs: string[], extra: Record<string, string> = {}, projectName = 'shop'): CleanHome {
   const home = mkdtempSync(join(tmpdir(), 'duo-pkg-home-'));
-  const project = join(home, 'projects', 'shop');
+  const project = join(home, 'projects', projectName);
   mkdirSync(project, { recursive: true });
   const env: Record<string, string> = {
     PATH: [...binDirs, dirname(process.execPath), '/usr/bin', '/bin'].join(':'),
