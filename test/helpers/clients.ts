@@ -223,6 +223,14 @@ export class RestPartner {
     return reply.body.conversations as ConversationSummary[];
   }
 
+  /** The newest messages of a conversation, as history returns them (with receipts, when the broker gives them). */
+  async history(conversationId: string, limit = 20): Promise<(Message & { receipts?: Record<string, string> })[]> {
+    const path = `/conversations/${encodeURIComponent(conversationId)}/messages?limit=${limit}`;
+    const reply = await api(this.baseUrl, 'GET', path, { secret: this.who.secret });
+    if (reply.status !== 200) throw new Error(`${this.id}: history: ${reply.status} ${JSON.stringify(reply.body)}`);
+    return reply.body.messages;
+  }
+
   /** Its unread count in one conversation (0 when it is not a member). */
   async unread(conversationId: string): Promise<number> {
     return (await this.conversations()).find((c) => c.id === conversationId)?.unread ?? 0;

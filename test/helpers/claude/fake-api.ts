@@ -158,6 +158,11 @@ export class Turn {
     return out;
   }
 
+  /** The text of the newest result of `name` the model was given, or undefined. */
+  lastResult(name: string): string | undefined {
+    return this.results(name).at(-1)?.text;
+  }
+
   /** Whether the fake's answer to this request called `name`. */
   answeredWith(name: string): boolean {
     return this.request.reply?.blocks.some((b) => b.type === 'tool_use' && b.name === name) ?? false;

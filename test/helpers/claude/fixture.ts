@@ -8,11 +8,16 @@
  * DUO_REQUIRE_CLAUDE_CODE=1); so does a missing tmux for the tests that need it.
  */
 import { afterAll, afterEach, beforeAll, type TestContext } from 'vitest';
+import { sleep } from '../scale.ts';
 import type { BrokerConfigInput } from '../../../src/shared/config.ts';
 import { startBroker, type TestBroker } from '../broker.ts';
 import { RestPartner } from '../clients.ts';
 import { claudeBinary, ClaudeHome, tmuxSkipReason, type Binary } from './claude-code.ts';
 import { FakeApi } from './fake-api.ts';
+
+/** The duo tools as Claude Code names them for the model. */
+export const TALK = 'mcp__duo__talk';
+export const LISTEN = 'mcp__duo__listen';
 
 export interface ClaudeFixture {
   broker: TestBroker;
@@ -30,6 +35,22 @@ export interface FixtureOptions {
   broker?: Partial<BrokerConfigInput>;
   /** Extra environment for every Claude Code run. */
   env?: Record<string, string>;
+}
+
+/**
+ * Waits until the broker handed message `id` to `member`'s live session (its receipt, as the
+ * sender's history shows it, is `pushed` or `seen`). A broker without receipts cannot say: then
+ * it waits a second, ample for a push on this machine.
+ */
+export async function untilPushed(sender: RestPartner, conversationId: string, id: number, member: string) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const message = (await sender.history(conversationId)).find((m) => m.id === id);
+    if (message?.receipts === undefined) return sleep(1000);
+    if (message.receipts[member] === 'pushed' || message.receipts[member] === 'seen') return;
+    if (Date.now() > deadline) throw new Error(`message ${id} was not pushed to ${member} within 10 s`);
+    await sleep(25);
+  }
 }
 
 /**
