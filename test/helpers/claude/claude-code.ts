@@ -94,6 +94,9 @@ export class ClaudeHome {
       MCP_CONNECTION_NONBLOCKING: '0',
       DUO_AUTOSTART: '0',
       DUO_LOG_LEVEL: 'warn',
+      // For the `duo` commands a test runs in this home; Claude Code's partner and hooks get the
+      // broker from what `duo install` wrote.
+      BROKER_URL: options.brokerUrl,
       TERM: 'xterm-256color',
       ...ownerTokenEnv(options.brokerUrl),
       ...options.env,
