@@ -92,6 +92,18 @@ export class Mailbox extends EventEmitter<MailboxEvents> {
     return messages;
   }
 
+  /**
+   * The model was shown the messages `shown` of `conversationId` (a history page): the held ones
+   * among them are read. Only an unbroken run from the oldest held message counts, since an ack
+   * moves the cursor over everything below it.
+   */
+  takeShown(conversationId: string, shown: ReadonlySet<number>): Message[] {
+    const held = this.inbox.peek({ conversationId });
+    let run = 0;
+    while (run < held.length && shown.has(held[run]!.id)) run++;
+    return run === 0 ? [] : this.take(conversationId, run);
+  }
+
   /** The model wrote in `conversationId`: a `talk` without a target goes there next. */
   wroteIn(conversationId: string): void {
     this.lastConversationId = conversationId;

@@ -236,8 +236,11 @@ export class Partner extends EventEmitter<PartnerEvents> {
     return this.client.conversations();
   }
 
-  history(conversationId: string, limit: number) {
-    return this.client.history(conversationId, { limit });
+  /** The newest `limit` messages; the unread ones among them reached the model now: read. */
+  async history(conversationId: string, limit: number) {
+    const reply = await this.client.history(conversationId, { limit });
+    this.mailbox.takeShown(conversationId, new Set(reply.messages.map((m) => m.id)));
+    return reply;
   }
 
   createConversation(body: CreateConversationBody) {

@@ -196,6 +196,24 @@ describe('talk and listen', () => {
     expect(again.text).toMatch(/No new messages/);
   });
 
+  it('history marks read the unread messages it showed, never one it left out', async () => {
+    const [a, b] = [uid('alice'), uid('bob')];
+    const alice = await partner({ partnerId: a });
+    const bob = await partner({ partnerId: b });
+    for (const text of ['first', 'second', 'third']) await bob.call('talk', { message: text, to: a });
+    await waitUntil(() => alice.partner.held().length === 3);
+    const conversation = `direct:${[a, b].sort().join(':')}`;
+    // The newest two leave the oldest unread one out: nothing may be marked read.
+    expect((await alice.call('history', { conversation, limit: 2 })).text).not.toContain('first');
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await alice.rest().conversations()).conversations[0]?.unread).toBe(3);
+    expect(alice.partner.held()).toHaveLength(3);
+    const all = await alice.call('history', { conversation, limit: 3 });
+    expect(all.text).toContain('first');
+    expect(all.text).not.toContain('📬');
+    await expect.poll(async () => (await alice.rest().conversations()).conversations[0]?.unread).toBe(0);
+  });
+
   it('talk with wait returns the first reply in that conversation, in the same call', async () => {
     const [a, b] = [uid('alice'), uid('bob')];
     const alice = await partner({ partnerId: a });
