@@ -19,7 +19,7 @@ export class Fanout {
     private readonly wakeups: Wakeups,
     private readonly presence: Pick<Presence, 'isOnline'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
-    private readonly hooks: Pick<ServiceHooks, 'committed'> = {},
+    private readonly hooks: Pick<ServiceHooks, 'committed' | 'cursorMoved'> = {},
   ) {}
 
   /**
@@ -55,5 +55,14 @@ export class Fanout {
       this.wakeups.wake(recipient);
       if (!elsewhere && !this.presence.isOnline(recipient)) this.notices.schedule(recipient);
     }
+  }
+
+  /**
+   * `partnerId` read `conversationId` up to `upTo` (here or on another broker): its live session
+   * is told, so a partner drops what reached its model through another client (a hook).
+   */
+  read(partnerId: string, conversationId: string, upTo: number): void {
+    this.hooks.cursorMoved?.(partnerId, conversationId, upTo);
+    this.sessions.get(partnerId)?.send({ type: 'read', conversationId, upTo });
   }
 }

@@ -52,7 +52,7 @@ export class Writes {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly membership: Membership,
-    private readonly fanout: Pick<Fanout, 'publish' | 'livePushes' | 'recorded'>,
+    private readonly fanout: Pick<Fanout, 'publish' | 'livePushes' | 'recorded' | 'read'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
     private readonly peers: Pick<Peers, 'inTransaction' | 'enabled' | 'caughtUpWith' | 'handedOwn'>,
     private readonly hooks: Pick<ServiceHooks, 'beforeTalk'> = {},
@@ -79,7 +79,9 @@ export class Writes {
   /** Marks read up to `upTo` in one conversation (committed with the other writes of its tick). */
   async ack(partnerId: string, conversationId: string, upTo: number): Promise<void> {
     await this.membership.require(conversationId, partnerId);
-    if (await this.batcher.submit({ kind: 'ack', partnerId, conversationId, upTo })) this.notices.schedule(partnerId);
+    if (!(await this.batcher.submit({ kind: 'ack', partnerId, conversationId, upTo }))) return;
+    this.notices.schedule(partnerId);
+    this.fanout.read(partnerId, conversationId, upTo);
   }
 
   /** Records that `partnerId` was pushed up to `upTo` (committed with the other writes of its tick). */
@@ -161,8 +163,13 @@ export class Writes {
         if (talk.message) messages.push(talk.message);
         return talk;
       }
-      case 'ack':
-        return tx.advanceCursor(item.conversationId, item.partnerId, item.upTo);
+      case 'ack': {
+        const moved = await tx.advanceCursor(item.conversationId, item.partnerId, item.upTo);
+        // The partner's session may live on another broker: it hears of the move at commit.
+        if (moved)
+          await this.peers.inTransaction(tx, { t: 'read', p: item.partnerId, c: item.conversationId, u: item.upTo });
+        return moved;
+      }
       case 'pushed':
         // Recorded together with the pushes of this batch's messages, below.
         return true;

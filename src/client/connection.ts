@@ -52,6 +52,8 @@ type ConnectionEvents = {
   message: [message: Message];
   /** The broker confirmed a `resume`: every message after this starts above `since`. */
   resumed: [since: number];
+  /** The partner read `conversationId` up to `upTo`, through this or another client. */
+  read: [conversationId: string, upTo: number];
 };
 
 export type TalkRequest = Omit<TalkFrame, 'type' | 'ref'>;
@@ -233,6 +235,9 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
         return this.onError(frame);
       case 'resumed':
         this.emit('resumed', frame.since);
+        return;
+      case 'read':
+        this.emit('read', frame.conversationId, frame.upTo);
         return;
       case 'presence':
         // Presence serves clients that show who is online as it changes; the partner asks

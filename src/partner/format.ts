@@ -7,20 +7,14 @@ import { otherMember } from '../shared/ids.ts';
 import type { Message } from '../shared/protocol.ts';
 import { localTime } from '../client/display.ts';
 
-/** One message: `[HH:MM] sender:` then the enveloped text; `note` goes after the sender. */
-export function formatMessage(message: Message, note = ''): string {
+/** One message: `[HH:MM] sender:` then the enveloped text. */
+export function formatMessage(message: Message): string {
   const time = localTime(message.createdAt);
-  return `[${time}] ${message.from}:${note ? ` ${note}` : ''}\n${envelope(message, time ? { time } : {})}`;
+  return `[${time}] ${message.from}:\n${envelope(message, time ? { time } : {})}`;
 }
 
-/**
- * Messages grouped under a 📁 header per conversation, in id order within each. Those for which
- * `seen` holds are marked as already shown, so a repeat is not mistaken for a new message.
- */
-export function formatMessages(
-  messages: readonly Message[],
-  seen: (message: Message) => boolean = () => false,
-): string {
+/** Messages grouped under a 📁 header per conversation, in id order within each. */
+export function formatMessages(messages: readonly Message[]): string {
   const groups = new Map<string, Message[]>();
   for (const message of messages) {
     const group = groups.get(message.conversationId) ?? [];
@@ -28,14 +22,7 @@ export function formatMessages(
     groups.set(message.conversationId, group);
   }
   return [...groups]
-    .map(([conversationId, group]) =>
-      [
-        `📁 ${conversationId}`,
-        ...group.map((m) =>
-          formatMessage(m, seen(m) ? '(shown to you before as a channel event; you replied since)' : ''),
-        ),
-      ].join('\n'),
-    )
+    .map(([conversationId, group]) => [`📁 ${conversationId}`, ...group.map((m) => formatMessage(m))].join('\n'))
     .join('\n\n');
 }
 

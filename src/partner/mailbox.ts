@@ -1,11 +1,13 @@
 /**
  * The partner's mailbox: the one owner of the messages pushed by the broker and of what became
- * of them. A message is read (acked to the broker) when it reached the model: `take` handed it to
- * a `listen` result, or the model replied in its conversation after it was shown as a channel
- * event. Everything else stays unread on the broker and comes back after a restart.
+ * of them. A message is read (acked to the broker) only when its text reached the model: `take`
+ * handed it to a tool result. A channel event proves nothing (Claude Code drops them silently
+ * where channels are off), so it changes nothing here. When another client of this partner
+ * showed messages to the model (a hook), the broker says so with a `read` frame and they go.
+ * Everything else stays unread on the broker and comes back after a restart.
  *
  * It keeps the inbox within bounds by pausing and resuming the broker, and it remembers the
- * conversation of the last message the model saw, where a `talk` without a target goes.
+ * conversation the model read or wrote in last, where a `talk` without a target goes.
  */
 import { EventEmitter } from 'node:events';
 import type { Message } from '../shared/protocol.ts';
@@ -20,6 +22,7 @@ export interface MailboxLink extends FlowLink {
   on(event: 'message', listener: (message: Message) => void): unknown;
   on(event: 'state', listener: (state: ConnectionState) => void): unknown;
   on(event: 'resumed', listener: (since: number) => void): unknown;
+  on(event: 'read', listener: (conversationId: string, upTo: number) => void): unknown;
 }
 
 type MailboxEvents = {
@@ -31,10 +34,8 @@ export class Mailbox extends EventEmitter<MailboxEvents> {
   private readonly inbox: Inbox;
   private readonly flow: FlowControl;
   private readonly link: MailboxLink;
-  /** Per conversation, the highest message id pushed to the model as a channel event. */
-  private readonly shown = new Map<string, number>();
-  /** Per conversation, messages at or below this id were shown and then replied to: read. */
-  private readonly repliedUpTo = new Map<string, number>();
+  /** Per conversation, the read cursor the broker reported: nothing at or below it is new. */
+  private readonly readUpTo = new Map<string, number>();
   private lastConversationId: string | undefined;
 
   constructor(limits: InboxLimits, link: MailboxLink) {
@@ -47,6 +48,7 @@ export class Mailbox extends EventEmitter<MailboxEvents> {
       if (state === 'open') this.flow.connected();
     });
     link.on('resumed', () => this.flow.resumed());
+    link.on('read', (conversationId, upTo) => this.readElsewhere(conversationId, upTo));
   }
 
   /** The `since` of the next hello: everything unread above it must come (again). */
@@ -54,7 +56,7 @@ export class Mailbox extends EventEmitter<MailboxEvents> {
     return this.inbox.since;
   }
 
-  /** The conversation of the message the model saw or sent last. */
+  /** The conversation of the message the model read or sent last. */
   get lastConversation(): string | undefined {
     return this.lastConversationId;
   }
@@ -71,8 +73,8 @@ export class Mailbox extends EventEmitter<MailboxEvents> {
 
   /** A message pushed by the broker: kept once, in id order; new ones are announced. */
   receive(message: Message): void {
+    if (message.id <= (this.readUpTo.get(message.conversationId) ?? 0)) return;
     const result = this.inbox.add(message);
-    if (result === 'added') this.makeRoom();
     this.flow.received(result);
     if (result === 'added') this.emit('message', message);
   }
@@ -90,33 +92,28 @@ export class Mailbox extends EventEmitter<MailboxEvents> {
     return messages;
   }
 
-  /** A message was pushed to the model as a channel event (shown, not yet read). */
-  markShown(message: Message): void {
-    this.shown.set(message.conversationId, Math.max(this.shown.get(message.conversationId) ?? 0, message.id));
-    this.lastConversationId = message.conversationId;
+  /**
+   * The model was shown the messages `shown` of `conversationId` (a history page): the held ones
+   * among them are read. Only an unbroken run from the oldest held message counts, since an ack
+   * moves the cursor over everything below it.
+   */
+  takeShown(conversationId: string, shown: ReadonlySet<number>): Message[] {
+    const held = this.inbox.peek({ conversationId });
+    let run = 0;
+    while (run < held.length && shown.has(held[run]!.id)) run++;
+    return run === 0 ? [] : this.take(conversationId, run);
   }
 
-  /**
-   * The model sent a message in `conversationId`: what it was shown there before counts as read.
-   * Those messages stay held, out of the unread footer, so a client that ignores channel events
-   * still gets them from `listen`: a duplicate is cheaper than a loss.
-   */
-  repliedIn(conversationId: string): void {
+  /** The model wrote in `conversationId`: a `talk` without a target goes there next. */
+  wroteIn(conversationId: string): void {
     this.lastConversationId = conversationId;
-    const upTo = this.shown.get(conversationId);
-    if (upTo === undefined) return;
-    this.shown.delete(conversationId);
-    this.repliedUpTo.set(conversationId, Math.max(this.repliedUpTo.get(conversationId) ?? 0, upTo));
-    this.link.ack(conversationId, upTo);
-    this.makeRoom();
   }
 
   /** This partner left `conversationId`: its messages and read state go. */
   leave(conversationId: string): void {
     this.inbox.discard(conversationId, Number.MAX_SAFE_INTEGER);
     this.link.forgetConversation(conversationId);
-    this.shown.delete(conversationId);
-    this.repliedUpTo.delete(conversationId);
+    this.readUpTo.delete(conversationId);
     if (this.lastConversationId === conversationId) this.lastConversationId = undefined;
     this.flow.drained();
   }
@@ -131,25 +128,16 @@ export class Mailbox extends EventEmitter<MailboxEvents> {
     return this.inbox.waitFor(filter(conversationId), signal);
   }
 
-  /** Held messages the model has neither taken nor answered, for the unread footer. */
-  unread(): Message[] {
-    return this.inbox.peek().filter((message) => !this.wasAnswered(message));
+  /** Held messages, for the unread footer. */
+  unread(): readonly Message[] {
+    return this.inbox.peek();
   }
 
-  /** True for a message shown as a channel event that the model has since replied after. */
-  wasAnswered(message: Message): boolean {
-    return message.id <= (this.repliedUpTo.get(message.conversationId) ?? 0);
-  }
-
-  /**
-   * Answered messages are read already and stay only as a courtesy to clients that ignore
-   * channel events. When the inbox is full they make room, so a channel-only session never ends
-   * up paused with nothing it would call listen for.
-   */
-  private makeRoom(): void {
-    if (!this.inbox.isFull) return;
-    for (const [conversationId, upTo] of this.repliedUpTo) this.inbox.discard(conversationId, upTo);
-    this.flow.drained();
+  /** Another client of this partner showed the model `conversationId` up to `upTo`: read. */
+  private readElsewhere(conversationId: string, upTo: number): void {
+    if (upTo <= (this.readUpTo.get(conversationId) ?? 0)) return;
+    this.readUpTo.set(conversationId, upTo);
+    if (this.inbox.discard(conversationId, upTo).length > 0) this.flow.drained();
   }
 }
 

@@ -9,7 +9,7 @@
  * the id was unregistered (the session ended, or someone called /unregister); closed: shut down.
  */
 import { EventEmitter } from 'node:events';
-import { REGISTER_RETRY_FACTOR } from '../shared/defaults.ts';
+import { LISTEN_BATCH, REGISTER_RETRY_FACTOR } from '../shared/defaults.ts';
 import { DuoError, isTransient } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { CreateConversationBody, Message } from '../shared/protocol.ts';
@@ -30,6 +30,12 @@ import { waitForMessage, type WaitEnd } from './wait.ts';
 export type PartnerStatus = 'starting' | 'ready' | 'unreachable' | 'failed' | 'replaced' | 'unregistered' | 'closed';
 
 export type PublicIdentity = Omit<Identity, 'secret'>;
+
+/** A stored message, and the unread messages of its conversation that now reached the model with it. */
+export interface Talked {
+  sent: SentMessage;
+  unread: Message[];
+}
 
 type PartnerEvents = { status: [status: PartnerStatus] };
 
@@ -162,12 +168,15 @@ export class Partner extends EventEmitter<PartnerEvents> {
     }
   }
 
-  /** Sends a message; what the model was shown in that conversation counts as read once it is stored. */
-  async talk(content: string, target: SendTarget): Promise<SentMessage> {
+  /**
+   * Sends a message. What its conversation holds that the model has not read comes back with the
+   * receipt (and so counts as read): a reply never leaves the model blind to what it answers.
+   */
+  async talk(content: string, target: SendTarget): Promise<Talked> {
     await this.requireIdentity();
     const sent = await this.outbox.send(content, target);
-    this.mailbox.repliedIn(sent.conversationId);
-    return sent;
+    this.mailbox.wroteIn(sent.conversationId);
+    return { sent, unread: this.mailbox.take(sent.conversationId, LISTEN_BATCH) };
   }
 
   /** Removes up to `limit` held messages and marks them read: they are about to reach the model. */
@@ -180,24 +189,14 @@ export class Partner extends EventEmitter<PartnerEvents> {
     return this.mailbox.held(conversationId);
   }
 
-  /** Held messages the model has neither taken nor answered, for the unread footer. */
-  unreadMessages(): Message[] {
+  /** Held messages, none of them read yet, for the unread footer. */
+  unreadMessages(): readonly Message[] {
     return this.mailbox.unread();
-  }
-
-  /** True for a message shown as a channel event that the model has since replied after. */
-  wasAnswered(message: Message): boolean {
-    return this.mailbox.wasAnswered(message);
   }
 
   /** True when more messages may be waiting on the broker than the inbox holds. */
   get inboxSaturated(): boolean {
     return this.mailbox.saturated;
-  }
-
-  /** Records that a message reached the model as a channel event (shown, not yet read). */
-  markShown(message: Message): void {
-    this.mailbox.markShown(message);
   }
 
   /** Calls `listener` for every message new to the inbox; the returned function stops it. */
@@ -237,8 +236,11 @@ export class Partner extends EventEmitter<PartnerEvents> {
     return this.client.conversations();
   }
 
-  history(conversationId: string, limit: number) {
-    return this.client.history(conversationId, { limit });
+  /** The newest `limit` messages; the unread ones among them reached the model now: read. */
+  async history(conversationId: string, limit: number) {
+    const reply = await this.client.history(conversationId, { limit });
+    this.mailbox.takeShown(conversationId, new Set(reply.messages.map((m) => m.id)));
+    return reply;
   }
 
   createConversation(body: CreateConversationBody) {

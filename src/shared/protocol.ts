@@ -267,6 +267,16 @@ export const ResumedFrame = z.strictObject({
   ref: z.string().optional(),
   since: MessageId,
 });
+/**
+ * The partner's read cursor in a conversation moved to `upTo` (by any client acting as it: a
+ * hook, a REST listen, this socket's own ack): those messages reached the model, so a client
+ * holding them can drop them.
+ */
+export const ReadFrame = z.strictObject({
+  type: z.literal('read'),
+  conversationId: z.string(),
+  upTo: MessageId,
+});
 export const ErrorFrame = z.strictObject({
   type: z.literal('error'),
   ref: z.string().optional(),
@@ -280,6 +290,7 @@ export const ServerFrame = z.discriminatedUnion('type', [
   SentFrame,
   PresenceFrame,
   ResumedFrame,
+  ReadFrame,
   ErrorFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
@@ -287,6 +298,7 @@ export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 export type SentFrame = z.infer<typeof SentFrame>;
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
 export type PresenceFrame = z.infer<typeof PresenceFrame>;
+export type ReadFrame = z.infer<typeof ReadFrame>;
 
 /** WebSocket close codes the broker uses, documented in the README. */
 export const CloseCode = {

@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor } from '../../src/broker/listen-cursor.ts';
 import { MAX_LISTEN_LIMIT } from '../../src/shared/limits.ts';
 import type { Message } from '../../src/shared/protocol.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { api, register, talk, type Registered } from '../helpers/clients.ts';
+import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
 
 let broker: TestBroker;
 let alice: Registered;
@@ -98,5 +98,30 @@ describe('listen with after', () => {
     expect(contents(first)).toEqual(['a1']);
     await talk(broker.url, alice, { to: 'bob', content: 'a2' });
     expect(contents(await listen(bob, `after=${first.body.cursor}`))).toEqual(['a2']);
+  });
+});
+
+describe('the read frame', () => {
+  it('tells the live session of the partner when another client of it moved its cursor, and only then', async () => {
+    const bobWs = await connect(broker.url, bob);
+    const first = await talk(broker.url, alice, { to: 'bob', content: 'one' });
+    await talk(broker.url, alice, { to: 'bob', content: 'two' });
+    await bobWs.until((c) => c.messages().length === 2, 5_000, 'two pushes');
+    // A peek moves nothing: no read frame.
+    const peeked = await listen(bob, 'peek=1&limit=1');
+    expect(contents(peeked)).toEqual(['one']);
+    // Echoing its cursor marks exactly that message read, and the session hears of it.
+    await listen(bob, `peek=1&after=${peeked.body.cursor}`);
+    const read = await bobWs.frame('read');
+    expect(read).toEqual({ type: 'read', conversationId: 'direct:alice:bob', upTo: first.body.messageId });
+    expect(bobWs.frames.filter((f) => f.type === 'read')).toHaveLength(1);
+    // Someone else's cursor is nobody else's business.
+    const aliceWs = await connect(broker.url, alice);
+    await listen(bob, 'limit=5');
+    await bobWs.until((c) => c.frames.filter((f) => f.type === 'read').length === 2, 5_000, 'a second read frame');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(aliceWs.frames.filter((f) => f.type === 'read')).toHaveLength(0);
+    bobWs.close();
+    aliceWs.close();
   });
 });

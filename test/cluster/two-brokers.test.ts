@@ -52,6 +52,17 @@ describe.skipIf(skip !== undefined)(`two brokers on one database${skip ? ` — s
       expect(bobWs.messages()).toHaveLength(50);
     });
 
+    it('tells a session on one broker that its partner read a message through the other', async () => {
+      const bobWs = await connect(b, bob);
+      const sent = await talk(a, alice, { to: 'bob', content: 'read me' });
+      await bobWs.until((c) => c.messages().length === 1, 10_000, 'the push on broker B');
+      // A hook of bob's session reads through broker A.
+      const heard = await api(a, 'GET', '/listen/bob?timeout=0', { secret: bob.secret });
+      expect(heard.body.messages).toHaveLength(1);
+      const read = await bobWs.frame('read', () => true, 10_000);
+      expect(read).toEqual({ type: 'read', conversationId: 'direct:alice:bob', upTo: sent.body.messageId });
+    });
+
     it('pushes messages sent through both brokers at once to a group member in id order, none skipped', async () => {
       const created = await api(a, 'POST', '/conversations', {
         secret: alice.secret,

@@ -70,19 +70,26 @@ describe('Mailbox', () => {
     expect(mailbox.lastConversation).toBe('direct:alice:bob');
   });
 
-  it('a reply after a shown message acks it and takes it out of the unread count, but keeps it', () => {
+  it('a reply acks nothing it did not show; a read elsewhere drops what it covers, and what comes after', () => {
     const link = new FakeLink();
     const mailbox = new Mailbox({ maxMessages: 10, maxBytes: 1 << 20 }, link);
     link.push(msg(1));
-    mailbox.repliedIn('direct:alice:bob');
+    link.push(msg(2));
+    link.push(msg(3, 'group_aaaaaa'));
+    mailbox.wroteIn('direct:alice:bob');
     expect(link.frames).toEqual([]);
-    mailbox.markShown(msg(1));
     expect(mailbox.lastConversation).toBe('direct:alice:bob');
-    mailbox.repliedIn('direct:alice:bob');
-    expect(link.frames).toEqual(['ack direct:alice:bob 1']);
-    expect(mailbox.unread()).toEqual([]);
-    expect(mailbox.held().map((m) => m.id)).toEqual([1]);
-    expect(mailbox.wasAnswered(msg(1))).toBe(true);
+    expect(mailbox.unread().map((m) => m.id)).toEqual([1, 2, 3]);
+    // A hook showed the model direct:alice:bob up to 1; the broker says so.
+    link.emit('read', 'direct:alice:bob', 1);
+    expect(mailbox.unread().map((m) => m.id)).toEqual([2, 3]);
+    expect(link.frames).toEqual([]);
+    // A late push of a message already read is not new.
+    const announced: number[] = [];
+    mailbox.on('message', (m) => announced.push(m.id));
+    link.push(msg(1));
+    expect(announced).toEqual([]);
+    expect(mailbox.held().map((m) => m.id)).toEqual([2, 3]);
   });
 
   it('pauses when full, resumes below half, and starts unpaused on every new socket', () => {
@@ -107,10 +114,11 @@ describe('Mailbox', () => {
     const mailbox = new Mailbox({ maxMessages: 10, maxBytes: 1 << 20 }, link);
     link.push(msg(1, 'group_aaaaaa'));
     link.push(msg(2));
-    mailbox.markShown(msg(1, 'group_aaaaaa'));
+    mailbox.take('group_aaaaaa', 1);
+    link.push(msg(3, 'group_aaaaaa'));
     mailbox.leave('group_aaaaaa');
     expect(mailbox.held().map((m) => m.id)).toEqual([2]);
-    expect(link.frames).toEqual(['forget group_aaaaaa']);
+    expect(link.frames).toEqual(['ack group_aaaaaa 1', 'forget group_aaaaaa']);
     expect(mailbox.lastConversation).toBeUndefined();
   });
 });

@@ -41,6 +41,12 @@ describe('start-up and identity', () => {
     const instructions = alice.client.getInstructions() ?? '';
     expect(Buffer.byteLength(instructions)).toBeLessThanOrEqual(2048);
     expect(instructions).toBe(INSTRUCTIONS);
+    // Claude Code shows the model only the first 2 KB: the rules come before everything else.
+    expect(instructions.indexOf('Rules:')).toBeLessThan(instructions.indexOf('How:'));
+    const { tools } = await alice.client.listTools();
+    const alwaysLoaded = tools.filter((t) => t._meta?.['anthropic/alwaysLoad'] === true).map((t) => t.name);
+    expect(alwaysLoaded.sort()).toEqual(['listen', 'talk']);
+    for (const tool of tools) expect(Buffer.byteLength(tool.description ?? '')).toBeLessThanOrEqual(2048);
     expect(alice.client.getServerCapabilities()?.experimental).toEqual({ 'claude/channel': {} });
     expect(alice.client.getServerVersion()?.name).toBe('duo');
   });
@@ -163,24 +169,90 @@ describe('talk and listen', () => {
     expect(alice.channel[0]?.content.match(/<\/peer_message>/g)).toHaveLength(1);
   });
 
-  it('replying after a channel push marks that conversation read', async () => {
+  it('a channel event proves nothing: the message stays unread until a talk in its conversation carries it', async () => {
     const [a, b] = [uid('alice'), uid('bob')];
     const alice = await partner({ partnerId: a });
     const bob = await partner({ partnerId: b });
     await bob.call('talk', { message: 'pushed to you', to: a });
     await waitUntil(() => alice.channel.length === 1);
     await waitUntil(() => alice.partner.unreadMessages().length === 1);
-    const reply = await alice.call('talk', { message: 'got it' });
+    // Written as a channel event, and still unread: Claude Code may have dropped it.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await alice.rest().conversations()).conversations[0]?.unread).toBe(1);
+    // Without a target, talk does not guess a conversation the model may never have seen.
+    expect((await alice.call('talk', { message: 'to whom?' })).isError).toBe(true);
+    const reply = await alice.call('talk', { message: 'got it', to: b });
     expect(reply.isError).toBe(false);
     expect(reply.text).toContain(`Sent to ${b}`);
+    expect(reply.text).toContain(`Before your message went out, ${b} wrote (unread until now):`);
+    expect(reply.text).toContain('pushed to you');
     expect(reply.text).not.toContain('📬');
     await expect.poll(async () => (await alice.rest().conversations()).conversations[0]?.unread).toBe(0);
     await waitUntil(() => bob.partner.held().length === 1);
     expect((await bob.call('listen', { timeout: 0 })).text).toContain('got it');
-    // Still held for a client that ignores channel events, but marked as already shown.
+    // Read means gone: nothing comes back, and nothing is labelled as shown before.
     const again = await alice.call('listen', { timeout: 0 });
-    expect(again.text).toContain('pushed to you');
-    expect(again.text).toContain('shown to you before as a channel event');
+    expect(again.text).not.toContain('pushed to you');
+    expect(again.text).toMatch(/No new messages/);
+  });
+
+  it('history marks read the unread messages it showed, never one it left out', async () => {
+    const [a, b] = [uid('alice'), uid('bob')];
+    const alice = await partner({ partnerId: a });
+    const bob = await partner({ partnerId: b });
+    for (const text of ['first', 'second', 'third']) await bob.call('talk', { message: text, to: a });
+    await waitUntil(() => alice.partner.held().length === 3);
+    const conversation = `direct:${[a, b].sort().join(':')}`;
+    // The newest two leave the oldest unread one out: nothing may be marked read.
+    expect((await alice.call('history', { conversation, limit: 2 })).text).not.toContain('first');
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await alice.rest().conversations()).conversations[0]?.unread).toBe(3);
+    expect(alice.partner.held()).toHaveLength(3);
+    const all = await alice.call('history', { conversation, limit: 3 });
+    expect(all.text).toContain('first');
+    expect(all.text).not.toContain('📬');
+    await expect.poll(async () => (await alice.rest().conversations()).conversations[0]?.unread).toBe(0);
+  });
+
+  it('talk with wait returns the first reply in that conversation, in the same call', async () => {
+    const [a, b] = [uid('alice'), uid('bob')];
+    const alice = await partner({ partnerId: a });
+    const bob = await partner({ partnerId: b });
+    const asked = alice.call('talk', { message: 'which port?', to: b, wait: 20 });
+    await waitUntil(() => bob.partner.held().length === 1);
+    await bob.call('talk', { message: 'port 8080', to: a });
+    const answer = await asked;
+    expect(answer.isError).toBe(false);
+    expect(answer.text).toMatch(new RegExp(`Sent to ${b} .*\\n\\n${b} replied:\\n.*\\n<peer_message from="${b}"`));
+    expect(answer.text).toContain('port 8080');
+    await expect.poll(async () => (await alice.rest().conversations()).conversations[0]?.unread).toBe(0);
+    // No reply in time: it says so, and how to keep waiting.
+    const quiet = await alice.call('talk', { message: 'anyone?', to: b, wait: 0.3 });
+    expect(quiet.text).toContain(`No reply within 0.3 s; call listen(conversation: "direct:`);
+  });
+
+  it('a message read through another client of the partner (a hook) leaves the inbox and the footer', async () => {
+    const [a, b] = [uid('alice'), uid('bob')];
+    const alice = await partner({ partnerId: a });
+    const bob = await partner({ partnerId: b });
+    await bob.call('talk', { message: 'shown by a hook', to: a });
+    await waitUntil(() => alice.partner.held().length === 1);
+    // A hook of the same partner peeks, shows the text, then acks exactly what it showed.
+    const secret = new SecretStore(secretsFilePath({ XDG_CONFIG_HOME: `${alice.home}/config` })).getSecret(
+      broker.url,
+      a,
+    )!;
+    const listen = async (query: string) =>
+      (await (
+        await fetch(`${broker.url}/listen/${a}?peek=1&timeout=0${query}`, {
+          headers: { authorization: `Bearer ${secret}` },
+        })
+      ).json()) as { messages: Array<{ content: string }>; cursor: string };
+    const peeked = await listen('');
+    expect(peeked.messages.map((m) => m.content)).toEqual(['shown by a hook']);
+    await listen(`&after=${peeked.cursor}`);
+    await waitUntil(() => alice.partner.held().length === 0, 5_000, 'the read frame');
+    expect((await alice.call('list_partners')).text).not.toContain('📬');
   });
 
   it('ends other tool results with an unread footer of counts and ids only', async () => {
@@ -198,7 +270,7 @@ describe('talk and listen', () => {
 });
 
 describe('a session that only reads channel events', () => {
-  it('keeps receiving after its inbox filled with answered messages', async () => {
+  it('keeps receiving when it answers each event, and each answer carries what it answers', async () => {
     const [a, b] = [uid('alice'), uid('bob')];
     const alice = await partner({ partnerId: a, overrides: { inboxMaxMessages: 5 } });
     const bob = await partner({ partnerId: b });
@@ -206,10 +278,11 @@ describe('a session that only reads channel events', () => {
       await bob.call('talk', { message: `question ${i}`, to: a });
       await waitUntil(() => alice.channel.length === i, 5_000, `channel event ${i}`);
       // The model answers each channel event without ever calling listen.
-      await alice.call('talk', { message: `answer ${i}` });
+      const answer = await alice.call('talk', { message: `answer ${i}`, to: b });
+      expect(answer.text).toContain(`question ${i}`);
     }
     expect(alice.channel.map((e) => e.meta.message_id)).toHaveLength(12);
-    expect(alice.partner.held().length).toBeLessThanOrEqual(5);
+    expect(alice.partner.held()).toHaveLength(0);
   });
 });
 

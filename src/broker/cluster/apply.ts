@@ -61,6 +61,9 @@ export class ClusterApplier implements LinkHandlers {
           session.close(CloseCode.replaced, 'another session of this partner took over (on another broker)');
         return;
       }
+      case 'read':
+        service.fanout.read(event.p, event.c, event.u);
+        return;
       case 'unreg':
         service.lifecycle.endHere(event.p);
         return;

@@ -26,6 +26,8 @@ export const ClusterEvent = z.discriminatedUnion('t', [
   z.object({ t: z.literal('mem'), b: id, c: id }),
   /** A session of partner `p` opened on `b`: any other session of it ends (4001). */
   z.object({ t: z.literal('open'), b: id, p: id }),
+  /** Partner `p` read conversation `c` up to message `u`: its session anywhere is told. */
+  z.object({ t: z.literal('read'), b: id, p: id, c: id, u: z.int().min(1) }),
   /** Partner `p` was unregistered (its Claude Code session ended): its session anywhere closes with 4010. */
   z.object({ t: z.literal('unreg'), b: id, p: id }),
   /** Partner `p` came online on `b`, left it, or changed its status. */

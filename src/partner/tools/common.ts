@@ -12,6 +12,9 @@ import { unreadFooter } from '../format.ts';
 import type { Partner } from '../partner.ts';
 import { toolArguments } from './arguments.ts';
 
+/** The tool `_meta` key Claude Code reads to keep a tool out of its deferred tool search. */
+export const ALWAYS_LOAD = 'anthropic/alwaysLoad';
+
 export type ToolRegistrar = (server: McpServer, partner: Partner) => void;
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -20,6 +23,11 @@ export interface ToolDefinition<S extends z.ZodRawShape> {
   description: string;
   /** The arguments; each field's description says what it takes (it is quoted when one is wrong). */
   args: S;
+  /**
+   * Offered to the model with its schema from the first request, never deferred behind Claude
+   * Code's tool search (where a model that sees only a name reaches for a built-in instead).
+   */
+  alwaysLoad?: boolean;
   run(partner: Partner, args: z.infer<z.ZodObject<S>>, extra: ToolExtra): Promise<CallToolResult>;
 }
 
@@ -29,7 +37,11 @@ export function defineTool<S extends z.ZodRawShape>(definition: ToolDefinition<S
     const args = toolArguments(definition.name, definition.args);
     server.registerTool(
       definition.name,
-      { description: definition.description, inputSchema: args.advertised },
+      {
+        description: definition.description,
+        inputSchema: args.advertised,
+        ...(definition.alwaysLoad ? { _meta: { [ALWAYS_LOAD]: true } } : {}),
+      },
       (raw: unknown, extra: ToolExtra) => run(() => definition.run(partner, args.parse(raw), extra)),
     );
   };
@@ -59,5 +71,37 @@ export async function run(body: () => Promise<CallToolResult>): Promise<CallTool
     return await body();
   } catch (error) {
     return fail(error);
+  }
+}
+
+/** Runs `wait` while sending an MCP progress notification every interval, if the client asked for them. */
+export async function withProgress<T>(
+  partner: Partner,
+  seconds: number,
+  extra: ToolExtra,
+  what: string,
+  wait: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const progressToken = extra._meta?.progressToken;
+  const started = Date.now();
+  const progress = setInterval(() => {
+    if (progressToken === undefined) return;
+    const elapsed = Math.round((Date.now() - started) / 1000);
+    extra
+      .sendNotification({
+        method: 'notifications/progress',
+        params: {
+          progressToken,
+          progress: elapsed,
+          total: seconds,
+          message: `${what} (${elapsed}/${seconds} s)`,
+        },
+      })
+      .catch(() => undefined);
+  }, partner.config.progressIntervalMs);
+  try {
+    return await wait(extra.signal);
+  } finally {
+    clearInterval(progress);
   }
 }

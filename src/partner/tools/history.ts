@@ -6,7 +6,7 @@ import { defineTool, ok } from './common.ts';
 
 export const historyTool = defineTool({
   name: 'history',
-  description: `Show the latest messages of a conversation, oldest first (read-only: does not mark anything read). Default ${HISTORY_DEFAULT_LIMIT}, max ${HISTORY_TOOL_MAX_LIMIT}.`,
+  description: `Show the latest messages of a conversation, oldest first; unread messages it shows count as read. Default ${HISTORY_DEFAULT_LIMIT}, max ${HISTORY_TOOL_MAX_LIMIT}.`,
   args: {
     conversation: z
       .string()

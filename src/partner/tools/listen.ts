@@ -8,11 +8,11 @@ import { LISTEN_BATCH } from '../../shared/defaults.ts';
 import { DEFAULT_LISTEN_SECONDS, MAX_LISTEN_SECONDS } from '../../shared/limits.ts';
 import { resolveConversation } from '../../client/resolve.ts';
 import { formatMessages } from '../format.ts';
-import type { Partner } from '../partner.ts';
-import { defineTool, footer, ok, type ToolExtra } from './common.ts';
+import { defineTool, footer, ok, withProgress } from './common.ts';
 
 export const listenTool = defineTool({
   name: 'listen',
+  alwaysLoad: true,
   description: `Wait for messages from other partners and mark them read. Returns at once if messages are waiting, otherwise waits up to \`timeout\` SECONDS (default ${DEFAULT_LISTEN_SECONDS}, 0 = just check, max ${MAX_LISTEN_SECONDS} = 60 min). Optionally only for one conversation.`,
   args: {
     conversation: z
@@ -37,7 +37,7 @@ export const listenTool = defineTool({
       await partner.requireConnected();
       // Nothing held for it: make sure it is a conversation that can ever have messages for me.
       if (conversationId !== undefined) await partner.requireConversation(conversationId);
-      const end = await withProgress(partner, seconds, extra, (signal) =>
+      const end = await withProgress(partner, seconds, extra, 'waiting for messages', (signal) =>
         partner.waitForMessage(conversationId, seconds * 1000, signal),
       );
       if (end === 'cancelled') return { content: [] };
@@ -49,44 +49,10 @@ export const listenTool = defineTool({
 
     const messages = partner.take(conversationId, LISTEN_BATCH);
     const more = partner.held(conversationId).length;
-    const text = [
-      formatMessages(messages, (m) => partner.wasAnswered(m)),
-      more > 0 ? `(${more} more waiting — call listen again)` : '',
-    ]
+    const text = [formatMessages(messages), more > 0 ? `(${more} more waiting — call listen again)` : '']
       .filter(Boolean)
       .join('\n\n');
     const line = footer(partner);
     return { content: [{ type: 'text', text: line && more === 0 ? `${text}\n\n${line}` : text }] };
   },
 });
-
-/** Runs `wait` while sending an MCP progress notification every interval, if the client asked for them. */
-async function withProgress<T>(
-  partner: Partner,
-  seconds: number,
-  extra: ToolExtra,
-  wait: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const progressToken = extra._meta?.progressToken;
-  const started = Date.now();
-  const progress = setInterval(() => {
-    if (progressToken === undefined) return;
-    const elapsed = Math.round((Date.now() - started) / 1000);
-    extra
-      .sendNotification({
-        method: 'notifications/progress',
-        params: {
-          progressToken,
-          progress: elapsed,
-          total: seconds,
-          message: `waiting for messages (${elapsed}/${seconds} s)`,
-        },
-      })
-      .catch(() => undefined);
-  }, partner.config.progressIntervalMs);
-  try {
-    return await wait(extra.signal);
-  } finally {
-    clearInterval(progress);
-  }
-}

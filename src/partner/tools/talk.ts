@@ -1,24 +1,38 @@
+/**
+ * talk: sends a message and returns once the broker stored it. The result also carries what the
+ * conversation holds that the model has not read (so a reply never goes out blind a second
+ * time), and with `wait` the first answer, so a question costs one call.
+ */
 import { z } from 'zod';
+import { LISTEN_BATCH } from '../../shared/defaults.ts';
 import { DuoError } from '../../shared/errors.ts';
+import { MAX_LISTEN_SECONDS } from '../../shared/limits.ts';
+import type { Message } from '../../shared/protocol.ts';
 import { conversationLabel } from '../../client/display.ts';
 import { resolveConversation, resolveTarget } from '../../client/resolve.ts';
+import { formatMessage } from '../format.ts';
 import type { Partner } from '../partner.ts';
 import type { SendTarget } from '../outbox.ts';
-import { defineTool, ok } from './common.ts';
+import { defineTool, ok, withProgress, type ToolExtra } from './common.ts';
 
 export const talkTool = defineTool({
   name: 'talk',
-  description:
-    'Send a message to another partner (to: their partner id; opens your direct conversation) or to a conversation (conversation: an id from list_conversations, e.g. a group). With neither, replies in the conversation of the last message you received. Returns once the broker has stored the message.',
+  alwaysLoad: true,
+  description: `Send a message to another partner (to: their partner id; opens your direct conversation) or to a conversation (conversation: an id from list_conversations, e.g. a group). With neither, replies in the conversation you last read or wrote in. Returns once the broker has stored it, with any unread messages of that conversation. wait: seconds to wait for the first reply (max ${MAX_LISTEN_SECONDS}), so asking and hearing back is one call.`,
   args: {
     message: z.string().min(1).describe('The message text (not empty).'),
     to: z.string().min(1).optional().describe('Partner id (or display name) to message directly.'),
     conversation: z.string().min(1).optional().describe('Conversation id, e.g. "direct:alice:bob" or "group_…".'),
+    wait: z
+      .number()
+      .min(0)
+      .optional()
+      .describe(`Seconds to wait for a reply in this conversation (0 = do not wait, at most ${MAX_LISTEN_SECONDS}).`),
   },
-  async run(partner, { message, to, conversation }) {
+  async run(partner, { message, to, conversation, wait }, extra) {
     const me = (await partner.requireIdentity()).partnerId;
     const target = await targetOf(partner, me, to, conversation);
-    const sent = await partner.talk(message, target).catch((error: unknown) => {
+    const { sent, unread } = await partner.talk(message, target).catch((error: unknown) => {
       // The broker's sentence for an unknown id is written for REST clients; say it in tool terms.
       if (error instanceof DuoError && error.code === 'unknown_partner' && 'to' in target) {
         throw new DuoError(
@@ -31,9 +45,39 @@ export const talkTool = defineTool({
     const where = conversationLabel(sent.conversationId, me);
     const label = where === sent.conversationId ? sent.conversationId : `${where} (${sent.conversationId})`;
     const note = sent.duplicate ? ' (already stored earlier; not sent twice)' : '';
-    return ok(partner, `✉️ Sent to ${label} as message #${sent.messageId}${note}.`);
+    const parts = [`✉️ Sent to ${label} as message #${sent.messageId}${note}.`];
+    const before = unread.filter((m) => m.id < sent.messageId);
+    const after = unread.filter((m) => m.id > sent.messageId);
+    if (before.length > 0)
+      parts.push(`Before your message went out, ${senders(before)} wrote (unread until now):\n${lines(before)}`);
+    if (after.length > 0) parts.push(`Since your message, ${senders(after)} wrote:\n${lines(after)}`);
+    const seconds = Math.min(wait ?? 0, MAX_LISTEN_SECONDS);
+    if (seconds > 0 && after.length === 0) parts.push(await awaitReply(partner, sent.conversationId, seconds, extra));
+    const more = partner.held(sent.conversationId).length;
+    if (more > 0) parts.push(`(${more} more unread in ${sent.conversationId} — call listen)`);
+    return ok(partner, parts.join('\n\n'));
   },
 });
+
+/** Waits up to `seconds` for a message in `conversationId` and returns it, formatted. */
+async function awaitReply(partner: Partner, conversationId: string, seconds: number, extra: ToolExtra) {
+  await partner.requireConnected();
+  const end = await withProgress(partner, seconds, extra, 'waiting for a reply', (signal) =>
+    partner.waitForMessage(conversationId, seconds * 1000, signal),
+  );
+  if (end !== 'message')
+    return `No reply within ${seconds} s; call listen(conversation: "${conversationId}") to keep waiting.`;
+  const replies = partner.take(conversationId, LISTEN_BATCH);
+  return `${senders(replies)} replied:\n${lines(replies)}`;
+}
+
+function senders(messages: readonly Message[]): string {
+  return [...new Set(messages.map((m) => m.from))].join(', ');
+}
+
+function lines(messages: readonly Message[]): string {
+  return messages.map(formatMessage).join('\n');
+}
 
 async function targetOf(
   partner: Partner,
