@@ -32,7 +32,7 @@ export interface Block {
 }
 
 export interface RequestMessage {
-  role: 'user' | 'assistant';
+  role: 'user' | 'assistant' | 'system';
   content: string | Block[];
 }
 
@@ -384,8 +384,9 @@ function isMainLoop(body: MessagesBody): boolean {
   return (body.tools?.length ?? 0) > 0;
 }
 
+/** The newest user or assistant message (Claude Code also sends system-role ones), for failure messages. */
 function lastMessageText(request: RecordedRequest): string {
-  const last = request.body.messages.at(-1);
+  const last = [...request.body.messages].reverse().find((m) => m.role === 'user' || m.role === 'assistant');
   return last === undefined ? '' : contentText(last.content);
 }
 
