@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HEAVY_SCENARIOS, parseBenchArgs, type BenchOptions, type ScenarioName } from './lib/args.ts';
+import { HEAVY_SCENARIOS, ONCE_SCENARIOS, parseBenchArgs, type BenchOptions, type ScenarioName } from './lib/args.ts';
 import { BenchDatabases } from './lib/postgres.ts';
 import { freePort, startServer, type ServerProcess, type ServerSpec } from './lib/servers.ts';
 import { median, type Summary } from './lib/stats.ts';
@@ -20,6 +20,7 @@ import { renderTable, judge, type Row } from './lib/table.ts';
 import { targetFor, type Target } from './lib/target.ts';
 import { fanout, type FanoutResult } from './scenarios/fanout.ts';
 import { idle, type IdleResult } from './scenarios/idle.ts';
+import { lastMile, type LastMileResult, type Rung } from './scenarios/last-mile.ts';
 import { restLatency, wsLatency, type RestLatency } from './scenarios/latency.ts';
 import { sqliteInsert, type SqliteResult } from './scenarios/sqlite.ts';
 import {
@@ -77,8 +78,8 @@ async function main(): Promise<void> {
   }
   const enabled = (s: ScenarioName) => options.only.length === 0 || options.only.includes(s);
   try {
-    if (enabled('startup')) {
-      log('bench: building dist/ for the start-up rows (they run what users run)');
+    if (enabled('startup') || enabled('last-mile')) {
+      log('bench: building dist/ for the start-up and last-mile rows (they run what users run)');
       buildDist(ROOT);
     }
     const targets = await startTargets(options, dir, servers, enabled('postgres') ? databases : undefined);
@@ -86,7 +87,10 @@ async function main(): Promise<void> {
     const rounds: RoundFigures[] = [];
     for (let round = 1; round <= options.rounds; round++) {
       const due = jobs.filter(
-        (job) => round === 1 || options.heavyEveryRound || !HEAVY_SCENARIOS.includes(job.scenario),
+        (job) =>
+          round === 1 ||
+          (!ONCE_SCENARIOS.includes(job.scenario) &&
+            (options.heavyEveryRound || !HEAVY_SCENARIOS.includes(job.scenario))),
       );
       rounds.push(await runRound(round, options.rounds, due));
     }
@@ -94,7 +98,8 @@ async function main(): Promise<void> {
     const elapsed = (Date.now() - started) / 1000;
     console.log(
       `\nClaude Duo bench — ${options.full ? 'full' : 'quick'}, ${options.rounds} interleaved round(s)` +
-        `${options.heavyEveryRound ? '' : ` (${HEAVY_SCENARIOS.join(', ')}: first round only)`}, medians over rounds, ${elapsed.toFixed(0)} s` +
+        `${options.heavyEveryRound ? '' : ` (${HEAVY_SCENARIOS.join(', ')}: first round only)`}, medians over rounds` +
+        ` (${ONCE_SCENARIOS.join(', ')}: once, with rounds of its own), ${elapsed.toFixed(0)} s` +
         `\nnode ${process.version}, ${cpus().length} CPU(s), load ${loadavg()
           .map((l) => l.toFixed(2))
           .join(' ')}\n`,
@@ -307,6 +312,7 @@ function planJobs(options: BenchOptions, t: Targets, dir: string): Job[] {
   startup('spawn', 'ours', () => mcpSpawn(launch.partner, s.spawnSamples));
   startup('hook', 'node -e ""', () => commandRun(launch.bareNode, s.hookSamples));
   startup('hook', 'ours', () => commandRun(launch.hook, s.hookSamples));
+  add('last-mile', 'lastmile', t.ours, (x, p) => lastMile(x, p, s.lastMile));
   return jobs;
 }
 
@@ -603,6 +609,7 @@ function buildRows(
       note: `spawn → exit, median of ${s.hookSamples} per round`,
     });
   }
+  if (has('lastmile')) rows.push(...lastMileRows(rounds.map((round) => round.lastmile?.ours).find(Boolean)));
   if (has('sqlite')) {
     const get = (f: (r: SqliteResult) => number) => pick<SqliteResult>(rounds, 'sqlite', 'raw better-sqlite3', f);
     rows.push({
@@ -671,6 +678,45 @@ function postgresRows(rounds: readonly RoundFigures[], postgres: PostgresTargets
       error: twoError,
       note: 'both wait for the NOTIFY; B also reads the message back',
     },
+  ];
+}
+
+/**
+ * send → the model's next request holding the text, per rung, beside the broker's own push in the
+ * same run. Goals from the issue: listen ≤ 150 ms p50, an idle session's wake ≤ 1.5 s p50.
+ */
+function lastMileRows(result: unknown): Row[] {
+  const failedAll = isResult<LastMileResult>(result)
+    ? undefined
+    : String((result as { error?: unknown } | undefined)?.error ?? 'did not run');
+  const r = isResult<LastMileResult>(result) ? result : undefined;
+  const ms = (x: number) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(2) : x.toFixed(0)} ms` : '—');
+  const line = (name: string, rung: Rung | undefined, goalMs: number | undefined): Row => {
+    const p50 = rung && rung.n > 0 ? rung.p50 : undefined;
+    return {
+      scenario: `send → model request: ${name} p50`,
+      anchorName: 'broker push to a raw WS partner',
+      anchor: r?.push.p50,
+      ours: p50,
+      unit: 'ms',
+      better: 'lower',
+      goal:
+        goalMs === undefined
+          ? undefined
+          : {
+              checks: [{ ok: p50 !== undefined && p50 <= goalMs, text: `p50 ≤ ${goalMs.toLocaleString('en-US')} ms` }],
+            },
+      error: failedAll ?? rung?.error,
+      skipped: rung?.skipped,
+      note: r
+        ? `p90 ${ms(rung!.p90)} (push p90 ${ms(r.push.p90)}), ${rung!.n} round(s), Claude Code ${r.version}, fake model answering at once`
+        : undefined,
+    };
+  };
+  return [
+    line('listen waiting', r?.listen, 150),
+    line('idle session woken (Stop hook)', r?.idle, 1500),
+    line('busy session, next tool call', r?.busy, undefined),
   ];
 }
 

@@ -36,6 +36,8 @@ export interface Sizes {
   /** Fresh processes per round for the start-up rows (MCP server spawn, the hook). */
   spawnSamples: number;
   hookSamples: number;
+  /** The last mile through the real Claude Code: broker pushes, and rounds per rung. */
+  lastMile: { pushSamples: number; listenRounds: number; idleRounds: number; busyRounds: number };
 }
 
 const QUICK: Sizes = {
@@ -50,6 +52,7 @@ const QUICK: Sizes = {
   stormPartners: 1000,
   spawnSamples: 5,
   hookSamples: 7,
+  lastMile: { pushSamples: 200, listenRounds: 10, idleRounds: 5, busyRounds: 8 },
 };
 
 const FULL: Sizes = {
@@ -64,6 +67,7 @@ const FULL: Sizes = {
   stormPartners: 1000,
   spawnSamples: 9,
   hookSamples: 15,
+  lastMile: { pushSamples: 500, listenRounds: 20, idleRounds: 10, busyRounds: 15 },
 };
 
 export const SCENARIOS = [
@@ -76,10 +80,13 @@ export const SCENARIOS = [
   'storm',
   'startup',
   'postgres',
+  'last-mile',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** Long scenarios: in quick mode they run in the first round only. */
 export const HEAVY_SCENARIOS: readonly ScenarioName[] = ['sustained', 'idle', 'storm'];
+/** Scenarios that keep their own rounds inside one run (each starts real Claude Code sessions): once per bench. */
+export const ONCE_SCENARIOS: readonly ScenarioName[] = ['last-mile'];
 
 const USAGE = `usage: npm run bench [-- [--full] [--rounds N] [--json FILE] [--only a,b] [--cpu-prof DIR] [--no-broker] [--idle N]]
 
