@@ -10,7 +10,9 @@ import { CLAUDE_CODE_LATEST } from '../helpers/claude/claude-code.ts';
 import { text, toolCall } from '../helpers/claude/fake-api.ts';
 import { claudeFixture, untilPushed } from '../helpers/claude/fixture.ts';
 
-const use = claudeFixture({ versions: [CLAUDE_CODE_LATEST] });
+// The hook looks at most every 10 s by default (and not within 10 s of the prompt's own digest);
+// here it looks at every tool call, so the test needs no 10 s pause.
+const use = claudeFixture({ versions: [CLAUDE_CODE_LATEST], env: { DUO_HOOK_LOOK_SECONDS: '0' } });
 
 describe(`Claude Code ${CLAUDE_CODE_LATEST}, headless`, () => {
   it("a busy session gets bob's message with its next tool call's result", async (ctx) => {

@@ -201,7 +201,8 @@ export class ClaudeHome {
   async stop(): Promise<void> {
     await this.killAll();
     ClaudeHome.live.delete(this);
-    rmSync(this.home.home, { recursive: true, force: true });
+    // A hook or partner of a killed session may still be finishing a write in the home.
+    rmSync(this.home.home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 
