@@ -691,7 +691,7 @@ function lastMileRows(result: unknown): Row[] {
     : String((result as { error?: unknown } | undefined)?.error ?? 'did not run');
   const r = isResult<LastMileResult>(result) ? result : undefined;
   const ms = (x: number) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(2) : x.toFixed(0)} ms` : '—');
-  const line = (name: string, rung: Rung | undefined, goalMs: number | undefined): Row => {
+  const line = (name: string, rung: Rung | undefined, goalMs: number | undefined, how = ''): Row => {
     const p50 = rung && rung.n > 0 ? rung.p50 : undefined;
     return {
       scenario: `send → model request: ${name} p50`,
@@ -709,14 +709,20 @@ function lastMileRows(result: unknown): Row[] {
       error: failedAll ?? rung?.error,
       skipped: rung?.skipped,
       note: r
-        ? `p90 ${ms(rung!.p90)} (push p90 ${ms(r.push.p90)}), ${rung!.n} round(s), Claude Code ${r.version}, fake model answering at once`
+        ? `p90 ${ms(rung!.p90)} (push p90 ${ms(r.push.p90)}), ${rung!.n} round(s)${how}, Claude Code ${r.version}, fake model answering at once`
         : undefined,
     };
   };
   return [
     line('listen waiting', r?.listen, 150),
     line('idle session woken (Stop hook)', r?.idle, 1500),
-    line('busy session, next tool call', r?.busy, undefined),
+    line(
+      'busy session, a later tool call',
+      r?.busy,
+      undefined,
+      ", sent at random within the hook's 10 s look interval",
+    ),
+    line('busy session, looking at every tool call', r?.busyEveryCall, undefined, ', DUO_HOOK_LOOK_SECONDS=0'),
   ];
 }
 

@@ -52,7 +52,7 @@ const QUICK: Sizes = {
   stormPartners: 1000,
   spawnSamples: 5,
   hookSamples: 7,
-  lastMile: { pushSamples: 200, listenRounds: 10, idleRounds: 5, busyRounds: 8 },
+  lastMile: { pushSamples: 200, listenRounds: 10, idleRounds: 5, busyRounds: 6 },
 };
 
 const FULL: Sizes = {
@@ -67,7 +67,7 @@ const FULL: Sizes = {
   stormPartners: 1000,
   spawnSamples: 9,
   hookSamples: 15,
-  lastMile: { pushSamples: 500, listenRounds: 20, idleRounds: 10, busyRounds: 15 },
+  lastMile: { pushSamples: 500, listenRounds: 20, idleRounds: 10, busyRounds: 12 },
 };
 
 export const SCENARIOS = [

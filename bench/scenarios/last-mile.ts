@@ -8,7 +8,7 @@
  * - idle: an interactive session (tmux) whose turn ended; the Stop hook `duo hook wait` must wake
  *   it. The clock starts after the turn ended and the hook had time to arm.
  * - busy: a headless model that keeps calling a quick tool (Read); PostToolUse must add the text
- *   after the next call.
+ *   after a later call: with the hooks' default look interval, and looking at every call.
  *
  * Beside them, the broker's own push to a raw WebSocket partner of the same broker, sent the same
  * way (REST /talk), in the same run. Each rung reports p50 and p90 over its rounds, or why it did
@@ -54,7 +54,10 @@ export interface LastMileResult {
   push: Rung;
   listen: Rung;
   idle: Rung;
+  /** Busy, with the hooks' default look interval. */
   busy: Rung;
+  /** Busy, with the hook looking at every tool call (DUO_HOOK_LOOK_SECONDS=0): the path's own cost. */
+  busyEveryCall: Rung;
 }
 
 export interface LastMileSizes {
@@ -81,7 +84,7 @@ export async function lastMile(target: Target, prefix: string, sizes: LastMileSi
   const binary = await claudeBinary(version);
   if ('skip' in binary) {
     const why = `Claude Code ${version}: ${binary.skip}`;
-    return { version, push, listen: skipped(why), idle: skipped(why), busy: skipped(why) };
+    return { version, push, listen: skipped(why), idle: skipped(why), busy: skipped(why), busyEveryCall: skipped(why) };
   }
   const api = await FakeApi.start();
   const home = await ClaudeHome.create(binary, {
@@ -104,8 +107,12 @@ export async function lastMile(target: Target, prefix: string, sizes: LastMileSi
         ? skipped(noTmux)
         : await guarded(() => idleRung(home.project(`${prefix}-idler`), api, sizes.idleRounds, deliver));
     await next();
-    const busy = await guarded(() => busyRung(home.project(`${prefix}-worker`), api, sizes.busyRounds, deliver));
-    return { version, push, listen, idle, busy };
+    const busy = await guarded(() => busyRung(home.project(`${prefix}-worker`), api, sizes.busyRounds, deliver, false));
+    await next();
+    const busyEveryCall = await guarded(() =>
+      busyRung(home.project(`${prefix}-eager`), api, sizes.busyRounds, deliver, true),
+    );
+    return { version, push, listen, idle, busy, busyEveryCall };
   } finally {
     await home.stop();
     await api.close();
@@ -214,19 +221,33 @@ async function idleRung(project: Project, api: FakeApi, rounds: number, deliver:
   return samples;
 }
 
-async function busyRung(project: Project, api: FakeApi, rounds: number, deliver: Deliver): Promise<number[]> {
+/**
+ * The PostToolUse hook looks at most once per interval (10 s by default, DUO_HOOK_LOOK_SECONDS), so
+ * with the default the rounds are spread over that long: a message arrives at a random point of
+ * the hook's cycle, as a real one does.
+ */
+const LOOK_INTERVAL_MS = 10_000;
+
+async function busyRung(
+  project: Project,
+  api: FakeApi,
+  rounds: number,
+  deliver: Deliver,
+  lookEveryCall: boolean,
+): Promise<number[]> {
   const notes = join(project.dir, 'NOTES.md');
   writeFileSync(notes, 'a file the busy model keeps reading\n');
   let done = false;
   // The model works: one quick tool call after another, until the rounds are over.
   api.setModel(() => (done ? text('Done.') : toolCall('Read', { file_path: notes })));
-  const run = project.headless('Keep reading NOTES.md.', { api });
+  const env: Record<string, string> = lookEveryCall ? { DUO_HOOK_LOOK_SECONDS: '0' } : {};
+  const run = project.headless('Keep reading NOTES.md.', { api, env });
   const samples: number[] = [];
   try {
     await api.waitFor((t) => t.answeredWith('Read'), { timeoutMs: 30_000, what: 'calling Read' });
     for (let i = 0; i < rounds; i++) {
-      // Anywhere within a tool call's cycle.
-      await sleep(200 + Math.random() * 300);
+      // Anywhere within a tool call's cycle, or the hook's.
+      await sleep(Math.random() * (lookEveryCall ? 500 : LOOK_INTERVAL_MS));
       const { ms } = await timeToModel(api, deliver, project.name, `busy round ${i}`, api.count());
       samples.push(ms);
     }
