@@ -92,6 +92,9 @@ export class ClaudeHome {
       ANTHROPIC_API_KEY: FAKE_API_KEY,
       // `claude -p` otherwise starts without an MCP server that takes over ~2 s to connect.
       MCP_CONNECTION_NONBLOCKING: '0',
+      // Defer MCP tools behind ToolSearch as against Anthropic's API (older versions turn it off
+      // for a base URL that is not Anthropic's), so the tools are offered as users see them.
+      ENABLE_TOOL_SEARCH: 'true',
       DUO_AUTOSTART: '0',
       DUO_LOG_LEVEL: 'warn',
       // For the `duo` commands a test runs in this home; Claude Code's partner and hooks get the
