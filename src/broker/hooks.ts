@@ -15,4 +15,6 @@ export interface ServiceHooks {
   committed?(message: Message, inOrder: boolean): void;
   /** Every presence or status change of any partner. */
   presence?(partnerId: string, online: boolean, status: string | null): void;
+  /** A read cursor moved (committed): `partnerId` has read `conversationId` up to `upTo`. */
+  cursorMoved?(partnerId: string, conversationId: string, upTo: number): void;
 }

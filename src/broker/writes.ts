@@ -55,7 +55,7 @@ export class Writes {
     private readonly fanout: Pick<Fanout, 'publish' | 'livePushes' | 'recorded'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
     private readonly peers: Pick<Peers, 'inTransaction' | 'enabled' | 'caughtUpWith' | 'handedOwn'>,
-    private readonly hooks: Pick<ServiceHooks, 'beforeTalk'> = {},
+    private readonly hooks: Pick<ServiceHooks, 'beforeTalk' | 'cursorMoved'> = {},
   ) {
     this.batcher = new Batcher((items) => this.commit(items), WRITE_BATCH_MAX);
   }
@@ -79,7 +79,10 @@ export class Writes {
   /** Marks read up to `upTo` in one conversation (committed with the other writes of its tick). */
   async ack(partnerId: string, conversationId: string, upTo: number): Promise<void> {
     await this.membership.require(conversationId, partnerId);
-    if (await this.batcher.submit({ kind: 'ack', partnerId, conversationId, upTo })) this.notices.schedule(partnerId);
+    if (await this.batcher.submit({ kind: 'ack', partnerId, conversationId, upTo })) {
+      this.notices.schedule(partnerId);
+      this.hooks.cursorMoved?.(partnerId, conversationId, upTo);
+    }
   }
 
   /** Records that `partnerId` was pushed up to `upTo` (committed with the other writes of its tick). */
