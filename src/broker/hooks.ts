@@ -17,4 +17,6 @@ export interface ServiceHooks {
   presence?(partnerId: string, online: boolean, status: string | null): void;
   /** A read cursor moved (committed): `partnerId` has read `conversationId` up to `upTo`. */
   cursorMoved?(partnerId: string, conversationId: string, upTo: number): void;
+  /** The store now records `partnerId`'s live sessions as pushed up to `upTo` (committed). */
+  pushed?(partnerId: string, upTo: number): void;
 }

@@ -8,6 +8,7 @@ import { MAX_GROUP_MEMBERS, MAX_GROUP_SIZE } from '../../src/shared/limits.ts';
 import { HistoryReply, type Receipts } from '../../src/shared/protocol.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { api, connect, register, talk, type Registered, type WsClient } from '../helpers/clients.ts';
+import { watchAsOwner } from '../helpers/console.ts';
 import { waitFor } from '../helpers/scale.ts';
 
 let broker: TestBroker;
@@ -170,6 +171,25 @@ describe('delivery receipts in history', () => {
       code: 'forbidden',
       message: expect.stringContaining('is full'),
     });
+  });
+
+  it('reach the watch stream as they change: a push recorded, a read cursor moved', async () => {
+    const watcher = await watchAsOwner(broker);
+    try {
+      const socket = await online(bob);
+      const id = await send(alice, { to: 'bob', content: 'watch this' });
+      await watcher.until(
+        (w) => w.frames.some((f) => f.type === 'pushed' && f.partnerId === 'bob' && f.upTo >= id),
+        'a pushed frame for bob',
+      );
+      socket.send({ type: 'ack', conversationId: 'direct:alice:bob', upTo: id });
+      await watcher.until((w) => w.frames.some((f) => f.type === 'read'), 'a read frame');
+      expect(watcher.frames.filter((f) => f.type === 'read')).toEqual([
+        { type: 'read', conversationId: 'direct:alice:bob', partnerId: 'bob', upTo: id },
+      ]);
+    } finally {
+      watcher.close();
+    }
   });
 
   it('are for members only: a non-member cannot read them', async () => {
