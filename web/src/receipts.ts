@@ -3,8 +3,10 @@
  * recipient (seen by its model, pushed to its session, or stored). A page of history brings
  * them; the watch stream then moves them on (`read`: a member's cursor moved; `pushed`: a
  * partner's session was handed what it had not read), and a message arriving live starts as
- * stored for every other member. Progress can come before the message it covers, so the highest
- * seen so far is kept and applied to messages shown later. States only ever move forward.
+ * stored for every other member. A push is announced before the message it covers, so the
+ * highest push so far is kept and applied to messages shown later; so is the highest read, but
+ * only up to the newest message already shown (a cursor never passes the newest message, and a
+ * client asking for more must not mark later ones seen). States only ever move forward.
  */
 import type { PushedFrame, ReadFrame } from '../../src/shared/console-protocol.ts';
 import type { HistoryMessage, Message, Receipt } from '../../src/shared/protocol.ts';
@@ -28,6 +30,7 @@ interface Shown {
 export class Receipts {
   private conversationId: string | undefined;
   private readonly shown = new Map<number, Shown>();
+  private newest = 0;
   /** The open conversation's read cursors that moved while it was open. */
   private readonly readUpTo = new Map<string, number>();
   /** Pushes recorded while the console is open, per partner (they span conversations). */
@@ -38,6 +41,7 @@ export class Receipts {
     this.conversationId = conversationId;
     this.shown.clear();
     this.readUpTo.clear();
+    this.newest = 0;
   }
 
   /**
@@ -56,14 +60,16 @@ export class Receipts {
       if ((this.readUpTo.get(id) ?? 0) >= message.id) advance(shown, id, 'seen');
     }
     this.shown.set(message.id, shown);
+    this.newest = Math.max(this.newest, message.id);
     render(shown);
     return shown.element;
   }
 
   read(frame: ReadFrame): void {
     if (frame.conversationId !== this.conversationId) return;
-    this.readUpTo.set(frame.partnerId, Math.max(this.readUpTo.get(frame.partnerId) ?? 0, frame.upTo));
-    this.move(frame.partnerId, frame.upTo, 'seen');
+    const upTo = Math.min(frame.upTo, this.newest);
+    this.readUpTo.set(frame.partnerId, Math.max(this.readUpTo.get(frame.partnerId) ?? 0, upTo));
+    this.move(frame.partnerId, upTo, 'seen');
   }
 
   pushed(frame: PushedFrame): void {
