@@ -79,7 +79,7 @@ function senders(messages: readonly Message[]): string {
 }
 
 function lines(messages: readonly Message[]): string {
-  return messages.map(formatMessage).join('\n');
+  return messages.map((m) => formatMessage(m)).join('\n');
 }
 
 async function targetOf(
