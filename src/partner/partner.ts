@@ -182,7 +182,7 @@ export class Partner extends EventEmitter<PartnerEvents> {
 
   /** Held messages, none of them read yet, for the unread footer. */
   unreadMessages(): readonly Message[] {
-    return this.mailbox.unread();
+    return this.mailbox.held();
   }
 
   /** True when more messages may be waiting on the broker than the inbox holds. */
