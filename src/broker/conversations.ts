@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { DuoError } from '../shared/errors.ts';
 import { directMembers } from '../shared/ids.ts';
-import type { ConversationSummary, Message } from '../shared/protocol.ts';
+import { MAX_GROUP_MEMBERS } from '../shared/limits.ts';
+import type { ConversationSummary, HistoryReply } from '../shared/protocol.ts';
 import { isoNow, type Clock } from './clock.ts';
 import { storageError } from './db.ts';
 import type { Peers } from './cluster/peers.ts';
@@ -57,7 +58,10 @@ export class Conversations {
     return { id, kind: 'group', name, members: members.sort(), unread: 0, lastMessageId: null, lastMessageAt: null };
   }
 
-  /** Adds `partnerId` to an existing group; like a new member, it starts after the newest message. */
+  /**
+   * Adds `partnerId` to an existing group; like a new member, it starts after the newest message.
+   * A full group is refused (counted in the transaction, so two joins at once cannot overfill it).
+   */
   async join(partnerId: string, conversationId: string): Promise<void> {
     if (this.membership.isMember(conversationId, partnerId)) return;
     if (!this.membership.exists(conversationId) && !(await this.membership.reload(conversationId)))
@@ -66,6 +70,12 @@ export class Conversations {
       throw new DuoError('forbidden', `"${conversationId}" is a direct conversation; only groups can be joined.`);
     try {
       await this.store.transaction(async (tx) => {
+        if (((await tx.membersOf(conversationId)) ?? []).length >= MAX_GROUP_MEMBERS) {
+          throw new DuoError(
+            'forbidden',
+            `"${conversationId}" is full: a group has at most ${MAX_GROUP_MEMBERS} members. Ask a member to leave, or start a new group.`,
+          );
+        }
         await tx.addMember(conversationId, partnerId, await tx.maxMessageId(), isoNow(this.clock));
         await this.peers.inTransaction(tx, { t: 'mem', c: conversationId });
       });
@@ -94,12 +104,12 @@ export class Conversations {
     return rows.map((row) => ({ ...row, members: [...this.membership.members(row.id)].sort() }));
   }
 
-  /** The newest `limit` messages before `before`, oldest first. */
+  /** The newest `limit` messages before `before`, oldest first, with their receipts (members only). */
   async history(
     partnerId: string,
     conversationId: string,
     options: { limit: number; before?: number | undefined },
-  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+  ): Promise<HistoryReply> {
     await this.membership.require(conversationId, partnerId);
     return this.store.history(conversationId, options);
   }

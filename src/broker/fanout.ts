@@ -19,7 +19,7 @@ export class Fanout {
     private readonly wakeups: Wakeups,
     private readonly presence: Pick<Presence, 'isOnline'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
-    private readonly hooks: Pick<ServiceHooks, 'committed' | 'cursorMoved'> = {},
+    private readonly hooks: Pick<ServiceHooks, 'committed' | 'cursorMoved' | 'pushed'> = {},
   ) {}
 
   /**
@@ -40,7 +40,10 @@ export class Fanout {
 
   /** The store now records these partners as pushed up to these ids. */
   recorded(pushes: ReadonlyMap<string, number>): void {
-    for (const [partnerId, upTo] of pushes) this.sessions.get(partnerId)?.recorded(upTo);
+    for (const [partnerId, upTo] of pushes) {
+      this.sessions.get(partnerId)?.recorded(upTo);
+      this.hooks.pushed?.(partnerId, upTo);
+    }
   }
 
   /**

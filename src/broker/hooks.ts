@@ -13,8 +13,10 @@ export interface ServiceHooks {
    * message of this broker committed while older ones of another broker were still on their way).
    */
   committed?(message: Message, inOrder: boolean): void;
-  /** A partner's read cursor in a conversation moved to `upTo` (after the commit). */
-  cursorMoved?(partnerId: string, conversationId: string, upTo: number): void;
   /** Every presence or status change of any partner. */
   presence?(partnerId: string, online: boolean, status: string | null): void;
+  /** A read cursor moved (committed, here or on another broker): `partnerId` has read `conversationId` up to `upTo`. */
+  cursorMoved?(partnerId: string, conversationId: string, upTo: number): void;
+  /** The store now records `partnerId`'s live sessions as pushed up to `upTo` (committed). */
+  pushed?(partnerId: string, upTo: number): void;
 }

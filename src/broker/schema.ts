@@ -35,6 +35,8 @@ export interface MembersTable {
   partner_id: string;
   cursor: number;
   joined_at: string;
+  /** The newest message id when this member joined: it received only the messages above. */
+  joined_after: Generated<number>;
 }
 
 export interface MessagesTable {

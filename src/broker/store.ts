@@ -10,8 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CompiledQuery, sql, type Compilable, type Kysely, type Transaction } from 'kysely';
-import type { Message } from '../shared/protocol.ts';
+import type { HistoryReply, Message } from '../shared/protocol.ts';
 import type { Dialect } from './db.ts';
+import { receiptsOf, type MemberProgress } from './receipts.ts';
 import type { Database, ConversationRow, MessageRow, PartnerRow } from './schema.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -241,6 +242,7 @@ export class Store {
           partner_id: partnerId,
           cursor,
           joined_at: row.created_at,
+          joined_after: cursor,
         })),
       )
       .execute();
@@ -249,7 +251,13 @@ export class Store {
   async addMember(conversationId: string, partnerId: string, cursor: number, joinedAt: string): Promise<void> {
     await this.db
       .insertInto('members')
-      .values({ conversation_id: conversationId, partner_id: partnerId, cursor, joined_at: joinedAt })
+      .values({
+        conversation_id: conversationId,
+        partner_id: partnerId,
+        cursor,
+        joined_at: joinedAt,
+        joined_after: cursor,
+      })
       .execute();
   }
 
@@ -398,11 +406,14 @@ export class Store {
     return rows.map((r) => ({ ...r, count: Number(r.count) }));
   }
 
-  /** The newest `limit` messages before `before` (exclusive), oldest first. */
+  /**
+   * The newest `limit` messages before `before` (exclusive), oldest first, each with its delivery
+   * receipts: two queries a page, whatever its size.
+   */
   async history(
     conversationId: string,
     options: { limit: number; before?: number | undefined },
-  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+  ): Promise<HistoryReply> {
     let query = this.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
     if (options.before !== undefined) query = query.where('id', '<', options.before);
     const rows = await query
@@ -410,6 +421,25 @@ export class Store {
       .limit(options.limit + 1)
       .execute();
     const hasMore = rows.length > options.limit;
-    return { messages: rows.slice(0, options.limit).reverse().map(toMessage), hasMore };
+    const page = rows.slice(0, options.limit).reverse().map(toMessage);
+    const members = page.length === 0 ? [] : await this.memberProgress(conversationId);
+    return { messages: page.map((message) => ({ ...message, receipts: receiptsOf(message, members) })), hasMore };
+  }
+
+  /** Each member of a conversation, in id order, with how far it read, joined and was pushed. */
+  async memberProgress(conversationId: string): Promise<MemberProgress[]> {
+    const rows = await this.db
+      .selectFrom('members as me')
+      .innerJoin('partners as p', 'p.id', 'me.partner_id')
+      .select(['me.partner_id', 'me.cursor', 'me.joined_after', 'p.pushed_up_to'])
+      .where('me.conversation_id', '=', conversationId)
+      .orderBy('me.partner_id')
+      .execute();
+    return rows.map((r) => ({
+      partnerId: r.partner_id,
+      cursor: Number(r.cursor),
+      joinedAfter: Number(r.joined_after),
+      pushedUpTo: Number(r.pushed_up_to),
+    }));
   }
 }

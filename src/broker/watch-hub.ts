@@ -1,12 +1,13 @@
 /**
- * Fans out what the human watches: every committed message (in id order), presence changes and
- * loop-guard holds. A sink only receives; nothing here reads or moves a read cursor, claims a
- * message or touches a partner's session.
+ * Fans out what the human watches: every committed message (in id order), presence changes,
+ * loop-guard holds, and the progress behind delivery receipts (read cursors moving, pushes
+ * recorded). A sink only receives; nothing here reads or moves a read cursor, claims a message
+ * or touches a partner's session.
  */
-import type { HeldFrame, Hold, ReleasedFrame } from '../shared/console-protocol.ts';
+import type { HeldFrame, Hold, PushedFrame, ReadFrame, ReleasedFrame } from '../shared/console-protocol.ts';
 import type { Message, PresenceFrame } from '../shared/protocol.ts';
 
-export type WatchEvent = PresenceFrame | HeldFrame | ReleasedFrame;
+export type WatchEvent = PresenceFrame | HeldFrame | ReleasedFrame | ReadFrame | PushedFrame;
 
 export interface WatchSink {
   message(message: Message): void;
@@ -54,6 +55,16 @@ export class WatchHub {
 
   released(conversationId: string, by: ReleasedFrame['by']): void {
     this.event({ type: 'released', conversationId, by });
+  }
+
+  /** `partnerId` has read `conversationId` up to `upTo`. */
+  read(partnerId: string, conversationId: string, upTo: number): void {
+    this.event({ type: 'read', conversationId, partnerId, upTo });
+  }
+
+  /** `partnerId`'s live session was handed what it had not read up to `upTo`. */
+  pushed(partnerId: string, upTo: number): void {
+    this.event({ type: 'pushed', partnerId, upTo });
   }
 
   private event(frame: WatchEvent): void {

@@ -7,10 +7,10 @@ import { otherMember } from '../shared/ids.ts';
 import type { Message } from '../shared/protocol.ts';
 import { localTime } from '../client/display.ts';
 
-/** One message: `[HH:MM] sender:` then the enveloped text. */
-export function formatMessage(message: Message): string {
+/** One message: `[HH:MM] sender:` then the enveloped text; `note` goes after the sender. */
+export function formatMessage(message: Message, note = ''): string {
   const time = localTime(message.createdAt);
-  return `[${time}] ${message.from}:\n${envelope(message, time ? { time } : {})}`;
+  return `[${time}] ${message.from}:${note ? ` ${note}` : ''}\n${envelope(message, time ? { time } : {})}`;
 }
 
 /** Messages grouped under a 📁 header per conversation, in id order within each. */

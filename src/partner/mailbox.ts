@@ -128,11 +128,6 @@ export class Mailbox extends EventEmitter<MailboxEvents> {
     return this.inbox.waitFor(filter(conversationId), signal);
   }
 
-  /** Held messages, for the unread footer. */
-  unread(): readonly Message[] {
-    return this.inbox.peek();
-  }
-
   /** Another client of this partner showed the model `conversationId` up to `upTo`: read. */
   private readElsewhere(conversationId: string, upTo: number): void {
     if (upTo <= (this.readUpTo.get(conversationId) ?? 0)) return;

@@ -9,7 +9,7 @@
  * the id was unregistered (the session ended, or someone called /unregister); closed: shut down.
  */
 import { EventEmitter } from 'node:events';
-import { LISTEN_BATCH, REGISTER_RETRY_FACTOR } from '../shared/defaults.ts';
+import { REGISTER_RETRY_FACTOR } from '../shared/defaults.ts';
 import { DuoError, isTransient } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { CreateConversationBody, Message } from '../shared/protocol.ts';
@@ -30,12 +30,6 @@ import { waitForMessage, type WaitEnd } from './wait.ts';
 export type PartnerStatus = 'starting' | 'ready' | 'unreachable' | 'failed' | 'replaced' | 'unregistered' | 'closed';
 
 export type PublicIdentity = Omit<Identity, 'secret'>;
-
-/** A stored message, and the unread messages of its conversation that now reached the model with it. */
-export interface Talked {
-  sent: SentMessage;
-  unread: Message[];
-}
 
 type PartnerEvents = { status: [status: PartnerStatus] };
 
@@ -168,15 +162,12 @@ export class Partner extends EventEmitter<PartnerEvents> {
     }
   }
 
-  /**
-   * Sends a message. What its conversation holds that the model has not read comes back with the
-   * receipt (and so counts as read): a reply never leaves the model blind to what it answers.
-   */
-  async talk(content: string, target: SendTarget): Promise<Talked> {
+  /** Sends a message; a `talk` without a target goes to its conversation next. */
+  async talk(content: string, target: SendTarget): Promise<SentMessage> {
     await this.requireIdentity();
     const sent = await this.outbox.send(content, target);
     this.mailbox.wroteIn(sent.conversationId);
-    return { sent, unread: this.mailbox.take(sent.conversationId, LISTEN_BATCH) };
+    return sent;
   }
 
   /** Removes up to `limit` held messages and marks them read: they are about to reach the model. */
@@ -191,7 +182,7 @@ export class Partner extends EventEmitter<PartnerEvents> {
 
   /** Held messages, none of them read yet, for the unread footer. */
   unreadMessages(): readonly Message[] {
-    return this.mailbox.unread();
+    return this.mailbox.held();
   }
 
   /** True when more messages may be waiting on the broker than the inbox holds. */

@@ -132,16 +132,33 @@ export const ReleasedFrame = z.strictObject({
   by: z.enum(['resume', 'human_message']),
 });
 
+/** A member's read cursor moved: it has seen `conversationId` up to `upTo` (a receipt turns `seen`). */
+export const ReadFrame = z.strictObject({
+  type: z.literal('read'),
+  conversationId: z.string(),
+  partnerId: z.string(),
+  upTo: MessageId,
+});
+/**
+ * A partner's live session was handed what it had not read up to `upTo`, in every conversation
+ * (a receipt turns `pushed`). May come before the message frames it covers.
+ */
+export const PushedFrame = z.strictObject({ type: z.literal('pushed'), partnerId: z.string(), upTo: MessageId });
+
 export const WatchFrame = z.discriminatedUnion('type', [
   WatchingFrame,
   MessageFrame,
   PresenceFrame,
   HeldFrame,
   ReleasedFrame,
+  ReadFrame,
+  PushedFrame,
 ]);
 export type WatchFrame = z.infer<typeof WatchFrame>;
 export type HeldFrame = z.infer<typeof HeldFrame>;
 export type ReleasedFrame = z.infer<typeof ReleasedFrame>;
+export type ReadFrame = z.infer<typeof ReadFrame>;
+export type PushedFrame = z.infer<typeof PushedFrame>;
 export type WatchingFrame = z.infer<typeof WatchingFrame>;
 
 export const WatchQuery = z.strictObject({ since: digits('since').optional() });

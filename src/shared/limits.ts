@@ -18,6 +18,8 @@ export const MAX_NAME_LENGTH = 100;
 export const MAX_STATUS_LENGTH = 200;
 /** Most participants named when a group is created. */
 export const MAX_GROUP_SIZE = 100;
+/** Most members a group has: its creator and MAX_GROUP_SIZE participants. A full group takes no one new. */
+export const MAX_GROUP_MEMBERS = MAX_GROUP_SIZE + 1;
 /** Longest `clientMsgId`, the sender's own key that makes a retried send count once. */
 export const MAX_CLIENT_MSG_ID_LENGTH = 128;
 /** Longest conversation id accepted anywhere (a direct id of two 64-character ids fits). */

@@ -11,6 +11,7 @@ import {
   MAX_CLIENT_MSG_ID_LENGTH,
   MAX_CONTENT_BYTES,
   MAX_CONVERSATION_ID_LENGTH,
+  MAX_GROUP_MEMBERS,
   MAX_GROUP_SIZE,
   MAX_NAME_LENGTH,
   MAX_PROJECT_PATH_LENGTH,
@@ -170,7 +171,28 @@ export const HistoryQuery = z.strictObject({
   limit: digits('limit').optional(),
   before: digits('before').optional(),
 });
-export const HistoryReply = z.strictObject({ messages: z.array(Message), hasMore: z.boolean() });
+
+/**
+ * How far a message got for one recipient: `stored` (committed), `pushed` (handed to the
+ * recipient's live session), `seen` (its read cursor reached it: the text reached its model).
+ */
+export const Receipt = z.enum(['stored', 'pushed', 'seen']);
+export type Receipt = z.infer<typeof Receipt>;
+/**
+ * A message's receipts by recipient id: the conversation's members when it is read, except the
+ * sender and those who joined after the message was stored.
+ */
+export const Receipts = z
+  .record(z.string(), Receipt)
+  .refine((receipts) => Object.keys(receipts).length < MAX_GROUP_MEMBERS, {
+    message: `a message has at most ${MAX_GROUP_MEMBERS - 1} recipients`,
+  });
+export type Receipts = z.infer<typeof Receipts>;
+/** A message as history shows it: with its receipts. Everywhere else a Message has none. */
+export const HistoryMessage = Message.extend({ receipts: Receipts });
+export type HistoryMessage = z.infer<typeof HistoryMessage>;
+
+export const HistoryReply = z.strictObject({ messages: z.array(HistoryMessage), hasMore: z.boolean() });
 export type HistoryReply = z.infer<typeof HistoryReply>;
 
 export const PartnerSummary = z.strictObject({

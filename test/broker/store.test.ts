@@ -1,5 +1,10 @@
-/** The store's prepared statements: a message stored and found again, pushes recorded forward only. */
+/**
+ * The store's prepared statements: a message stored and found again, pushes recorded forward
+ * only; and the migration that gives existing members the id they joined after.
+ */
+import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as receiptsMigration from '../../migrations/004_receipts.ts';
 import { Store } from '../../src/broker/store.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { register } from '../helpers/clients.ts';
@@ -50,5 +55,38 @@ describe('store', () => {
       ]),
     );
     expect([await pushedUpTo('alice'), await pushedUpTo('bob'), await pushedUpTo('carol')]).toEqual([9, 9, 4]);
+  });
+
+  it('gives members from before the receipts migration the newest message stored no later than they joined', async () => {
+    const time = (n: number) => `2026-01-01T00:00:0${n}.000Z`;
+    await store.insertConversation(
+      { id: 'group_0123456789abcdef0123', kind: 'group', name: 'g', created_by: 'alice', created_at: time(0) },
+      ['alice', 'bob'],
+      0,
+    );
+    const row = { conversation_id: 'group_0123456789abcdef0123', sender: 'alice', client_msg_id: null };
+    await store.insertMessage({ ...row, content: 'one', created_at: time(1) });
+    const second = await store.insertMessage({ ...row, content: 'two', created_at: time(2) });
+    // carol joined in the same millisecond as the second message: it counts as before her.
+    await store.addMember('group_0123456789abcdef0123', 'carol', 0, time(2));
+    await store.insertMessage({ ...row, content: 'three', created_at: time(3) });
+
+    const db = broker.broker.database.db as unknown as Kysely<unknown>;
+    await receiptsMigration.down(db);
+    await receiptsMigration.up(db);
+
+    const joined = await broker.broker.database.db
+      .selectFrom('members')
+      .select(['conversation_id', 'partner_id', 'joined_after'])
+      .orderBy('conversation_id')
+      .orderBy('partner_id')
+      .execute();
+    expect(joined.map((m) => [m.conversation_id, m.partner_id, Number(m.joined_after)])).toEqual([
+      ['direct:alice:bob', 'alice', 0],
+      ['direct:alice:bob', 'bob', 0],
+      ['group_0123456789abcdef0123', 'alice', 0],
+      ['group_0123456789abcdef0123', 'bob', 0],
+      ['group_0123456789abcdef0123', 'carol', second],
+    ]);
   });
 });

@@ -88,8 +88,10 @@ describe('duo history', () => {
     await talk(broker.url, bob, { to: 'alice', content: 'Sure, what do you need?\nsecond line' });
     const history = await duo(['history', 'bob']);
     expect(history.code, history.stderr).toBe(0);
-    expect(history.stdout).toMatch(/#\d+ {2}alice → bob {2}hello there/);
-    expect(history.stdout).toMatch(/#\d+ {2}bob → alice {2}Sure, what do you need\?\n\s+second line/);
+    // Under alice's own messages, how far each got: bob's socket (opened for `duo who`) was
+    // handed them, and nothing has read them yet.
+    expect(history.stdout).toMatch(/#\d+ {2}alice → bob {2}hello there\n {24}✓ pushed to bob\n/);
+    expect(history.stdout).toMatch(/#\d+ {2}bob → alice {2}Sure, what do you need\?\n\s+second line\n(?!\s+[✓○])/);
     const mine = await api(broker.url, 'GET', '/conversations/alice', { secret: alice.secret });
     expect(mine.body.conversations[0].unread).toBe(1);
   });
@@ -105,6 +107,20 @@ describe('duo history', () => {
     const sent = await duo(['send', 'direct:bob:alice', 'either way round']);
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout).toMatch(/to bob \(direct:alice:bob\) as alice/);
+  });
+
+  it("says when bob's /listen response carried alice's message: seen", async () => {
+    const read = await api(broker.url, 'GET', '/listen/bob?timeout=0&conversationId=direct:alice:bob', {
+      secret: bob.secret,
+    });
+    expect(read.body.messages.length).toBeGreaterThan(0);
+    const next = await api(broker.url, 'GET', `/listen/bob?timeout=0&after=${read.body.cursor}`, {
+      secret: bob.secret,
+    });
+    expect(next.status).toBe(200);
+    const history = await duo(['history', 'bob']);
+    expect(history.stdout).toMatch(/alice → bob {2}hello there\n {24}✓✓ seen by bob\n/);
+    expect(history.stdout).not.toContain('pushed to bob');
   });
 
   it('pages with --limit and --before', async () => {

@@ -116,7 +116,8 @@ it(
 
     const sent: Record<string, string[]> = { alice: [], bob: [] };
     const downtimeCalls: number[] = [];
-    const earlyByBob: EnvelopedMessage[] = [];
+    // What each got so far: a talk's result carries the conversation's unread messages too.
+    const got: Record<string, EnvelopedMessage[]> = { alice: [], bob: [] };
     let downtimeErrors = 0;
     const exchange = async (round: number) => {
       for (let i = 0; i < STDIO_PER_ROUND; i++) {
@@ -128,6 +129,7 @@ it(
           const result = await from.call('talk', { to, message: content });
           expect(result.isError, result.text).toBe(false);
           sent[from.partnerId]!.push(content);
+          got[from.partnerId]!.push(...messagesIn(result.text));
         }
       }
     };
@@ -149,7 +151,7 @@ it(
       // listen answers from the inbox when it holds something: that is a read, not an outage error.
       const listened = messagesIn(calls[1]!.text);
       if (listened.length > 0) downtimeErrors += 1;
-      earlyByBob.push(...listened);
+      got.bob!.push(...listened);
       broker = await broker.restart();
       await ready(alice);
       await ready(bob);
@@ -157,8 +159,8 @@ it(
     await exchange(STDIO_RESTARTS);
 
     const total = STDIO_PER_ROUND * (STDIO_RESTARTS + 1);
-    const gotByBob = [...earlyByBob, ...(await listenFor(bob, total - earlyByBob.length, 20_000))];
-    const gotByAlice = await listenFor(alice, total, 20_000);
+    const gotByBob = [...got.bob!, ...(await listenFor(bob, total - got.bob!.length, 20_000))];
+    const gotByAlice = [...got.alice!, ...(await listenFor(alice, total - got.alice!.length, 20_000))];
     figure('restart under traffic (mcp stdio)', {
       restarts: STDIO_RESTARTS,
       messages: 2 * total,

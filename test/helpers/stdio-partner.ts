@@ -185,11 +185,20 @@ export async function callUntilOk(
 /**
  * Sends one message with `talk`, retrying a failed call until it is acknowledged, as a model
  * would (the partner reuses the send's clientMsgId, so a retry never stores it twice). Returns
- * how many calls failed first.
+ * how many calls failed first; the unread messages its result carried go into `received`.
  */
-export async function talkUntilAcked(partner: StdioPartner, to: string, message: string): Promise<number> {
+export async function talkUntilAcked(
+  partner: StdioPartner,
+  to: string,
+  message: string,
+  received: EnvelopedMessage[] = [],
+): Promise<number> {
   for (let failed = 0; ; failed++) {
-    if (!(await partner.call('talk', { to, message })).isError) return failed;
+    const result = await partner.call('talk', { to, message });
+    if (!result.isError) {
+      received.push(...messagesIn(result.text));
+      return failed;
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -79,10 +79,10 @@ describe('Mailbox', () => {
     mailbox.wroteIn('direct:alice:bob');
     expect(link.frames).toEqual([]);
     expect(mailbox.lastConversation).toBe('direct:alice:bob');
-    expect(mailbox.unread().map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(mailbox.held().map((m) => m.id)).toEqual([1, 2, 3]);
     // A hook showed the model direct:alice:bob up to 1; the broker says so.
     link.emit('read', 'direct:alice:bob', 1);
-    expect(mailbox.unread().map((m) => m.id)).toEqual([2, 3]);
+    expect(mailbox.held().map((m) => m.id)).toEqual([2, 3]);
     expect(link.frames).toEqual([]);
     // A late push of a message already read is not new.
     const announced: number[] = [];

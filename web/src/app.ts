@@ -117,6 +117,14 @@ export class App {
       case 'presence':
         this.partners.onPresence(frame);
         return;
+      case 'read':
+        this.thread.onRead(frame);
+        // Its unread count changed.
+        if (this.conversations.get(frame.conversationId)) this.conversations.refreshSoon(frame.conversationId);
+        return;
+      case 'pushed':
+        this.thread.onPushed(frame);
+        return;
       case 'held':
       case 'released': {
         const id = frame.type === 'held' ? frame.hold.conversationId : frame.conversationId;

@@ -1,8 +1,8 @@
 /**
  * The conversation list: every conversation on the broker, newest activity first, loaded a
  * page at a time (only loaded rows exist in the page). Live messages move a conversation to the
- * top and update its preview; unread counts are read again from the broker shortly after, since
- * agents' reads are not part of the watch stream.
+ * top and update its preview; unread counts are read again from the broker shortly after, and
+ * shortly after a member's read cursor moved (the watch stream's `read`).
  */
 import type { ConsoleConversation, ConsoleConversationsReply, Hold } from '../../src/shared/console-protocol.ts';
 import type { Message } from '../../src/shared/protocol.ts';

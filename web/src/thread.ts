@@ -1,16 +1,17 @@
 /**
  * One conversation: its members with presence and unread counts, the loop guard's hold with a
  * resume button, the messages (the newest page first, older pages when scrolled to the top,
- * new ones as they are committed) and the composer that sends as the human. Message text is
- * set as text: a `<script>` an agent sends is shown, never run.
+ * new ones as they are committed) with each one's delivery receipts, and the composer that
+ * sends as the human. Message text is set as text: a `<script>` an agent sends is shown, never run.
  */
-import type { ConsoleConversation } from '../../src/shared/console-protocol.ts';
-import type { HistoryReply, Message } from '../../src/shared/protocol.ts';
+import type { ConsoleConversation, PushedFrame, ReadFrame } from '../../src/shared/console-protocol.ts';
+import type { HistoryMessage, HistoryReply, Message } from '../../src/shared/protocol.ts';
 import { api, query } from './api.ts';
 import { h, replace } from './dom.ts';
 import { budget, clock, directPair, unreadText } from './format.ts';
 import { composer, type ComposerHost, type ComposerTarget as Target } from './composer.ts';
 import { conversationTitle } from './conversations.ts';
+import { Receipts } from './receipts.ts';
 
 const PAGE = 50;
 const READ_DELAY_MS = 300;
@@ -28,6 +29,7 @@ export class Thread {
   private readonly list = h('ol', { class: 'messages' });
   private readonly scroller = h('div', { class: 'scroller' }, this.older, this.list);
   private readonly composer = h('div', { class: 'composer' });
+  private readonly receipts = new Receipts();
   private target: Target | undefined;
   private oldest: number | undefined;
   private newest = 0;
@@ -56,6 +58,7 @@ export class Thread {
     this.target = { conversation };
     this.oldest = undefined;
     this.newest = 0;
+    this.receipts.reset(conversation.id);
     replace(this.list);
     this.renderHeader();
     this.renderComposer();
@@ -78,6 +81,7 @@ export class Thread {
   /** A first message to a partner the human has no conversation with yet. */
   showNew(partnerId: string): void {
     this.target = { newTo: partnerId };
+    this.receipts.reset(undefined);
     replace(this.list);
     this.older.hidden = true;
     replace(this.header, h('h2', { text: `New message to ${partnerId}` }));
@@ -105,6 +109,16 @@ export class Thread {
     this.markReadSoon();
   }
 
+  /** A member's read cursor moved: its receipts turn seen. */
+  onRead(frame: ReadFrame): void {
+    this.receipts.read(frame);
+  }
+
+  /** A partner's session was handed what it had not read: its receipts turn pushed. */
+  onPushed(frame: PushedFrame): void {
+    this.receipts.pushed(frame);
+  }
+
   private empty(): void {
     replace(this.header, h('h2', { text: 'Choose a conversation' }));
     replace(
@@ -113,7 +127,7 @@ export class Thread {
     );
   }
 
-  private append(message: Message): void {
+  private append(message: Message | HistoryMessage): void {
     this.list.appendChild(this.renderMessage(message));
     this.newest = Math.max(this.newest, message.id);
     this.oldest ??= message.id;
@@ -144,8 +158,9 @@ export class Thread {
     }
   }
 
-  private renderMessage(message: Message): HTMLLIElement {
+  private renderMessage(message: Message | HistoryMessage): HTMLLIElement {
     const mine = message.from === this.host.me;
+    const members = this.target && 'conversation' in this.target ? this.target.conversation.members : [];
     return h(
       'li',
       { class: `message${mine ? ' mine' : ''}`, data: { id: String(message.id) } },
@@ -157,6 +172,10 @@ export class Thread {
         h('span', { class: 'id', text: `#${message.id}` }),
       ),
       h('div', { class: 'text', text: message.content }),
+      this.receipts.element(
+        message,
+        members.map((m) => m.id),
+      ),
     );
   }
 

@@ -35,7 +35,10 @@ export interface HumanSeat {
   owner: OwnerAuth;
   guard: LoopGuard;
   hub: WatchHub;
-  /** What the service calls: the loop guard before each send, the watch stream after commits. */
+  /**
+   * What the service calls: the loop guard before each send, the watch stream after commits
+   * (messages, read cursors moved, pushes recorded: what the console's receipts follow).
+   */
   hooks: ServiceHooks;
   /** What other brokers of the database report: their messages (for the loop guard), holds and releases. */
   elsewhere: {
@@ -115,6 +118,8 @@ export async function createHumanSeat(
       beforeTalk: (conversationId, senderId) => guard.admit(conversationId, senderId, humans.has(senderId)),
       committed: (message, inOrder) => hub.message(message, inOrder),
       presence: (partnerId, online, status) => hub.presence(partnerId, online, status),
+      cursorMoved: (partnerId, conversationId, upTo) => hub.read(partnerId, conversationId, upTo),
+      pushed: (partnerId, upTo) => hub.pushed(partnerId, upTo),
     },
     elsewhere: {
       async committed(message) {

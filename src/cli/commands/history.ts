@@ -1,9 +1,13 @@
 import { HISTORY_DEFAULT_LIMIT } from '../../shared/defaults.ts';
 import { MAX_HISTORY_LIMIT } from '../../shared/limits.ts';
+import { receiptLine } from '../../client/display.ts';
 import { resolveConversation } from '../../client/resolve.ts';
 import { intFlag, parse, UsageError, type Command } from '../command.ts';
 import { formatLine } from '../format.ts';
 import { actAs, cliSetup } from '../identity.ts';
+
+/** Receipts go under the message text, where formatLine indents continuation lines at most. */
+const RECEIPT_INDENT = ' '.repeat(24);
 
 export const command: Command = {
   name: 'history',
@@ -11,7 +15,8 @@ export const command: Command = {
   help: `Usage: duo history <conversation|partner> [--limit N] [--before ID] [--as ID] [--broker URL]
 
 Prints the newest messages of a conversation, oldest first. Reading history never marks anything
-read. A partner id means your direct conversation with them.
+read. A partner id means your direct conversation with them. Under each of your own messages:
+how far it got for each recipient (seen by its model, pushed to its session, or stored).
 
   --limit N    How many (default ${HISTORY_DEFAULT_LIMIT}, at most ${MAX_HISTORY_LIMIT})
   --before ID  Only messages older than message #ID (to page back)`,
@@ -35,7 +40,11 @@ read. A partner id means your direct conversation with them.
     });
     if (messages.length === 0)
       ctx.out(`No messages in ${conversationId}${before === undefined ? '' : ` before #${before}`}.\n`);
-    for (const message of messages) ctx.out(`${formatLine(message, me, known)}\n`);
+    for (const message of messages) {
+      ctx.out(`${formatLine(message, me, known)}\n`);
+      const receipts = message.from === me ? receiptLine(message.receipts) : '';
+      if (receipts) ctx.out(`${RECEIPT_INDENT}${receipts}\n`);
+    }
     if (hasMore) ctx.out(`… older messages: duo history ${conversationId} --before ${messages[0]!.id}\n`);
     return 0;
   },

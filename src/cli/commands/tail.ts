@@ -176,6 +176,8 @@ class Tail {
         );
         return;
       case 'watching':
+      case 'read':
+      case 'pushed':
         return;
     }
   }

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { HISTORY_DEFAULT_LIMIT, HISTORY_TOOL_MAX_LIMIT } from '../../shared/defaults.ts';
 import { resolveConversation } from '../../client/resolve.ts';
-import { formatMessages } from '../format.ts';
+import { receiptLine } from '../../client/display.ts';
+import { formatMessage } from '../format.ts';
 import { defineTool, ok } from './common.ts';
 
 export const historyTool = defineTool({
   name: 'history',
-  description: `Show the latest messages of a conversation, oldest first; unread messages it shows count as read. Default ${HISTORY_DEFAULT_LIMIT}, max ${HISTORY_TOOL_MAX_LIMIT}.`,
+  description: `Show the latest messages of a conversation, oldest first; unread messages it shows count as read. Default ${HISTORY_DEFAULT_LIMIT}, max ${HISTORY_TOOL_MAX_LIMIT}. Your own messages show how far they got for each recipient: seen (its model got the text), pushed (handed to its session, not seen yet) or stored (waiting on the broker).`,
   args: {
     conversation: z
       .string()
@@ -27,6 +28,8 @@ export const historyTool = defineTool({
     const reply = await partner.history(conversationId, limit ?? HISTORY_DEFAULT_LIMIT);
     if (reply.messages.length === 0) return ok(partner, `📁 ${conversationId}\n(no messages yet)`);
     const more = reply.hasMore ? '\n(older messages exist; raise limit to see more)' : '';
-    return ok(partner, `${formatMessages(reply.messages)}${more}`);
+    // Receipts on the model's own messages answer "did bob see it?".
+    const lines = reply.messages.map((m) => formatMessage(m, m.from === me ? receiptLine(m.receipts) : ''));
+    return ok(partner, `${[`📁 ${conversationId}`, ...lines].join('\n')}${more}`);
   },
 });

@@ -32,7 +32,7 @@ export const talkTool = defineTool({
   async run(partner, { message, to, conversation, wait }, extra) {
     const me = (await partner.requireIdentity()).partnerId;
     const target = await targetOf(partner, me, to, conversation);
-    const { sent, unread } = await partner.talk(message, target).catch((error: unknown) => {
+    const sent = await partner.talk(message, target).catch((error: unknown) => {
       // The broker's sentence for an unknown id is written for REST clients; say it in tool terms.
       if (error instanceof DuoError && error.code === 'unknown_partner' && 'to' in target) {
         throw new DuoError(
@@ -46,6 +46,9 @@ export const talkTool = defineTool({
     const label = where === sent.conversationId ? sent.conversationId : `${where} (${sent.conversationId})`;
     const note = sent.duplicate ? ' (already stored earlier; not sent twice)' : '';
     const parts = [`✉️ Sent to ${label} as message #${sent.messageId}${note}.`];
+    // What the conversation holds unread goes into this result, so it is read: unless nobody
+    // will see the result (the call was cancelled).
+    const unread = extra.signal.aborted ? [] : partner.take(sent.conversationId, LISTEN_BATCH);
     const before = unread.filter((m) => m.id < sent.messageId);
     const after = unread.filter((m) => m.id > sent.messageId);
     if (before.length > 0)
@@ -76,7 +79,7 @@ function senders(messages: readonly Message[]): string {
 }
 
 function lines(messages: readonly Message[]): string {
-  return messages.map(formatMessage).join('\n');
+  return messages.map((m) => formatMessage(m)).join('\n');
 }
 
 async function targetOf(

@@ -1,0 +1,3 @@
+import { onPostgres } from '../helpers/postgres.ts';
+
+await onPostgres('receipts', () => import('../broker/receipts.test.ts'));
