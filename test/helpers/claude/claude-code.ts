@@ -184,6 +184,7 @@ export class ClaudeHome {
     );
     if (started.status !== 0) throw new Error(`tmux new-session failed: ${started.stderr}`);
     this.tmux.add(socket);
+    killOnExit(socket);
     return new Interactive(socket, debugFile, env, () => this.tmux.delete(socket));
   }
 
@@ -407,6 +408,20 @@ export class Interactive {
     this.tmux(['kill-server']);
     this.onKill();
   }
+}
+
+const exitKills = new Set<string>();
+
+/**
+ * A tmux server outlives the test process that started it (its clients are detached), so one the
+ * test could not kill (a crashed worker, an interrupted run) is killed when this process exits.
+ */
+function killOnExit(socket: string): void {
+  if (exitKills.size === 0)
+    process.once('exit', () => {
+      for (const name of exitKills) spawnSync('tmux', ['-L', name, 'kill-server']);
+    });
+  exitKills.add(socket);
 }
 
 function shellQuote(word: string): string {
