@@ -82,7 +82,7 @@ export class ClaudeHome {
   private static readonly live = new Set<ClaudeHome>();
   readonly home: CleanHome;
   private readonly children = new Set<ChildProcessWithoutNullStreams>();
-  private readonly tmux = new Set<string>();
+  private readonly sessions = new Set<Interactive>();
 
   private constructor(
     readonly binary: { version: string; claude: string; binDir: string },
@@ -175,7 +175,8 @@ export class ClaudeHome {
     const socket = `duo-test-${process.pid}-${++tmuxSockets}`;
     const debugFile = join(this.home.home, `claude-debug-${tmuxSockets}.log`);
     const env = this.runEnv(run);
-    const command = [this.binary.claude, '--debug-file', debugFile, ...args].map(shellQuote).join(' ');
+    // exec: the pane's process is Claude Code itself, so `kill()` can wait for it to end.
+    const command = `exec ${[this.binary.claude, '--debug-file', debugFile, ...args].map(shellQuote).join(' ')}`;
     const envArgs = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
     const started = spawnSync(
       'tmux',
@@ -183,9 +184,10 @@ export class ClaudeHome {
       { env: { ...env, TMUX: '' }, encoding: 'utf8' },
     );
     if (started.status !== 0) throw new Error(`tmux new-session failed: ${started.stderr}`);
-    this.tmux.add(socket);
     killOnExit(socket);
-    return new Interactive(socket, debugFile, env, () => this.tmux.delete(socket));
+    const session = new Interactive(socket, debugFile, env, () => this.sessions.delete(session));
+    this.sessions.add(session);
+    return session;
   }
 
   private runEnv(run: RunOptions): Record<string, string> {
@@ -196,17 +198,14 @@ export class ClaudeHome {
   async killAll(): Promise<void> {
     const exited = [...this.children].map((child) => new Promise((resolve) => child.once('close', resolve)));
     for (const child of this.children) child.kill('SIGKILL');
-    for (const socket of this.tmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
-    this.tmux.clear();
-    await Promise.all(exited);
+    await Promise.all([...exited, ...[...this.sessions].map((session) => session.kill())]);
   }
 
   /** Kills what this home started, and removes the home. */
   async stop(): Promise<void> {
     await this.killAll();
     ClaudeHome.live.delete(this);
-    // A hook or partner of a killed session may still be finishing a write in the home.
-    rmSync(this.home.home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    rmSync(this.home.home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 
@@ -252,7 +251,7 @@ export class Project {
     try {
       await session.waitForDebug(/MCP server "duo": Successfully connected/, timeoutMs);
     } catch (error) {
-      session.kill();
+      await session.kill();
       throw error;
     }
     return session;
@@ -404,9 +403,32 @@ export class Interactive {
     }
   }
 
-  kill(): void {
+  /**
+   * Ends the session: the tmux server goes (Claude Code gets SIGHUP), and this waits until Claude
+   * Code itself has exited, which takes it a moment of writing into the home; SIGKILL after 5 s.
+   */
+  async kill(): Promise<void> {
+    const pid = Number(this.tmux(['list-panes', '-t', '0', '-F', '#{pane_pid}']).stdout?.trim());
     this.tmux(['kill-server']);
     this.onKill();
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    const deadline = Date.now() + 5_000;
+    while (alive(pid)) {
+      if (Date.now() > deadline) {
+        process.kill(pid, 'SIGKILL');
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
