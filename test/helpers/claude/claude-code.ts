@@ -3,11 +3,10 @@
  * under the system temp folder), a clean home with `duo install` run from this clone against the
  * test's broker, and two ways to run it against the fake Messages API (fake-api.ts):
  *
- * - headless: `claude -p … --output-format stream-json --verbose`, its `init` line (which MCP
- *   servers connected) and its `result` parsed;
- * - interactive: the TUI inside its own tmux server (a unique socket, killed in `stop`), with
- *   ~/.claude.json pre-written so no first-run screen appears, and `--debug-file` telling when
- *   the duo server connected.
+ * - headless: `claude -p … --output-format stream-json --verbose` (headless.ts);
+ * - interactive: the TUI inside its own tmux server (interactive.ts), with ~/.claude.json
+ *   pre-written so no first-run screen appears, and `--debug-file` telling when the duo server
+ *   connected.
  *
  * Every process started here is tracked: `killAll()` ends a home's runs (after each test) and
  * `ClaudeHome.stopAll()` (after a file) ends them all and removes the homes, so nothing outlives a
@@ -24,6 +23,8 @@ import { runDuo } from '../cli.ts';
 import { RestPartner } from '../clients.ts';
 import { ownerTokenEnv } from '../owner-tokens.ts';
 import type { FakeApi } from './fake-api.ts';
+import { Headless } from './headless.ts';
+import { Interactive, killOnExit } from './interactive.ts';
 
 export { CLAUDE_CODE_LATEST, CLAUDE_CODE_VERSION as CLAUDE_CODE_OLDEST } from '../../package/tools.ts';
 
@@ -256,194 +257,6 @@ export class Project {
     }
     return session;
   }
-}
-
-/** One stream-json line of `claude -p --output-format stream-json --verbose`. */
-export interface StreamLine {
-  type: string;
-  subtype?: string;
-  [key: string]: any;
-}
-
-/** A running `claude -p`. */
-export class Headless {
-  readonly lines: StreamLine[] = [];
-  stdout = '';
-  stderr = '';
-  /** Resolves with the exit code once the process ended. */
-  readonly done: Promise<number | null>;
-  private readonly waiters = new Set<() => void>();
-
-  constructor(readonly child: ChildProcessWithoutNullStreams) {
-    let pending = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      const text = chunk.toString();
-      this.stdout += text;
-      pending += text;
-      const parts = pending.split('\n');
-      pending = parts.pop()!;
-      for (const line of parts) {
-        if (line.trim() === '') continue;
-        try {
-          this.lines.push(JSON.parse(line) as StreamLine);
-        } catch {
-          this.lines.push({ type: 'unparsed', line });
-        }
-      }
-      this.wake();
-    });
-    child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.done = new Promise((resolve) => child.once('close', (code) => resolve(code)));
-    void this.done.then(() => this.wake());
-  }
-
-  /** The `init` line: model, tools, `mcp_servers` with their status. */
-  init(timeoutMs = 30_000): Promise<StreamLine> {
-    return this.line((l) => l.type === 'system' && l.subtype === 'init', timeoutMs, 'the init line');
-  }
-
-  /** The status of the duo server in the init line (`connected`, `pending`, `failed`). */
-  async duoStatus(timeoutMs = 30_000): Promise<string | undefined> {
-    const init = await this.init(timeoutMs);
-    return (init.mcp_servers as { name: string; status: string }[] | undefined)?.find((s) => s.name === 'duo')?.status;
-  }
-
-  /** The final `result` line; throws with the output when the process ended without one. */
-  result(timeoutMs = 60_000): Promise<StreamLine> {
-    return this.line((l) => l.type === 'result', timeoutMs, 'the result line');
-  }
-
-  async line(predicate: (line: StreamLine) => boolean, timeoutMs: number, what: string): Promise<StreamLine> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.lines.find(predicate);
-      if (found) return found;
-      const ended = this.child.exitCode !== null || this.child.signalCode !== null;
-      if (ended || Date.now() > deadline)
-        throw new Error(
-          `${ended ? `claude -p exited (${this.child.exitCode ?? this.child.signalCode})` : `timed out after ${timeoutMs} ms`} without ${what}:\n${this.output()}`,
-        );
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.max(1, deadline - Date.now()));
-        const waiters = this.waiters;
-        function done() {
-          clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        }
-        this.waiters.add(done);
-      });
-    }
-  }
-
-  output(): string {
-    return `--- stdout (last 3000)\n${this.stdout.slice(-3000)}\n--- stderr (last 3000)\n${this.stderr.slice(-3000)}`;
-  }
-
-  kill(): void {
-    this.child.kill('SIGKILL');
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
-  }
-}
-
-/** A running interactive Claude Code inside tmux. */
-export class Interactive {
-  constructor(
-    readonly socket: string,
-    readonly debugFile: string,
-    private readonly env: Record<string, string>,
-    private readonly onKill: () => void = () => {},
-  ) {}
-
-  private tmux(args: string[]) {
-    return spawnSync('tmux', ['-L', this.socket, ...args], { env: { ...this.env, TMUX: '' }, encoding: 'utf8' });
-  }
-
-  /** What the terminal shows now. */
-  screen(): string {
-    return this.tmux(['capture-pane', '-p', '-t', '0']).stdout ?? '';
-  }
-
-  debugLog(): string {
-    try {
-      return readFileSync(this.debugFile, 'utf8');
-    } catch {
-      return '';
-    }
-  }
-
-  /** Types `text` as the user would and presses Enter. */
-  async type(text: string): Promise<void> {
-    this.tmux(['send-keys', '-t', '0', '-l', text]);
-    // The TUI takes a pasted burst as one input; Enter sent in the same burst can be swallowed.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    this.tmux(['send-keys', '-t', '0', 'Enter']);
-  }
-
-  async waitForDebug(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.debugLog())) {
-      if (Date.now() > deadline)
-        throw new Error(
-          `timed out after ${timeoutMs} ms waiting for ${pattern} in Claude Code's debug log:\n${this.debugLog().slice(-3000)}\n--- screen\n${this.screen()}`,
-        );
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  async waitForScreen(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.screen())) {
-      if (Date.now() > deadline)
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${pattern} on screen:\n${this.screen()}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  /**
-   * Ends the session: the tmux server goes (Claude Code gets SIGHUP), and this waits until Claude
-   * Code itself has exited, which takes it a moment of writing into the home; SIGKILL after 5 s.
-   */
-  async kill(): Promise<void> {
-    const pid = Number(this.tmux(['list-panes', '-t', '0', '-F', '#{pane_pid}']).stdout?.trim());
-    this.tmux(['kill-server']);
-    this.onKill();
-    if (!Number.isInteger(pid) || pid <= 0) return;
-    const deadline = Date.now() + 5_000;
-    while (alive(pid)) {
-      if (Date.now() > deadline) {
-        process.kill(pid, 'SIGKILL');
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const exitKills = new Set<string>();
-
-/**
- * A tmux server outlives the test process that started it (its clients are detached), so one the
- * test could not kill (a crashed worker, an interrupted run) is killed when this process exits.
- */
-function killOnExit(socket: string): void {
-  if (exitKills.size === 0)
-    process.once('exit', () => {
-      for (const name of exitKills) spawnSync('tmux', ['-L', name, 'kill-server']);
-    });
-  exitKills.add(socket);
 }
 
 function shellQuote(word: string): string {
