@@ -105,6 +105,12 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     if (timeout > deps.maxListenSeconds) {
       throw new DuoError('bad_request', `timeout is in seconds and at most ${deps.maxListenSeconds}.`);
     }
+    if (query.above !== undefined && !query.peek) {
+      throw new DuoError(
+        'bad_request',
+        '"above" only works with peek=1: a listen that marks read never skips messages. Add peek=1, or leave "above" out.',
+      );
+    }
     // What the previous response returned is read now, before anything newer is handed out.
     if (query.after !== undefined) await service.longPoll.acknowledge(id, decodeCursor(query.after));
     const aborted = new AbortController();
@@ -116,6 +122,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       timeoutMs: timeout * 1000,
       limit: Math.min(query.limit ?? DEFAULT_LISTEN_LIMIT, MAX_LISTEN_LIMIT),
       peek: query.peek ?? false,
+      above: query.above,
       signal: aborted.signal,
     });
     if (claim) {

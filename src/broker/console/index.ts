@@ -114,6 +114,7 @@ export async function createHumanSeat(
     hooks: {
       beforeTalk: (conversationId, senderId) => guard.admit(conversationId, senderId, humans.has(senderId)),
       committed: (message, inOrder) => hub.message(message, inOrder),
+      held: (conversationId) => guard.get(conversationId) !== undefined,
       presence: (partnerId, online, status) => hub.presence(partnerId, online, status),
     },
     elsewhere: {
