@@ -28,7 +28,7 @@ import {
 } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { acceptOldDirectId, acceptOldDirectIdIn, parseInput } from './input.ts';
-import { decodeCursor, encodeCursor } from './listen-cursor.ts';
+import { decodeCursor, encodeCursor } from '../shared/listen-cursor.ts';
 import type { OwnerAuth } from './owner.ts';
 import { bearerSecret, type RestAuth } from './rest-auth.ts';
 import type { BrokerService } from './service.ts';
