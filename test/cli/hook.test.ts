@@ -178,5 +178,5 @@ describe('duo hook session-end', () => {
 it('a mistyped hook event exits 0 with a note on stderr, so it never fails a session', async () => {
   const run = await runDuo(['hook', 'session-stop'], { env: h.env, cwd: aliceDir, input: '{}' });
   expect(run.code).toBe(0);
-  expect(run.stderr).toMatch(/name the event, session-start or session-end \(got "session-stop"\)/);
+  expect(run.stderr).toMatch(/name the event, one of session-start, session-end, wait, .* \(got "session-stop"\)/);
 });
