@@ -9,6 +9,7 @@
  * marked: an announced message stays unread until listen returns it.
  */
 import { HOOK_REQUEST_TIMEOUT_MS, LISTEN_BATCH } from '../../shared/defaults.ts';
+import { DuoError } from '../../shared/errors.ts';
 import { encodeCursor } from '../../shared/listen-cursor.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
 import { nodeHttp } from '../../client/transport.ts';
@@ -59,21 +60,22 @@ export async function prepare(
 /** After the digest reached its reader: marks read what it showed, remembers what it announced. */
 export async function settle(
   { client }: ActingAs,
-  shown: Digest,
+  { shown, announced }: Digest,
   env: CliContext['env'],
   sessionKey: string,
 ): Promise<void> {
-  if (shown.announced.length > 0) {
+  if (announced.length > 0) {
     const state = readState(env, sessionKey);
-    writeState(env, sessionKey, { ...state, announced: [...state.announced, ...shown.announced] });
+    writeState(env, sessionKey, { ...state, announced: [...state.announced, ...announced] });
   }
-  if (shown.shown.length > 0)
-    await client.listen({ timeout: 0, peek: true, limit: 1, after: encodeCursor(shown.shown) });
+  if (shown.length > 0) await client.listen({ timeout: 0, peek: true, limit: 1, after: encodeCursor(shown) });
 }
 
 /**
  * One look for a digest hook: the unread messages now, as `additionalContext` on stdout for
- * `event`, then settled. Prints nothing when there is nothing new.
+ * `event`, then settled. Prints nothing when there is nothing new, and says nothing when the
+ * project has no partner or the broker is down: this runs at every turn and tool call, and
+ * SessionStart already said so once.
  */
 export async function lookOnce(
   ctx: CliContext,
@@ -83,8 +85,15 @@ export async function lookOnce(
   sessionKey: string,
   options: { skipHeld: boolean },
 ): Promise<void> {
-  const acting = sessionPartner(ctx, input, broker);
-  const { messages } = await acting.client.listen({ timeout: 0, peek: true, limit: LISTEN_BATCH });
+  let acting: ActingAs;
+  let messages: Message[];
+  try {
+    acting = sessionPartner(ctx, input, broker);
+    ({ messages } = await acting.client.listen({ timeout: 0, peek: true, limit: LISTEN_BATCH }));
+  } catch (error) {
+    if (error instanceof DuoError && (error.code === 'unauthorized' || error.code === 'unavailable')) return;
+    throw error;
+  }
   if (messages.length === 0) return;
   const { digest: result } = await prepare(acting, messages, ctx.env, sessionKey, options);
   if (result.text === '') return;
