@@ -3,7 +3,9 @@
  * headless (`claude -p`), and whether a process is still the one a pid file named.
  *
  * Claude Code runs a hook command as `/bin/sh -c "<command>"`, a child of the claude process, so
- * the claude pid is the hook's grandparent (newer versions also say it in CLAUDE_PID). A headless
+ * the claude pid is the hook's grandparent, or its parent if the shell execs the command (newer
+ * versions also say it in CLAUDE_PID). The claude binary's name varies (`claude.exe`, `node`), so
+ * it is found as the nearest ancestor that is not a shell. A headless
  * session runs with `-p`/`--print` on its command line; newer versions also set
  * CLAUDE_CODE_SESSION_ATTENDED to 0 (headless) or 1 (interactive) for their hooks, overriding what
  * they inherited. CLAUDE_CODE_ENTRYPOINT (`sdk-…` when headless) is inherited by nested sessions,
@@ -69,12 +71,22 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The Claude Code process running this hook: CLAUDE_PID, else the parent of the hook's shell. */
+/** Programs that may stand between Claude Code and the hook (a shell that did not exec it). */
+const SHELLS = new Set(['sh', 'dash', 'bash', 'zsh', 'env']);
+
+/** The Claude Code process running this hook: CLAUDE_PID, else the nearest ancestor that is not a shell. */
 export function claudePid(env: Env): number | undefined {
   const given = env.CLAUDE_PID;
   if (given !== undefined && /^\d{1,10}$/.test(given)) return Number(given);
-  const shell = processInfo(process.ppid);
-  return shell && shell.ppid > 1 ? shell.ppid : undefined;
+  let pid = process.ppid;
+  for (let hops = 0; hops < 4 && pid > 1; hops++) {
+    const info = processInfo(pid);
+    if (!info) return undefined;
+    const program = info.argv[0]?.slice(info.argv[0].lastIndexOf('/') + 1) ?? '';
+    if (!SHELLS.has(program)) return pid;
+    pid = info.ppid;
+  }
+  return undefined;
 }
 
 /** Whether the session is `claude -p` (no one is there to wake). */
