@@ -21,8 +21,12 @@ const commands: Record<string, Entry> = {
   },
   partner: { summary: 'Run the MCP server Claude Code spawns (stdio)', load: () => import('./commands/partner.ts') },
   install: {
-    summary: 'Add the partner and the session hooks to Claude Code',
+    summary: 'Add the partner and its hooks to Claude Code',
     load: () => import('./commands/install.ts'),
+  },
+  uninstall: {
+    summary: 'Remove the partner and its hooks from Claude Code',
+    load: () => import('./commands/uninstall.ts'),
   },
   doctor: {
     summary: 'Check broker, identity, versions and Claude Code setup; say what to fix',
