@@ -254,6 +254,16 @@ describe('duo hook post-tool-use', () => {
     expect(fourth.stdout).toBe('');
   });
 
+  it('tool calls that end together look once: the message is shown once', async () => {
+    await drain();
+    const session = newSession();
+    await talk(broker.url, bob, { to: 'alice', content: 'only once, please' });
+    const runs = await Promise.all(['Read', 'Grep', 'Glob', 'Bash'].map((tool) => run(session, tool)));
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+    expect(runs.filter((r) => r.stdout.includes('only once, please'))).toHaveLength(1);
+    expect(runs.filter((r) => r.stdout !== '')).toHaveLength(1);
+  });
+
   it("skips duo's own tools, whose results carry the unread line already", async () => {
     await drain();
     await talk(broker.url, bob, { to: 'alice', content: 'about the talk you just made' });

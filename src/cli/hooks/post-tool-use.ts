@@ -5,12 +5,13 @@
  * This runs after every tool call, so it decides cheaply, before loading anything that talks to
  * the broker, whether to look at all: not after duo's own tools (their results already carry the
  * unread line), and at most once per HOOK_LOOK_INTERVAL_MS per session (the time of the last look
- * is in the session's state file). Held conversations are left out: their agents were looping.
+ * is in the session's state file; two tool calls that end together do not both look). Held
+ * conversations are left out: their agents were looping.
  */
 import type { CliContext } from '../command.ts';
 import type { HookInput } from './input.ts';
 import { lookIntervalMs } from './settings.ts';
-import { readState, sessionKey, writeState } from './state.ts';
+import { claimLook, sessionKey } from './state.ts';
 
 /** Tools of the duo MCP server, as Claude Code names them. */
 const DUO_TOOL = /^mcp__duo__/;
@@ -18,10 +19,7 @@ const DUO_TOOL = /^mcp__duo__/;
 export async function run(ctx: CliContext, input: HookInput, broker: string | undefined): Promise<number> {
   if (input.tool_name !== undefined && DUO_TOOL.test(input.tool_name)) return 0;
   const key = sessionKey(input.session_id);
-  const state = readState(ctx.env, key);
-  const now = Date.now();
-  if (state.lastLook !== undefined && now - state.lastLook < lookIntervalMs(ctx.env) && now >= state.lastLook) return 0;
-  writeState(ctx.env, key, { ...state, lastLook: now });
+  if (!claimLook(ctx.env, key, lookIntervalMs(ctx.env))) return 0;
   const { lookOnce } = await import('./look.ts');
   await lookOnce(ctx, input, broker, 'PostToolUse', key, { skipHeld: true });
   return 0;

@@ -6,6 +6,8 @@
  *   messages were announced without being shown (too long for a hook: the model was told to call
  *   listen once; saying it again at every tool call would nag).
  * - `<key>.waiter`: the session's waiting Stop hook (waiter-lock.ts).
+ * - `<key>.lock`: a folder that exists while one PostToolUse decides whether to look, so two tool
+ *   calls that end together do not both look (and show the same messages twice).
  *
  * The key is a hash of the session id, so no input can name a path. Every read tolerates a
  * missing or damaged file and every write is best effort: a hook never fails over its memory.
@@ -40,7 +42,7 @@ export function sessionKey(sessionId: string | undefined, fallback = 'no-session
     .slice(0, 32);
 }
 
-export function sessionFile(env: Env, key: string, ext: 'json' | 'waiter'): string {
+export function sessionFile(env: Env, key: string, ext: 'json' | 'waiter' | 'lock'): string {
   return join(hooksDir(env), `${key}.${ext}`);
 }
 
@@ -72,6 +74,37 @@ export function writeAtomically(file: string, text: string): boolean {
   } catch {
     rmSync(temp, { force: true });
     return false;
+  }
+}
+
+/** A lock older than this was left by a hook that died holding it. */
+const STALE_LOCK_MS = 10_000;
+
+/**
+ * Whether this hook may look at the broker now: no look in this session within `intervalMs`, and
+ * no other hook of the session deciding at the same moment. If so, records the look.
+ */
+export function claimLook(env: Env, key: string, intervalMs: number, now = Date.now()): boolean {
+  const lock = sessionFile(env, key, 'lock');
+  try {
+    mkdirSync(hooksDir(env), { recursive: true, mode: 0o700 });
+    mkdirSync(lock);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+    try {
+      if (now - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile
+    }
+    return false;
+  }
+  try {
+    const state = readState(env, key);
+    if (state.lastLook !== undefined && state.lastLook <= now && now - state.lastLook < intervalMs) return false;
+    writeState(env, key, { ...state, lastLook: now });
+    return true;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
 }
 
