@@ -53,6 +53,7 @@ export function startRelay(args: AnchorArgs): void {
           unread: 0,
           lastMessageId: null,
           lastMessageAt: null,
+          held: false,
         };
         sendJson(res, 200, { conversation });
         return;

@@ -11,6 +11,7 @@ import type { ConversationSummary, HistoryReply } from '../shared/protocol.ts';
 import { isoNow, type Clock } from './clock.ts';
 import { storageError } from './db.ts';
 import type { Peers } from './cluster/peers.ts';
+import type { ServiceHooks } from './hooks.ts';
 import type { Membership } from './membership.ts';
 import type { OfflineNotices } from './offline-notice.ts';
 import type { Store } from './store.ts';
@@ -25,6 +26,7 @@ export class Conversations {
     private readonly membership: Membership,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
     private readonly peers: Pick<Peers, 'inTransaction'>,
+    private readonly hooks: Pick<ServiceHooks, 'held'> = {},
   ) {}
 
   async createGroup(creatorId: string, name: string, participants: string[]): Promise<ConversationSummary> {
@@ -55,7 +57,16 @@ export class Conversations {
       throw storageError(error);
     }
     for (const member of members) this.membership.add(id, member);
-    return { id, kind: 'group', name, members: members.sort(), unread: 0, lastMessageId: null, lastMessageAt: null };
+    return {
+      id,
+      kind: 'group',
+      name,
+      members: members.sort(),
+      unread: 0,
+      lastMessageId: null,
+      lastMessageAt: null,
+      held: false,
+    };
   }
 
   /**
@@ -101,7 +112,11 @@ export class Conversations {
 
   async list(partnerId: string): Promise<ConversationSummary[]> {
     const rows = await this.store.conversationsFor(partnerId);
-    return rows.map((row) => ({ ...row, members: [...this.membership.members(row.id)].sort() }));
+    return rows.map((row) => ({
+      ...row,
+      members: [...this.membership.members(row.id)].sort(),
+      held: this.hooks.held?.(row.id) ?? false,
+    }));
   }
 
   /** The newest `limit` messages before `before`, oldest first, with their receipts (members only). */

@@ -13,6 +13,8 @@ export interface ServiceHooks {
    * message of this broker committed while older ones of another broker were still on their way).
    */
   committed?(message: Message, inOrder: boolean): void;
+  /** Whether the loop guard holds the conversation now (shown in conversation summaries). */
+  held?(conversationId: string): boolean;
   /** Every presence or status change of any partner. */
   presence?(partnerId: string, online: boolean, status: string | null): void;
   /** A read cursor moved (committed, here or on another broker): `partnerId` has read `conversationId` up to `upTo`. */

@@ -27,6 +27,11 @@ export interface ListenOptions {
   limit: number;
   /** Read without consuming, and without counting as presence. */
   peek?: boolean;
+  /**
+   * Peeking only: leave out messages with an id up to this one. A consuming read never skips: its
+   * claim marks read up to the highest id it hands out, which would take what it skipped along.
+   */
+  above?: number | undefined;
   signal?: AbortSignal;
 }
 
@@ -58,7 +63,7 @@ export class LongPoll {
         // Arm the wake-up before reading, so a message committed in between is not missed.
         const woken = this.wakeups.arm(partnerId, Math.max(0, deadline - Date.now()), ended.signal);
         const unread = await this.store.unreadFor(partnerId, {
-          afterId: 0,
+          afterId: options.peek ? (options.above ?? 0) : 0,
           limit: options.limit,
           conversationId: options.conversationId,
         });

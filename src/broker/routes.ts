@@ -28,7 +28,7 @@ import {
 } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { acceptOldDirectId, acceptOldDirectIdIn, parseInput } from './input.ts';
-import { decodeCursor, encodeCursor } from './listen-cursor.ts';
+import { decodeCursor, encodeCursor } from '../shared/listen-cursor.ts';
 import type { OwnerAuth } from './owner.ts';
 import { bearerSecret, type RestAuth } from './rest-auth.ts';
 import type { BrokerService } from './service.ts';
@@ -105,6 +105,12 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     if (timeout > deps.maxListenSeconds) {
       throw new DuoError('bad_request', `timeout is in seconds and at most ${deps.maxListenSeconds}.`);
     }
+    if (query.above !== undefined && !query.peek) {
+      throw new DuoError(
+        'bad_request',
+        '"above" only works with peek=1: a listen that marks read never skips messages. Add peek=1, or leave "above" out.',
+      );
+    }
     // What the previous response returned is read now, before anything newer is handed out.
     if (query.after !== undefined) await service.longPoll.acknowledge(id, decodeCursor(query.after));
     const aborted = new AbortController();
@@ -116,6 +122,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       timeoutMs: timeout * 1000,
       limit: Math.min(query.limit ?? DEFAULT_LISTEN_LIMIT, MAX_LISTEN_LIMIT),
       peek: query.peek ?? false,
+      above: query.above,
       signal: aborted.signal,
     });
     if (claim) {

@@ -66,7 +66,7 @@ export class BrokerService {
     const fanout = (this.fanout = new Fanout(membership, sessions, wakeups, this.presence, this.notices, hooks));
     this.writes = new Writes(store, clock, membership, fanout, this.notices, peers, hooks);
     this.longPoll = new LongPoll(store, membership, wakeups, this.presence, this.writes);
-    this.conversations = new Conversations(store, clock, membership, this.notices, peers);
+    this.conversations = new Conversations(store, clock, membership, this.notices, peers, hooks);
     this.lifecycle = new SessionLifecycle(store, clock, sessions, this.presence, this.notices, this.writes, peers, log);
   }
 

@@ -2,11 +2,24 @@
  * The Claude Code half of `duo doctor`: which duo server Claude Code really runs in this project
  * (asking `claude mcp get duo` when claude is installed, else reading its files with its
  * precedence), whether it waits for approval, and what environment it gives the partner, so the
- * rest of the doctor checks the broker that partner really uses.
+ * rest of the doctor checks the broker that partner really uses; which duo hooks are installed;
+ * and whether the installed Claude Code can wake an idle session.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import { describeError } from '../shared/errors.ts';
 import { splitBrokerUrls } from '../client/endpoint.ts';
+import {
+  ASYNC_REWAKE_SINCE,
+  DUO_HOOKS,
+  findHook,
+  HOOK_EVENTS,
+  readJsonObject,
+  settingsPath,
+  type CommandHook,
+  type HookEvent,
+} from './claude-code.ts';
 import type { Env } from './command.ts';
 import {
   askClaude,
@@ -142,4 +155,98 @@ function missingEntryFile(entry: McpEntry): string | undefined {
   if (!/(^|\/)node$/.test(entry.command)) return undefined;
   const script = entry.args.find((arg) => !arg.startsWith('-'));
   return script && isAbsolute(script) && !existsSync(script) ? script : undefined;
+}
+
+/** What a session loses without each duo hook, for the doctor's warning. */
+const WITHOUT: Record<HookEvent, string> = {
+  SessionStart: 'new sessions do not learn their partner id and unread messages when they start',
+  SessionEnd: 'a session that ends leaves its partner online for a while, and its waiting Stop hook running',
+  Stop: 'an idle session is not woken when a message arrives',
+  PostToolUse: 'a working session sees new messages only when its agent calls a duo tool',
+  UserPromptSubmit: 'new messages are not shown at your prompts',
+};
+
+/**
+ * Reports each duo hook as installed (in user or project settings) or missing, and a Stop hook
+ * that would block instead of waiting in the background. True when the three hooks that bring
+ * messages to the model without channels (Stop, PostToolUse, UserPromptSubmit) are all there.
+ */
+export function reportHooks(env: Env, projectDir: string, report: Report): boolean {
+  const found = new Map<HookEvent, { hook: CommandHook; file: string }>();
+  for (const scope of ['user', 'project'] as const) {
+    const file = settingsPath(scope, env, projectDir);
+    let settings: Record<string, unknown>;
+    try {
+      settings = readJsonObject(file);
+    } catch (error) {
+      report('warn', `Could not read ${file}: ${describeError(error)}`);
+      continue;
+    }
+    for (const event of HOOK_EVENTS) {
+      const hook = findHook(settings, event);
+      if (hook && !found.has(event)) found.set(event, { hook, file });
+    }
+  }
+  const present = HOOK_EVENTS.filter((event) => found.has(event));
+  if (present.length > 0) {
+    const files = [...new Set([...found.values()].map((f) => f.file))].join(' and ');
+    report('ok', `The duo hooks ${present.join(', ')} are installed (${files}).`);
+  }
+  for (const event of HOOK_EVENTS.filter((e) => !found.has(e))) {
+    report(
+      'warn',
+      `The duo ${event} hook ("duo hook ${DUO_HOOKS[event]}") is not installed: ${WITHOUT[event]}.`,
+      'Run `duo install` (it adds what is missing and leaves the rest).',
+    );
+  }
+  const stop = found.get('Stop')?.hook;
+  if (stop && (stop.async !== true || stop.asyncRewake !== true)) {
+    report(
+      'fail',
+      `The duo Stop hook in ${found.get('Stop')!.file} lacks "async": true / "asyncRewake": true: it would hold every session at the end of each turn instead of waiting in the background.`,
+      'Run `duo install` to bring it up to date.',
+    );
+  }
+  return found.has('Stop') && found.has('PostToolUse') && found.has('UserPromptSubmit');
+}
+
+/** The installed Claude Code's version, against the first one whose Stop hook can wake an idle session. */
+export function reportClaudeVersion(claude: string, env: Env, report: Report): void {
+  const answer = spawnSync(claude, ['--version'], {
+    encoding: 'utf8',
+    env: env as NodeJS.ProcessEnv,
+    timeout: 10_000,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const version = /(\d+)\.(\d+)\.(\d+)/.exec(answer.stdout ?? '')?.[0];
+  if (version === undefined) {
+    report(
+      'warn',
+      `Could not read the Claude Code version (\`claude --version\`${answer.error ? `: ${answer.error.message}` : ''}); idle sessions are woken from ${ASYNC_REWAKE_SINCE} on.`,
+    );
+    return;
+  }
+  if (compareVersions(version, ASYNC_REWAKE_SINCE) >= 0) {
+    report(
+      'ok',
+      `Claude Code ${version} can wake an idle session when a message arrives (from ${ASYNC_REWAKE_SINCE} on).`,
+    );
+  } else {
+    report(
+      'warn',
+      `Claude Code ${version} is older than ${ASYNC_REWAKE_SINCE}: idle sessions will not be woken; a message waits for the session's next prompt or tool call.`,
+      'Update Claude Code: `claude update`, or `npm install -g @anthropic-ai/claude-code`.',
+    );
+  }
+}
+
+/** Compares dotted version numbers part by part. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (diff !== 0) return Math.sign(diff);
+  }
+  return 0;
 }

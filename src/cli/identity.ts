@@ -14,6 +14,7 @@ import { brokerEndpoint } from '../client/endpoint.ts';
 import { candidateIds, projectRealPath } from '../client/identity.ts';
 import { BrokerClient, type Credentials } from '../client/rest.ts';
 import { SecretStore } from '../client/secrets.ts';
+import type { Transport } from '../client/transport.ts';
 import type { CliContext } from './command.ts';
 
 export interface CliSetup {
@@ -69,13 +70,18 @@ export interface ActingAs {
 }
 
 /** The identity to act as, with a client holding its secret; DuoError('unauthorized') when none is stored. */
-export function actAs(setup: CliSetup, as?: string, timeoutMs = CLI_REQUEST_TIMEOUT_MS): ActingAs {
+export function actAs(
+  setup: CliSetup,
+  as?: string,
+  timeoutMs = CLI_REQUEST_TIMEOUT_MS,
+  transport?: Transport,
+): ActingAs {
   const { config, store } = setup;
   const ids = candidatePartnerIds(setup, as);
   for (const partnerId of ids) {
     const secret = store.getSecret(config.brokerUrl, partnerId);
     if (secret === undefined) continue;
-    return { partnerId, client: brokerClient(setup, timeoutMs, { partnerId, secret }), setup };
+    return { partnerId, client: brokerClient(setup, timeoutMs, { partnerId, secret }, transport), setup };
   }
   throw new DuoError('unauthorized', noSecretHelp(setup, ids[0]!, as !== undefined));
 }
@@ -96,6 +102,7 @@ export function brokerClient(
   { config, ensureBroker }: CliSetup,
   timeoutMs = CLI_REQUEST_TIMEOUT_MS,
   credentials?: Credentials,
+  transport?: Transport,
 ): BrokerClient {
   const endpoint = brokerEndpoint({
     brokerUrl: config.brokerUrl,
@@ -105,6 +112,7 @@ export function brokerClient(
   const client = new BrokerClient({
     endpoint,
     timeoutMs,
+    ...(transport ? { transport } : {}),
     ...(ensureBroker ? { beforeFirstRequest: () => ensureBroker(config.brokerUrl) } : {}),
   });
   client.setCredentials(credentials);

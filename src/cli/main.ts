@@ -21,8 +21,12 @@ const commands: Record<string, Entry> = {
   },
   partner: { summary: 'Run the MCP server Claude Code spawns (stdio)', load: () => import('./commands/partner.ts') },
   install: {
-    summary: 'Add the partner and the session hooks to Claude Code',
+    summary: 'Add the partner and its hooks to Claude Code',
     load: () => import('./commands/install.ts'),
+  },
+  uninstall: {
+    summary: 'Remove the partner and its hooks from Claude Code',
+    load: () => import('./commands/uninstall.ts'),
   },
   doctor: {
     summary: 'Check broker, identity, versions and Claude Code setup; say what to fix',
@@ -64,7 +68,10 @@ const commands: Record<string, Entry> = {
     needsBroker: true,
   },
   token: { summary: 'Print the owner token (for curl and scripts)', load: () => import('./commands/token.ts') },
-  hook: { summary: 'Claude Code hooks: session-start, session-end', load: () => import('./commands/hook.ts') },
+  hook: {
+    summary: 'Claude Code hooks: session-start, session-end, wait, post-tool-use, user-prompt-submit',
+    load: () => import('./commands/hook.ts'),
+  },
   demo: { summary: 'Start a throwaway broker and two partners that talk', load: () => import('./commands/demo.ts') },
 };
 
@@ -136,8 +143,9 @@ const context: CliContext = {
 main(process.argv.slice(2), context).then(
   (code) => {
     // undefined: a long-running command (broker, partner, tail) that exits on its own. Otherwise
-    // exit once stdout is flushed: idle keep-alive sockets must not hold the process open.
-    if (code !== undefined) process.stdout.write('', () => process.exit(code));
+    // exit once stdout and stderr are flushed (a hook's stderr is its message): idle keep-alive
+    // sockets must not hold the process open.
+    if (code !== undefined) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   },
   (error: unknown) => {
     process.stderr.write(`duo: ${describeError(error)}\n`);

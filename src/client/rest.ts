@@ -23,6 +23,7 @@ import {
   HealthReply,
   HistoryReply,
   LeaveReply,
+  ListenReply,
   PartnersReply,
   RegisterReply,
   SettingsReply,
@@ -32,13 +33,29 @@ import {
   type TalkBody,
 } from '../shared/protocol.ts';
 import { splitBrokerUrls, type BrokerEndpoint } from './endpoint.ts';
+import { fetchTransport, type Transport, type TransportResponse } from './transport.ts';
 
 export interface BrokerClientOptions {
   endpoint: BrokerEndpoint;
   timeoutMs?: number;
   /** Awaited once, before the first request (starting a broker on demand); its failure fails that request. */
   beforeFirstRequest?: () => Promise<unknown>;
+  /** How requests go out: fetch unless given (hooks use node:http, which starts faster). */
+  transport?: Transport;
 }
+
+/** A REST `/listen` of the client's partner. `timeout` is in seconds; `above` needs `peek`. */
+export interface ListenOptions {
+  timeout: number;
+  peek?: boolean;
+  above?: number;
+  after?: string;
+  limit?: number;
+  conversationId?: string;
+}
+
+/** Beyond a long-poll's own timeout, how long its request may take before it counts as lost. */
+const LISTEN_GRACE_MS = 5_000;
 
 export interface Credentials {
   partnerId: string;
@@ -52,6 +69,8 @@ interface RequestOptions {
   secret?: string | null;
   /** Repeating it changes nothing (GETs always are): it may go to the next broker after an ambiguous failure. */
   repeatable?: boolean;
+  /** Overrides the client's request timeout (a long-poll waits longer). */
+  timeoutMs?: number;
 }
 
 /** Connection errors that mean the request never reached a broker: trying another is always safe. */
@@ -71,11 +90,13 @@ export class BrokerClient {
   private credentials: Credentials | undefined;
   private readonly beforeFirstRequest: (() => Promise<unknown>) | undefined;
   private firstRequest: Promise<unknown> | undefined;
+  private readonly transport: Transport;
 
   constructor(options: BrokerClientOptions) {
     this.endpoint = options.endpoint;
     this.timeoutMs = options.timeoutMs ?? PARTNER_REQUEST_TIMEOUT_MS;
     this.beforeFirstRequest = options.beforeFirstRequest;
+    this.transport = options.transport ?? fetchTransport;
   }
 
   /** The broker in use now (the first of the list until one fails). */
@@ -121,6 +142,19 @@ export class BrokerClient {
 
   leaveConversation(conversationId: string) {
     return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/leave`, LeaveReply, { body: {} });
+  }
+
+  /**
+   * Unread messages of this partner, waiting up to `timeout` seconds for the first. Without
+   * `peek` what it returns is marked read once the reply was written; `after` (an earlier reply's
+   * cursor) first marks read what that reply returned.
+   */
+  listen(options: ListenOptions) {
+    const { timeout, peek, above, after, limit, conversationId } = options;
+    return this.request('GET', `/listen/${encodeURIComponent(this.requirePartnerId())}`, ListenReply, {
+      query: { timeout, peek: peek ? 1 : undefined, above, after, limit, conversationId },
+      timeoutMs: timeout * 1000 + LISTEN_GRACE_MS,
+    });
   }
 
   history(conversationId: string, options: { limit?: number; before?: number } = {}) {
@@ -177,8 +211,9 @@ export class BrokerClient {
       query: options.query,
       headers: secret ? { authorization: `Bearer ${secret}` } : {},
       body: options.body,
-      timeoutMs: this.timeoutMs,
+      timeoutMs: options.timeoutMs ?? this.timeoutMs,
       repeatable: options.repeatable ?? method === 'GET',
+      transport: this.transport,
     });
     let json: unknown;
     try {
@@ -213,12 +248,14 @@ export interface FailoverRequest {
   timeoutMs: number;
   /** Repeating it changes nothing: it may go to the next broker after an ambiguous failure. */
   repeatable: boolean;
+  /** fetch unless given. */
+  transport?: Transport;
 }
 
 export interface Answer {
   /** The broker that answered. */
   brokerUrl: string;
-  response: Response;
+  response: TransportResponse;
   text: string;
 }
 
@@ -248,12 +285,11 @@ export async function sendWithFailover(endpoint: BrokerEndpoint, request: Failov
     if (body !== undefined) headers['content-type'] = 'application/json';
     let again: boolean;
     try {
-      const response = await fetch(url, {
+      const response = await (request.transport ?? fetchTransport)(url, {
         method,
         headers,
         body,
         signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'error',
       });
       const text = await response.text();
       if (!fromProxy(response, text)) {
@@ -312,7 +348,7 @@ function neverSent(error: unknown): boolean {
 }
 
 /** A 502 or 503 that is not one of our `{error, code}` replies: a proxy saying its broker is gone. */
-function fromProxy(response: Response, text: string): boolean {
+function fromProxy(response: TransportResponse, text: string): boolean {
   if (response.status !== 502 && response.status !== 503) return false;
   try {
     const reply = ErrorReply.safeParse(JSON.parse(text));
@@ -322,7 +358,7 @@ function fromProxy(response: Response, text: string): boolean {
   }
 }
 
-export function errorFromReply(response: Response, json: unknown, brokerUrl: string): DuoError {
+export function errorFromReply(response: TransportResponse, json: unknown, brokerUrl: string): DuoError {
   const reply = ErrorReply.safeParse(json);
   const retryAfter = Number(response.headers.get('retry-after'));
   const options = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : undefined;

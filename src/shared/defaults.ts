@@ -68,3 +68,25 @@ export const TAIL_INTERVAL_MS = 1_000;
 export const TAIL_MIN_INTERVAL_MS = 100;
 /** After stdin closes or a signal arrives, the partner process is gone within this long. */
 export const PARTNER_EXIT_DEADLINE_MS = 3_000;
+
+// ---------------------------------------------------------------- Claude Code hooks
+
+/** The Stop hook's waiter ends after this long (`DUO_HOOK_WAIT_SECONDS` overrides it); the next Stop starts another. */
+export const HOOK_WAIT_LIFETIME_MS = 30 * 60_000;
+/** Beyond its lifetime, the seconds Claude Code gives the waiter before it kills it (the hook's `timeout`). */
+export const HOOK_WAIT_TIMEOUT_MARGIN_SECONDS = 60;
+/** Each long-poll of the waiter, in seconds: at most the broker's longest listen (halved while a broker refuses it). */
+export const HOOK_WAIT_POLL_SECONDS = 60;
+/** How often the waiter checks that its Claude Code process is still there: an exiting session may leave it behind. */
+export const HOOK_PARENT_CHECK_MS = 5_000;
+/** A waiter whose broker is down tries again after a backoff between these bounds. */
+export const HOOK_RETRY_BASE_MS = 1_000;
+export const HOOK_RETRY_CAP_MS = 30_000;
+/** The PostToolUse hook looks at the broker at most this often per session (`DUO_HOOK_LOOK_SECONDS` overrides it). */
+export const HOOK_LOOK_INTERVAL_MS = 10_000;
+/** Most characters a hook hands the model at once: Claude Code swaps longer hook output for a file reference. */
+export const HOOK_OUTPUT_MAX_CHARS = 8_000;
+/** A message whose envelope is longer than this is announced (call listen) instead of shown. */
+export const HOOK_MESSAGE_MAX_CHARS = 4_000;
+/** Each broker request of a digest hook (PostToolUse, UserPromptSubmit) gives up after this long. */
+export const HOOK_REQUEST_TIMEOUT_MS = 1_500;

@@ -136,6 +136,15 @@ export const ListenQuery = z.strictObject({
   limit: digits('limit').optional(),
   /** The `cursor` of an earlier response: what it returned is marked read before this listen reads. */
   after: z.string().optional(),
+  /**
+   * Only messages with a higher id (with `peek` only): a waiter skips what it chose not to act
+   * on, such as a held conversation, without being answered at once with it again and again.
+   */
+  above: z
+    .string()
+    .regex(/^\d{1,15}$/, 'above must be a message id (a whole number)')
+    .transform(Number)
+    .optional(),
 });
 export const ListenReply = z.strictObject({
   messages: z.array(Message),
@@ -158,6 +167,8 @@ export const ConversationSummary = z.strictObject({
   unread: z.int(),
   lastMessageId: z.int().nullable(),
   lastMessageAt: z.string().nullable(),
+  /** The loop guard holds it: agent messages into it are refused until a human resumes it. */
+  held: z.boolean(),
 });
 export type ConversationSummary = z.infer<typeof ConversationSummary>;
 

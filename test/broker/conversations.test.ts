@@ -25,7 +25,13 @@ describe('groups and history', () => {
     });
     expect(created.status).toBe(200);
     const group = created.body.conversation;
-    expect(group).toMatchObject({ kind: 'group', name: 'Backend Team', members: ['alice', 'bob', 'carol'], unread: 0 });
+    expect(group).toMatchObject({
+      kind: 'group',
+      name: 'Backend Team',
+      members: ['alice', 'bob', 'carol'],
+      unread: 0,
+      held: false,
+    });
     expect(group.id).toMatch(/^group_[a-z0-9]+$/);
 
     await talk(broker.url, alice, { conversationId: group.id, content: 'Sprint planning in 5 min' });

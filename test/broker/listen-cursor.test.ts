@@ -4,7 +4,7 @@
  * the listens themselves from consuming, so what moves the read state here is `after` alone.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from '../../src/broker/listen-cursor.ts';
+import { decodeCursor, encodeCursor } from '../../src/shared/listen-cursor.ts';
 import { MAX_LISTEN_LIMIT } from '../../src/shared/limits.ts';
 import type { Message } from '../../src/shared/protocol.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';

@@ -112,6 +112,36 @@ describe('listen', () => {
     const rest = await api(broker.url, 'GET', '/listen/bob?timeout=0', { secret: bob.secret });
     expect(rest.body.messages.map((m: { from: string }) => m.from)).toEqual(['alice']);
   });
+
+  it('peeks only above a message id, and a waiting peek skips what is not above it', async () => {
+    const first = await talk(broker.url, alice, { to: 'bob', content: 'skipped' });
+    const skip = first.body.messageId;
+    const now = await api(broker.url, 'GET', `/listen/bob?timeout=0&peek=1&above=${skip}`, { secret: bob.secret });
+    expect(now.body).toEqual({ messages: [], cursor: 'v1' });
+
+    // Waiting above the unread message: it is not answered at once with it, only with the next.
+    const waiting = api(broker.url, 'GET', `/listen/bob?timeout=10&peek=1&above=${skip}`, { secret: bob.secret });
+    await new Promise((r) => setTimeout(r, 100));
+    await talk(broker.url, carol, { to: 'bob', content: 'above' });
+    const heard = await waiting;
+    expect(heard.body.messages.map((m: { content: string }) => m.content)).toEqual(['above']);
+
+    // Peeking consumed nothing: both are still unread.
+    const all = await api(broker.url, 'GET', '/listen/bob?timeout=0&peek=1', { secret: bob.secret });
+    expect(all.body.messages.map((m: { content: string }) => m.content)).toEqual(['skipped', 'above']);
+  });
+
+  it('refuses "above" on a listen that marks read, and an "above" that is not an id', async () => {
+    await talk(broker.url, alice, { to: 'bob', content: 'kept' });
+    const consuming = await api(broker.url, 'GET', '/listen/bob?timeout=0&above=0', { secret: bob.secret });
+    expect(consuming.status).toBe(400);
+    expect(consuming.body.error).toMatch(/"above" only works with peek=1/);
+    const bad = await api(broker.url, 'GET', '/listen/bob?timeout=0&peek=1&above=-1', { secret: bob.secret });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/above must be a message id/);
+    const unread = await api(broker.url, 'GET', '/listen/bob?timeout=0&peek=1', { secret: bob.secret });
+    expect(unread.body.messages).toHaveLength(1);
+  });
 });
 
 describe('listen against a broker process', () => {

@@ -122,6 +122,12 @@ describe('in the broker', () => {
     const retry = await talk(broker.url, alice, { to: 'bob', content: 'ping 0', clientMsgId: 'c-0' });
     expect(retry.body).toMatchObject({ messageId: 1, duplicate: true });
 
+    // Each member's conversation list says it is held.
+    for (const who of [alice, bob]) {
+      const list = await api(broker.url, 'GET', `/conversations/${who.partnerId}`, { secret: who.secret });
+      expect(list.body.conversations).toEqual([expect.objectContaining({ id: 'direct:alice:bob', held: true })]);
+    }
+
     const owner = { 'x-duo-token': broker.broker.ownerToken };
     const holds = await api(broker.url, 'GET', '/holds', { headers: owner });
     expect(holds.body.holds).toEqual([
@@ -142,6 +148,8 @@ describe('in the broker', () => {
     expect(resumed.body).toEqual({ conversationId: 'direct:alice:bob', resumed: true });
     expect((await talk(broker.url, alice, { to: 'bob', content: 'resumed' })).status).toBe(200);
     expect((await api(broker.url, 'GET', '/holds', { headers: again })).body.holds).toEqual([]);
+    const list = await api(broker.url, 'GET', '/conversations/alice', { secret: alice.secret });
+    expect(list.body.conversations[0].held).toBe(false);
     const unknown = await api(broker.url, 'POST', '/conversations/group_000000/resume', { headers: again });
     expect(unknown.status).toBe(404);
   });

@@ -166,6 +166,27 @@ describe.skipIf(opensslMissing)('a broker serving TLS', () => {
       }
     });
 
+    it('the hooks (over node:https) show a message and mark it read', async () => {
+      const project = h.project('carol');
+      expect((await runDuo(['register'], { env: trusted, cwd: project })).code).toBe(0);
+      expect(
+        (await runDuo(['send', 'carol', 'over tls to a hook'], { env: trusted, cwd: h.project('alice') })).code,
+      ).toBe(0);
+      const hook = await runDuo(['hook', 'user-prompt-submit'], {
+        env: trusted,
+        cwd: h.home,
+        input: JSON.stringify({ session_id: 'tls-1', cwd: project, prompt: 'hi' }),
+      });
+      expect(hook.code, hook.stderr).toBe(0);
+      expect(JSON.parse(hook.stdout).hookSpecificOutput.additionalContext).toContain('over tls to a hook');
+      const again = await runDuo(['hook', 'user-prompt-submit'], {
+        env: trusted,
+        cwd: h.home,
+        input: JSON.stringify({ session_id: 'tls-1', cwd: project, prompt: 'hi' }),
+      });
+      expect(again.stdout).toBe('');
+    });
+
     it('a CLI that does not trust the certificate says how to make it trusted', async () => {
       const project = h.project('alice');
       const { NODE_EXTRA_CA_CERTS: _ca, ...untrusted } = trusted;

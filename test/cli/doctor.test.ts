@@ -1,5 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, runDuo } from '../helpers/cli.ts';
@@ -37,8 +37,62 @@ describe('duo doctor', () => {
     expect(run.stdout).toMatch(/✓ The broker answers at/);
     expect(run.stdout).toMatch(/✓ The broker accepts the stored secret of "alice" \(offline now\)/);
     expect(run.stdout).toMatch(/✓ Claude Code runs the duo partner: "duo" in .*\.mcp\.json/);
-    expect(run.stdout).toMatch(/✓ The SessionStart \/ SessionEnd hooks are installed/);
+    expect(run.stdout).toMatch(
+      /✓ The duo hooks SessionStart, SessionEnd, Stop, PostToolUse, UserPromptSubmit are installed \(.*\.claude\/settings\.json\)/,
+    );
+    expect(run.stdout).toMatch(
+      /✓ Claude Code 2\.1\.332 can wake an idle session when a message arrives \(from 2\.1\.64 on\)/,
+    );
+    // With the hooks, channels are not needed: no warning about them.
+    expect(run.stdout).not.toMatch(/channels/i);
     expect(run.code, run.stdout).toBe(0);
+  });
+
+  it('names each missing hook and what it costs, and an older Claude Code that cannot wake idle sessions', async () => {
+    const h = cliHome(broker.url);
+    const project = h.project('carol');
+    const fake = installFakeClaude(h.home);
+    const env = {
+      ...h.env,
+      PATH: `${fake.binDir}:/usr/bin:/bin`,
+      FAKE_CLAUDE_LOG: fake.log,
+      FAKE_CLAUDE_VERSION: '2.1.63',
+    };
+    expect((await runDuo(['register'], { env, cwd: project })).code).toBe(0);
+    expect((await runDuo(['install', '--yes'], { env, cwd: project })).code).toBe(0);
+    // Someone removed two of the hooks by hand.
+    const file = join(h.home, '.claude', 'settings.json');
+    const settings = JSON.parse(readFileSync(file, 'utf8'));
+    delete settings.hooks.Stop;
+    delete settings.hooks.PostToolUse;
+    writeFileSync(file, JSON.stringify(settings));
+    const run = await runDuo(['doctor'], { env, cwd: project });
+    expect(run.stdout).toMatch(/✓ The duo hooks SessionStart, SessionEnd, UserPromptSubmit are installed/);
+    expect(run.stdout).toMatch(
+      /! The duo Stop hook \("duo hook wait"\) is not installed: an idle session is not woken when a message arrives\.\n {2}→ Run `duo install`/,
+    );
+    expect(run.stdout).toMatch(
+      /! The duo PostToolUse hook \("duo hook post-tool-use"\) is not installed: a working session/,
+    );
+    expect(run.stdout).toMatch(
+      /! Claude Code 2\.1\.63 is older than 2\.1\.64: idle sessions will not be woken; a message waits for the session's next prompt or tool call\.\n {2}→ Update Claude Code/,
+    );
+    // Warnings only: it still works.
+    expect(run.code, run.stdout).toBe(0);
+  });
+
+  it('fails on a duo Stop hook that is not async: it would hold every session at the end of each turn', async () => {
+    const h = cliHome(broker.url);
+    const project = h.project('dave');
+    const file = join(h.home, '.claude', 'settings.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(
+      file,
+      JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: 'command', command: 'duo hook wait' }] }] } }),
+    );
+    const run = await runDuo(['doctor'], { env: h.env, cwd: project });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/✗ The duo Stop hook in .* lacks "async": true \/ "asyncRewake": true/);
   });
 
   it('says when the broker no longer accepts the stored secret', async () => {

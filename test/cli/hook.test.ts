@@ -68,6 +68,27 @@ describe('duo hook session-start', () => {
     expect(mine.body.conversations.reduce((n: number, c: any) => n + c.unread, 0)).toBe(3);
   });
 
+  it('previews an unread message even when your own message in that conversation is newer, and marks nothing read', async () => {
+    const dave = await register(broker.url, 'dave');
+    await talk(broker.url, dave, { to: 'alice', content: 'Older question from dave, still unread' });
+    await talk(broker.url, alice, { to: 'dave', content: 'My newer message to dave' });
+    const run = await runDuo(['hook', 'session-start'], {
+      env: h.env,
+      cwd: h.home,
+      input: hookInput('SessionStart', { source: 'resume' }),
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/- direct:alice:dave with dave: 1 unread/);
+    expect(run.stdout).toContain('<peer_message from="dave" conversation="direct:alice:dave"');
+    expect(run.stdout).toContain('Older question from dave, still unread');
+    expect(run.stdout).not.toContain('My newer message to dave');
+    // Shortened previews are not the message: it stays unread until listen returns it.
+    const unread = await api(broker.url, 'GET', '/listen/alice?timeout=0&peek=1&conversationId=direct:alice:dave', {
+      secret: alice.secret,
+    });
+    expect(unread.body.messages.map((m: any) => m.content)).toEqual(['Older question from dave, still unread']);
+  });
+
   it('says in one line that the broker is down, quickly, and exits 0', async () => {
     const down = `http://127.0.0.1:${await freePort()}`;
     const env = { ...h.env, BROKER_URL: down };
@@ -178,5 +199,5 @@ describe('duo hook session-end', () => {
 it('a mistyped hook event exits 0 with a note on stderr, so it never fails a session', async () => {
   const run = await runDuo(['hook', 'session-stop'], { env: h.env, cwd: aliceDir, input: '{}' });
   expect(run.code).toBe(0);
-  expect(run.stderr).toMatch(/name the event, session-start or session-end \(got "session-stop"\)/);
+  expect(run.stderr).toMatch(/name the event, one of session-start, session-end, wait, .* \(got "session-stop"\)/);
 });

@@ -5,12 +5,13 @@
  * server plays a broker frame by frame, and a plain HTTP server plays a proxy whose broker is gone.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BrokerConnection } from '../../src/client/connection.ts';
 import { brokerEndpoint } from '../../src/client/endpoint.ts';
 import { BrokerClient } from '../../src/client/rest.ts';
+import { fetchTransport, nodeHttp } from '../../src/client/transport.ts';
 import { DuoError } from '../../src/shared/errors.ts';
 import { silentLogger } from '../../src/shared/log.ts';
 import { freePort, startBroker, type TestBroker } from '../helpers/broker.ts';
@@ -120,7 +121,11 @@ describe('the WebSocket connection with several brokers', () => {
   });
 });
 
-describe('the REST client with several brokers', () => {
+// The same contract over both transports: fetch (the partner) and node:http (the hooks).
+describe.each([
+  ['fetch', fetchTransport],
+  ['node:http', nodeHttp],
+])('the REST client with several brokers, over %s', (_, transport) => {
   let broker: TestBroker;
 
   async function live(): Promise<TestBroker> {
@@ -131,7 +136,7 @@ describe('the REST client with several brokers', () => {
 
   function client(brokerUrl: string, credentials?: { partnerId: string; secret: string }) {
     const endpoint = brokerEndpoint({ brokerUrl });
-    const rest = new BrokerClient({ endpoint, timeoutMs: 2_000 });
+    const rest = new BrokerClient({ endpoint, timeoutMs: 2_000, transport });
     rest.setCredentials(credentials);
     return { endpoint, rest };
   }
@@ -223,5 +228,33 @@ describe('the REST client with several brokers', () => {
       .catch((e: unknown) => e);
     expect(down).toMatchObject({ code: 'unavailable' });
     expect((down as Error).message).toMatch(new RegExp(`None of the Duo brokers ${deadA}, ${deadB} answered`));
+  });
+
+  it('gives up on a broker that accepts the connection and never answers, saying how long it waited', async () => {
+    const held: Socket[] = [];
+    const silent = createTcpServer((socket) => held.push(socket));
+    const url = await listening(silent);
+    cleanups.push(() => {
+      for (const socket of held) socket.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    const endpoint = brokerEndpoint({ brokerUrl: url });
+    const rest = new BrokerClient({ endpoint, timeoutMs: 300, transport });
+    const error = await rest.health().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'unavailable' });
+    expect((error as Error).message).toMatch(/did not answer within 0\.3 s/);
+  });
+
+  it('long-polls with listen: peek, above and after', async () => {
+    const b = await live();
+    const alice = await register(b.url, 'alice');
+    const bob = await register(b.url, 'bob');
+    const rest = client(b.url, bob).rest;
+    await client(b.url, alice).rest.talk({ to: 'bob', content: 'one' });
+    const peeked = await rest.listen({ timeout: 0, peek: true });
+    expect(peeked.messages.map((m) => m.content)).toEqual(['one']);
+    expect((await rest.listen({ timeout: 0, peek: true, above: peeked.messages[0]!.id })).messages).toEqual([]);
+    await rest.listen({ timeout: 0, peek: true, after: peeked.cursor });
+    expect((await rest.listen({ timeout: 0, peek: true })).messages).toEqual([]);
   });
 });

@@ -272,6 +272,14 @@ describe.skipIf(skip !== undefined)(`two brokers on one database${skip ? ` — s
       const [brokerA, brokerB] = team.brokers as [(typeof team.brokers)[0], (typeof team.brokers)[0]];
       await waitFor(async () => (await holdsOn(a, brokerA.broker.ownerToken)).length === 1, 5000, 'the hold on A');
       expect(await holdsOn(b, brokerB.broker.ownerToken)).toHaveLength(1);
+      // Either broker's conversation list says so too.
+      for (const [url, who] of [
+        [a, alice],
+        [b, bob],
+      ] as const) {
+        const list = await api(url, 'GET', `/conversations/${who.partnerId}`, { secret: who.secret });
+        expect(list.body.conversations[0].held).toBe(true);
+      }
       expect((await talk(a, alice, { to: 'bob', content: 'still looping' })).status).toBe(423);
       const resumed = await api(b, 'POST', '/conversations/direct:alice:bob/resume', {
         headers: { 'x-duo-token': brokerB.broker.ownerToken },

@@ -1,7 +1,8 @@
 /**
- * A stand-in `claude` executable for CLI tests: records every invocation, and keeps `mcp add`
- * and `mcp get` honest by writing and reading ~/.claude.json (user scope) or .mcp.json (project
- * scope) the way Claude Code does.
+ * A stand-in `claude` executable for CLI tests: records every invocation, and keeps `mcp add`,
+ * `mcp remove` and `mcp get` honest by writing and reading ~/.claude.json (user scope) or
+ * .mcp.json (project scope) the way Claude Code does. `--version` says FAKE_CLAUDE_VERSION
+ * (default: a version that wakes idle sessions).
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,17 @@ if (args[0] === 'mcp' && args[1] === 'add') {
   json.mcpServers = { ...json.mcpServers, [name]: { type: 'stdio', command, args: rest, env } };
   fs.writeFileSync(file, JSON.stringify(json, null, 2));
   console.log('Added stdio MCP server ' + name);
+} else if (args[0] === 'mcp' && args[1] === 'remove') {
+  const name = args[2];
+  const scope = args[args.indexOf('-s') + 1];
+  const file = scope === 'project' ? path.join(process.cwd(), '.mcp.json') : path.join(process.env.HOME, '.claude.json');
+  const json = read(file);
+  if (!json.mcpServers?.[name]) { console.error('No MCP server found with name: ' + name); process.exit(1); }
+  delete json.mcpServers[name];
+  fs.writeFileSync(file, JSON.stringify(json, null, 2));
+  console.log('Removed MCP server ' + name);
+} else if (args[0] === '--version') {
+  console.log((process.env.FAKE_CLAUDE_VERSION || '2.1.332') + ' (Claude Code)');
 } else if (args[0] === 'mcp' && args[1] === 'get') {
   const found = [path.join(process.env.HOME, '.claude.json'), path.join(process.cwd(), '.mcp.json')].some((file) => read(file).mcpServers?.[args[2]]);
   process.exit(found ? 0 : 1);

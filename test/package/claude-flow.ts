@@ -1,8 +1,9 @@
 /**
  * One round trip through the real Claude Code command line, shared by the clone and the packed
  * install: `duo install --yes`, `claude mcp list` shows duo Connected (its health check spawns our
- * partner, which starts a broker by itself), `claude mcp get duo` and `duo doctor` agree, and
- * `duo broker stop` stops the broker that was started on demand.
+ * partner, which starts a broker by itself), `claude mcp get duo` and `duo doctor` agree, `duo
+ * broker stop` stops the broker that was started on demand, and `duo uninstall --yes` removes the
+ * server (through `claude mcp remove`) and the hooks.
  */
 import { expect } from 'vitest';
 import { parseClaudeAnswer } from '../../src/cli/claude-mcp.ts';
@@ -52,6 +53,8 @@ export async function claudeRoundTrip(options: {
     `✓ Claude Code runs the duo partner: "duo" in ${home.home}/.claude.json — claude mcp get duo: ✔ Connected.`,
   );
   expect(doctor.stdout).toMatch(/✓ The broker answers at/);
+  // `claude --version` read and compared with the first version that wakes idle sessions.
+  expect(doctor.stdout).toMatch(/✓ Claude Code \d+\.\d+\.\d+ can wake an idle session/);
   expect(doctor.stdout).toMatch(/Everything needed works/);
   expect(doctor.code, doctor.output).toBe(0);
 
@@ -59,6 +62,15 @@ export async function claudeRoundTrip(options: {
   expect(stop.code, stop.output).toBe(0);
   expect(stop.stdout).toMatch(/^Stopped the Duo broker \(pid \d+\)\.$/m);
   expect((await duo(['broker', 'status', '--broker', brokerUrl], home)).code).toBe(1);
+
+  const uninstall = await duo(['uninstall', '--yes'], home);
+  expect(uninstall.code, uninstall.output).toBe(0);
+  expect(uninstall.stdout).toMatch(
+    /✓ Removed the duo SessionStart, SessionEnd, Stop, PostToolUse, UserPromptSubmit hooks/,
+  );
+  expect(uninstall.stdout).toContain('✓ Removed the duo MCP server.');
+  const after = await claudeRun(['mcp', 'list']);
+  expect(after.stdout).not.toMatch(/^duo:/m);
   return { claudeMcpListMs: listMs };
 }
 

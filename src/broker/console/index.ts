@@ -117,6 +117,7 @@ export async function createHumanSeat(
     hooks: {
       beforeTalk: (conversationId, senderId) => guard.admit(conversationId, senderId, humans.has(senderId)),
       committed: (message, inOrder) => hub.message(message, inOrder),
+      held: (conversationId) => guard.get(conversationId) !== undefined,
       presence: (partnerId, online, status) => hub.presence(partnerId, online, status),
       cursorMoved: (partnerId, conversationId, upTo) => hub.read(partnerId, conversationId, upTo),
       pushed: (partnerId, upTo) => hub.pushed(partnerId, upTo),

@@ -9,8 +9,15 @@ import type { HealthReply } from '../../shared/protocol.ts';
 import { VERSION } from '../../shared/version.ts';
 import type { z } from 'zod';
 import { parse, type Command } from '../command.ts';
-import { findClaude, hasHook, readJsonObject, settingsPath } from '../claude-code.ts';
-import { partnerEnv, readClaudeSetup, reportClaudeSetup, type Level } from '../doctor-claude.ts';
+import { findClaude } from '../claude-code.ts';
+import {
+  partnerEnv,
+  readClaudeSetup,
+  reportClaudeSetup,
+  reportClaudeVersion,
+  reportHooks,
+  type Level,
+} from '../doctor-claude.ts';
 import { brokerClient, candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
 import { CHANNELS_LAUNCH } from './install.ts';
 import { splitBrokerUrls } from '../../client/endpoint.ts';
@@ -25,8 +32,10 @@ export const command: Command = {
 Checks, for this project: which duo server Claude Code really runs (claude mcp get duo, else
 ~/.claude.json and .mcp.json with Claude Code's precedence: local, project, user) and whether it
 waits for approval; the broker that server uses answers (/health) and runs the same version; the
-partner's secret is stored and the broker accepts it; the session hooks are installed; Claude
-Code sessions were started with channels. Says what to fix; exits 1 when something is broken.`,
+partner's secret is stored and the broker accepts it; each duo hook is installed (SessionStart,
+SessionEnd, Stop, PostToolUse, UserPromptSubmit); the installed Claude Code can wake an idle
+session (claude --version); running sessions have channels or the hooks. Says what to fix;
+exits 1 when something is broken.`,
   async run(args, ctx) {
     const { values } = parse(args, { as: { type: 'string' }, broker: { type: 'string' } }, false);
     const results: Level[] = [];
@@ -75,47 +84,13 @@ Code sessions were started with channels. Says what to fix; exits 1 when somethi
     // Claude Code: the MCP server.
     reportClaudeSetup(claudeSetup, config.brokerUrl, report);
     if (!claude) report('warn', 'The claude command is not on PATH (fine if you start Claude Code some other way).');
+    else reportClaudeVersion(claude, ctx.env, report);
 
-    // Claude Code: the hooks.
-    const hooked = (['user', 'project'] as const).some((scope) => {
-      try {
-        const settings = readJsonObject(settingsPath(scope, ctx.env, config.projectDir));
-        return hasHook(settings, 'SessionStart') && hasHook(settings, 'SessionEnd');
-      } catch {
-        return false;
-      }
-    });
-    if (hooked) report('ok', 'The SessionStart / SessionEnd hooks are installed.');
-    else
-      report(
-        'warn',
-        'The duo session hooks are not installed: new sessions will not see their unread messages at start.',
-        'Run `duo install`.',
-      );
+    // Claude Code: the hooks, which bring messages to the model with or without channels.
+    const delivering = reportHooks(ctx.env, config.projectDir, report);
 
-    // Channels: a live Claude Code process started with the flag is the best evidence there is.
-    const sessions = claudeProcesses();
-    if (sessions === undefined) {
-      report(
-        'warn',
-        `Cannot tell whether channels are on. Start Claude Code with \`${CHANNELS_LAUNCH}\` so messages reach the model as they arrive.`,
-      );
-    } else if (sessions.length === 0) {
-      report('ok', `No Claude Code session is running now; start one with \`${CHANNELS_LAUNCH}\` for live messages.`);
-    } else {
-      const withChannels = sessions.filter((args) =>
-        /--dangerously-load-development-channels(\s+|=)\S*server:duo/.test(args),
-      ).length;
-      if (withChannels === sessions.length)
-        report('ok', `Channels are on in ${withChannels} running Claude Code session${withChannels === 1 ? '' : 's'}.`);
-      else {
-        report(
-          'warn',
-          `${sessions.length - withChannels} of ${sessions.length} running Claude Code sessions started without channels: their agents see messages only when they call listen.`,
-          `Start them with \`${CHANNELS_LAUNCH}\`.`,
-        );
-      }
-    }
+    // Without those hooks, channels are what brings messages as they arrive.
+    if (!delivering) reportChannels(report);
 
     const failures = results.filter((r) => r === 'fail').length;
     const warnings = results.filter((r) => r === 'warn').length;
@@ -194,6 +169,37 @@ async function checkIdentity(
     } else {
       report('fail', `Could not check the secret of "${partnerId}": ${describeError(error)}`);
     }
+  }
+}
+
+/**
+ * Whether running Claude Code sessions were started with channels: a live process started with
+ * the flag is the best evidence there is. Only asked when the hooks do not deliver.
+ */
+function reportChannels(report: (level: Level, text: string, fix?: string) => void): void {
+  const sessions = claudeProcesses();
+  if (sessions === undefined) {
+    report(
+      'warn',
+      `Cannot tell whether channels are on: without the hooks, start Claude Code with \`${CHANNELS_LAUNCH}\` so messages reach the model as they arrive.`,
+    );
+  } else if (sessions.length === 0) {
+    report(
+      'ok',
+      `No Claude Code session is running now; without the hooks, start one with \`${CHANNELS_LAUNCH}\` for live messages.`,
+    );
+  } else {
+    const withChannels = sessions.filter((args) =>
+      /--dangerously-load-development-channels(\s+|=)\S*server:duo/.test(args),
+    ).length;
+    if (withChannels === sessions.length)
+      report('ok', `Channels are on in ${withChannels} running Claude Code session${withChannels === 1 ? '' : 's'}.`);
+    else
+      report(
+        'warn',
+        `${sessions.length - withChannels} of ${sessions.length} running Claude Code sessions started without channels or the duo hooks: their agents see messages only when they call listen or talk.`,
+        `Run \`duo install\` (its hooks deliver without channels), or start them with \`${CHANNELS_LAUNCH}\`.`,
+      );
   }
 }
 

@@ -1,15 +1,18 @@
 /**
- * `duo install`: adds the duo partner to Claude Code (`claude mcp add`) and the SessionStart /
- * SessionEnd hooks to its settings, in user or project scope. It prints every command before
- * running it, runs `claude` only after a yes (or --yes), merges settings without touching what is
- * already there (after a backup), and is idempotent: a second run changes nothing.
+ * `duo install`: adds the duo partner to Claude Code (`claude mcp add`) and duo's hooks to its
+ * settings (hooks.ts lists what each does), in user or project scope. It prints every command
+ * before running it, runs `claude` only after a yes (or --yes), merges settings without touching
+ * what is already there (after a backup), and is idempotent: a second run changes nothing.
+ * `duo uninstall` undoes both.
  */
 import { spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline/promises';
+import { HOOK_WAIT_LIFETIME_MS, HOOK_WAIT_TIMEOUT_MARGIN_SECONDS } from '../../shared/defaults.ts';
 import { COMPILED_ENTRY } from '../../shared/entry.ts';
 import { DisplayName } from '../../shared/protocol.ts';
 import { parse, UsageError, type CliContext, type Command } from '../command.ts';
 import {
+  ASYNC_REWAKE_SINCE,
   findClaude,
   mergeHooks,
   readJsonObject,
@@ -25,19 +28,41 @@ import { cliSetup } from '../identity.ts';
 export const BIN_PATH = COMPILED_ENTRY;
 export const CHANNELS_LAUNCH = 'claude --dangerously-load-development-channels server:duo';
 
+/** The hooks `duo install` adds, running `duo` by its compiled entry, for `brokerUrl`. */
+export function duoHookSpecs(brokerUrl: string): HookSpec[] {
+  const run = (subcommand: string) =>
+    `node ${shellQuote(BIN_PATH)} hook ${subcommand} --broker ${shellQuote(brokerUrl)}`;
+  return [
+    { event: 'SessionStart', matcher: 'startup|resume|clear|compact', command: run('session-start'), timeout: 10 },
+    { event: 'SessionEnd', command: run('session-end'), timeout: 5 },
+    {
+      event: 'Stop',
+      command: run('wait'),
+      // Claude Code ends an async hook at its timeout (600 s when none is given): past the waiter's lifetime.
+      timeout: HOOK_WAIT_LIFETIME_MS / 1000 + HOOK_WAIT_TIMEOUT_MARGIN_SECONDS,
+      async: true,
+      asyncRewake: true,
+    },
+    { event: 'PostToolUse', command: run('post-tool-use'), timeout: 10 },
+    { event: 'UserPromptSubmit', command: run('user-prompt-submit'), timeout: 10 },
+  ];
+}
+
 export const command: Command = {
   name: 'install',
-  summary: 'Add the partner and the session hooks to Claude Code',
+  summary: 'Add the partner and its hooks to Claude Code',
   help: `Usage: duo install [--scope user|project] [--yes] [--broker URL] [--name NAME] [--no-hooks]
 
 Adds Claude Duo to Claude Code:
   1. the partner as the MCP server "duo":
        claude mcp add duo -s <scope> -e BROKER_URL=<url> [-e PARTNER_NAME=<name>] -- node <package>/dist/src/cli/main.js partner
      (printed, then run after you confirm, or at once with --yes; skipped when duo is already there)
-  2. the hooks "duo hook session-start" and "duo hook session-end", merged into
-     ~/.claude/settings.json (user scope) or <project>/.claude/settings.json (project scope);
-     the old file is kept as settings.json.bak-<time>, other settings and hooks are left alone.
-Running it again adds nothing.
+  2. the hooks that bring messages to the model, merged into ~/.claude/settings.json (user scope)
+     or <project>/.claude/settings.json (project scope): SessionStart and SessionEnd
+     ("duo hook session-start|session-end"), Stop ("duo hook wait", async: wakes an idle session),
+     PostToolUse and UserPromptSubmit ("duo hook post-tool-use|user-prompt-submit"). The old file
+     is kept as settings.json.bak-<time>; other settings and hooks are left alone.
+Running it again adds nothing; duo uninstall removes both.
 
   --scope user|project  user: every project (default); project: this folder only (.mcp.json)
   --yes                 Run "claude mcp add" without asking
@@ -108,18 +133,11 @@ Running it again adds nothing.
     // 2. The hooks.
     if (!values['no-hooks']) {
       const file = settingsPath(scope, ctx.env, config.projectDir);
-      const broker = `--broker ${shellQuote(brokerUrl)}`;
-      const run = `node ${shellQuote(BIN_PATH)} hook`;
-      const specs: HookSpec[] = [
-        {
-          event: 'SessionStart',
-          matcher: 'startup|resume|clear|compact',
-          command: `${run} session-start ${broker}`,
-          timeout: 10,
-        },
-        { event: 'SessionEnd', command: `${run} session-end ${broker}`, timeout: 5 },
+      const { settings, added, updated } = mergeHooks(readJsonObject(file), duoHookSpecs(brokerUrl), file);
+      const changes = [
+        ...(added.length > 0 ? [`added the ${list(added)} hook${added.length === 1 ? '' : 's'}`] : []),
+        ...(updated.length > 0 ? [`updated the ${list(updated)} hook${updated.length === 1 ? '' : 's'}`] : []),
       ];
-      const { settings, changes } = mergeHooks(readJsonObject(file), specs, file);
       if (changes.length === 0) {
         ctx.out(`✓ The duo hooks are already in ${file}.\n`);
       } else {
@@ -137,19 +155,28 @@ Running it again adds nothing.
      \`claude mcp list\` shows it as "Pending approval" and the partner does not run.
 `
         : '';
+    const delivery = values['no-hooks']
+      ? `Without the hooks, messages reach the model when the agent calls listen or talk, or the
+     moment they arrive with channels, where Claude Code offers them:
+       ${CHANNELS_LAUNCH}`
+      : `The hooks bring each message to the model: with its next tool call or your next prompt
+     while it works, and by waking the session when it is idle (Claude Code ${ASYNC_REWAKE_SINCE} or
+     later). Channels are optional; where Claude Code offers them, they show a message the moment
+     it arrives:
+       ${CHANNELS_LAUNCH}`;
     ctx.out(`
 Next:
-${approve}  1. Start Claude Code with channels, so messages reach the model as they arrive:
-       ${CHANNELS_LAUNCH}
-     (without the flag, messages arrive when the agent calls listen). The partner starts a broker
-     by itself when none runs at ${brokerUrl}; \`duo broker status\` shows it, \`duo broker stop\` stops it.
+${approve}  1. Start Claude Code as usual (\`claude\`). ${delivery}
+     The partner starts a broker by itself when none runs at ${brokerUrl};
+     \`duo broker status\` shows it, \`duo broker stop\` stops it.
   2. Check everything:  duo doctor
 `);
     return failed ? 1 : 0;
   },
 };
 
-async function confirm(ctx: CliContext, question: string): Promise<boolean> {
+/** Asks a yes/no question on the terminal; only yes (or y) is yes. */
+export async function confirm(ctx: CliContext, question: string): Promise<boolean> {
   const rl = createInterface({ input: ctx.stdin, output: process.stdout });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());
@@ -161,6 +188,11 @@ async function confirm(ctx: CliContext, question: string): Promise<boolean> {
 /** A word as a POSIX shell would need it: bare when safe, else single-quoted. */
 export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function list(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
 
 function capitalize(text: string): string {

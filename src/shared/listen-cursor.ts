@@ -10,12 +10,16 @@
  * belongs to, so a forged cursor harms no one else; and an unsigned cursor needs no key that must
  * survive a restart for a cursor written just before a crash to stay valid.
  *
+ * It lives in shared/ because a client may also write one: a hook that showed the model only some
+ * of what a peek returned marks exactly those read with the cursor of that subset (per
+ * conversation, the oldest unread messages up to the last one shown).
+ *
  * Form: `v1` then, per id in ascending order, `.` and the distance from the previous id (the
  * first from 0) in base 36: `v1.15.3` names ids 41 and 44. `v1` alone names nothing.
  */
-import { DuoError } from '../shared/errors.ts';
-import { MAX_LISTEN_LIMIT } from '../shared/limits.ts';
-import type { Message } from '../shared/protocol.ts';
+import { DuoError } from './errors.ts';
+import { MAX_LISTEN_LIMIT } from './limits.ts';
+import type { Message } from './protocol.ts';
 
 const VERSION = 'v1';
 const PART = /^[0-9a-z]{1,11}$/;
