@@ -76,7 +76,10 @@ describe('duo install, user scope', () => {
       },
     ]);
     expect(settings.hooks.PostToolUse).toEqual([
-      { hooks: [{ type: 'command', command: `node ${DUO_BIN} hook post-tool-use --broker ${BROKER}`, timeout: 10 }] },
+      {
+        matcher: '^(?!mcp__duo__)',
+        hooks: [{ type: 'command', command: `node ${DUO_BIN} hook post-tool-use --broker ${BROKER}`, timeout: 10 }],
+      },
     ]);
     expect(settings.hooks.UserPromptSubmit).toEqual([
       {

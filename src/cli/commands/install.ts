@@ -26,6 +26,8 @@ import { cliSetup } from '../identity.ts';
 
 /** What Claude Code runs: the compiled entry of this package, by absolute path, never a TypeScript loader. */
 export const BIN_PATH = COMPILED_ENTRY;
+/** Every tool but duo's own (Claude Code reads a hook matcher as a regular expression). */
+export const POST_TOOL_USE_MATCHER = '^(?!mcp__duo__)';
 export const CHANNELS_LAUNCH = 'claude --dangerously-load-development-channels server:duo';
 
 /** The hooks `duo install` adds, running `duo` by its compiled entry, for `brokerUrl`. */
@@ -43,7 +45,9 @@ export function duoHookSpecs(brokerUrl: string): HookSpec[] {
       async: true,
       asyncRewake: true,
     },
-    { event: 'PostToolUse', command: run('post-tool-use'), timeout: 10 },
+    // Claude Code waits for a PostToolUse hook before its next request: duo's own tools (whose
+    // results carry the unread footer) must not pay a process start each.
+    { event: 'PostToolUse', matcher: POST_TOOL_USE_MATCHER, command: run('post-tool-use'), timeout: 10 },
     { event: 'UserPromptSubmit', command: run('user-prompt-submit'), timeout: 10 },
   ];
 }
