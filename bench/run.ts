@@ -720,7 +720,7 @@ function lastMileRows(result: unknown): Row[] {
       'busy session, a later tool call',
       r?.busy,
       undefined,
-      ", sent at random within the hook's 10 s look interval",
+      ", sent at random within the hook's default look interval",
     ),
     line('busy session, looking at every tool call', r?.busyEveryCall, undefined, ', DUO_HOOK_LOOK_SECONDS=0'),
   ];

@@ -18,6 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HOOK_LOOK_INTERVAL_MS } from '../../src/shared/defaults.ts';
 import type { Message, TalkReply } from '../../src/shared/protocol.ts';
 import {
   CLAUDE_CODE_LATEST,
@@ -222,11 +223,11 @@ async function idleRung(project: Project, api: FakeApi, rounds: number, deliver:
 }
 
 /**
- * The PostToolUse hook looks at most once per interval (10 s by default, DUO_HOOK_LOOK_SECONDS), so
- * with the default the rounds are spread over that long: a message arrives at a random point of
- * the hook's cycle, as a real one does.
+ * The PostToolUse hook looks at most once per interval (HOOK_LOOK_INTERVAL_MS by default,
+ * DUO_HOOK_LOOK_SECONDS), so with the default the rounds are spread over that long: a message
+ * arrives at a random point of the hook's cycle, as a real one does.
  */
-const LOOK_INTERVAL_MS = 10_000;
+const LOOK_INTERVAL_MS = HOOK_LOOK_INTERVAL_MS;
 
 async function busyRung(
   project: Project,

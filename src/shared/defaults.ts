@@ -83,7 +83,7 @@ export const HOOK_PARENT_CHECK_MS = 5_000;
 export const HOOK_RETRY_BASE_MS = 1_000;
 export const HOOK_RETRY_CAP_MS = 30_000;
 /** The PostToolUse hook looks at the broker at most this often per session (`DUO_HOOK_LOOK_SECONDS` overrides it). */
-export const HOOK_LOOK_INTERVAL_MS = 10_000;
+export const HOOK_LOOK_INTERVAL_MS = 2_000;
 /** Most characters a hook hands the model at once: Claude Code swaps longer hook output for a file reference. */
 export const HOOK_OUTPUT_MAX_CHARS = 8_000;
 /** A message whose envelope is longer than this is announced (call listen) instead of shown. */

@@ -237,9 +237,10 @@ describe('duo hook post-tool-use', () => {
     expect(context).toContain('first, while you work');
     expect(await unread(alice)).toEqual([]);
 
-    // Rate-limited: the next tool call right after does not look, so this one stays unread.
+    // Rate-limited: the next tool call within the interval (here: a minute) does not look, so
+    // this one stays unread.
     await talk(broker.url, bob, { to: 'alice', content: 'second' });
-    const second = await run(session, 'Read');
+    const second = await run(session, 'Read', { ...interactive, DUO_HOOK_LOOK_SECONDS: '60' });
     expect(second.code).toBe(0);
     expect(second.stdout).toBe('');
     expect(await unread(alice)).toEqual(['second']);
