@@ -14,6 +14,7 @@ import { freePort, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, LiveDuo, runDuo, type CliHome } from '../helpers/cli.ts';
 import { api, register, talk, type Registered } from '../helpers/clients.ts';
 import { waitUntil } from '../helpers/mcp-partner.ts';
+import { sleep } from '../helpers/scale.ts';
 
 let broker: TestBroker;
 let h: CliHome;
@@ -85,6 +86,14 @@ afterAll(async () => {
   await broker?.close();
 });
 
+/** Until alice's waiter skipped what it will not wake for and long-polls above it. */
+async function longPolling(): Promise<void> {
+  const polls = () => broker.broker.service.longPoll.openListens('alice');
+  await waitUntil(() => polls() > 0, 15_000, 'a long-poll of the waiter');
+  await sleep(300);
+  await waitUntil(() => polls() > 0, 15_000, 'a long-poll of the waiter');
+}
+
 describe('duo hook wait', () => {
   it('wakes the session with exit 2 and the message in the envelope on stderr, and marks it read', async () => {
     await drain();
@@ -141,9 +150,20 @@ describe('duo hook wait', () => {
     expect(live.stderr).not.toMatch(/loop \d|alice loops/);
     // The held conversation's messages were neither shown nor marked read.
     expect(await unread(alice)).toEqual(['loop 0', 'loop 1']);
+
+    // The next waiter skips them while held; once resumed, a new message there wakes it with the
+    // whole conversation in order, not with the new one alone (which would mark the others read).
+    const next = waiter(session);
+    await longPolling();
     await api(broker.url, 'POST', '/conversations/direct:alice:dave/resume', {
       headers: { 'x-duo-token': broker.broker.ownerToken },
     });
+    await talk(broker.url, dave, { to: 'alice', content: 'after the resume' });
+    expect(await next.exited).toBe(2);
+    const order = ['loop 0', 'loop 1', 'after the resume'].map((text) => next.stderr.indexOf(text));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(await unread(alice)).toEqual([]);
   });
 
   it('a newer waiter of the same session ends the older one; SessionEnd ends the newer', async () => {
@@ -328,5 +348,15 @@ describe('duo hook user-prompt-submit', () => {
     expect(await unread(alice)).toEqual([long, 'short, after the long one']);
     // Announced once: the next turn does not say it again.
     expect((await run(session)).stdout).toBe('');
+
+    // A waiter of that session skips what was announced; a newer message of bob's conversation
+    // then wakes it, announced behind the long one: showing it would mark the long one read unseen.
+    const live = waiter(session);
+    await longPolling();
+    await talk(broker.url, bob, { to: 'alice', content: 'newer, still behind the long one' });
+    expect(await live.exited).toBe(2);
+    expect(live.stderr).toMatch(/1 more message here after #\d+, which is too long to show here: call listen/);
+    expect(live.stderr).not.toContain('newer, still behind');
+    expect(await unread(alice)).toEqual([long, 'short, after the long one', 'newer, still behind the long one']);
   });
 });

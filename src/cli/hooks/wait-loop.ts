@@ -6,6 +6,9 @@
  * are skipped with `above`: the next long-poll leaves them out instead of answering with them at
  * once, again and again. A message at or below `above` in another conversation cannot be missed:
  * a reply holds the oldest unread messages in id order, so it would have come in the same reply.
+ * What it wakes with is built from all unread messages, not only those above: marking read moves
+ * a conversation's cursor over everything below what was shown, so a skipped message of that
+ * conversation must stop the digest there (digest.ts), not be marked read unseen.
  * Errors (broker down, no secret yet) are retried with a backoff until the deadline, quietly.
  */
 import { Backoff } from '../../client/backoff.ts';
@@ -58,7 +61,9 @@ export async function waitForDigest(
         continue;
       }
       backoff.reset();
-      const { digest } = await prepare(acting, messages, ctx.env, sessionKey, { skipHeld: true });
+      const unread =
+        above === 0 ? messages : (await acting.client.listen({ timeout: 0, peek: true, limit: LISTEN_BATCH })).messages;
+      const { digest } = await prepare(acting, unread, ctx.env, sessionKey, { skipHeld: true });
       if (digest.text !== '') return { acting, digest };
       above = Math.max(above, ...messages.map((m) => m.id));
     } catch (error) {
