@@ -27,6 +27,8 @@ export interface InboxLimits {
 
 export interface InboxFilter {
   conversationId?: string;
+  /** Only messages with a higher id. */
+  above?: number;
 }
 
 /** `dropped`: over the hard limit; the message stays unread on the broker and comes back on resume. */
@@ -44,7 +46,10 @@ function sizeOf(message: Message): number {
 }
 
 function matches(message: Message, filter: InboxFilter): boolean {
-  return filter.conversationId === undefined || message.conversationId === filter.conversationId;
+  return (
+    (filter.conversationId === undefined || message.conversationId === filter.conversationId) &&
+    (filter.above === undefined || message.id > filter.above)
+  );
 }
 
 export class Inbox {

@@ -124,8 +124,8 @@ export class Mailbox extends EventEmitter<MailboxEvents> {
   }
 
   /** Resolves true once a message (of `conversationId`) is held, false when `signal` aborts. */
-  waitFor(conversationId: string | undefined, signal: AbortSignal): Promise<boolean> {
-    return this.inbox.waitFor(filter(conversationId), signal);
+  waitFor(conversationId: string | undefined, signal: AbortSignal, above?: number): Promise<boolean> {
+    return this.inbox.waitFor({ ...filter(conversationId), ...(above === undefined ? {} : { above }) }, signal);
   }
 
   /** Another client of this partner showed the model `conversationId` up to `upTo`: read. */

@@ -196,10 +196,18 @@ export class Partner extends EventEmitter<PartnerEvents> {
     return () => this.mailbox.off('message', listener);
   }
 
-  /** Waits until a message (of `conversationId`) is held; fails if the broker stays away. */
-  waitForMessage(conversationId: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<WaitEnd> {
+  /**
+   * Waits until a message (of `conversationId`, with an id above `above`) is held; fails if the
+   * broker stays away.
+   */
+  waitForMessage(
+    conversationId: string | undefined,
+    timeoutMs: number,
+    signal: AbortSignal,
+    above?: number,
+  ): Promise<WaitEnd> {
     return waitForMessage({
-      arrived: (abort) => this.mailbox.waitFor(conversationId, abort),
+      arrived: (abort) => this.mailbox.waitFor(conversationId, abort, above),
       status: this,
       timeoutMs,
       graceMs: this.config.requestTimeoutMs * 2,
@@ -227,10 +235,13 @@ export class Partner extends EventEmitter<PartnerEvents> {
     return this.client.conversations();
   }
 
-  /** The newest `limit` messages; the unread ones among them reached the model now: read. */
-  async history(conversationId: string, limit: number) {
+  /**
+   * The newest `limit` messages; the unread ones among them reach the model now (read), unless
+   * the call was cancelled meanwhile.
+   */
+  async history(conversationId: string, limit: number, signal: AbortSignal) {
     const reply = await this.client.history(conversationId, { limit });
-    this.mailbox.takeShown(conversationId, new Set(reply.messages.map((m) => m.id)));
+    if (!signal.aborted) this.mailbox.takeShown(conversationId, new Set(reply.messages.map((m) => m.id)));
     return reply;
   }
 

@@ -139,6 +139,22 @@ describe('talk and listen', () => {
     expect((await alice.call('listen', { timeout: 0 })).text).toContain('after the cancel');
   });
 
+  it('a talk cancelled while it waits for a reply takes nothing: what it would have shown stays unread', async () => {
+    const [a, b] = [uid('alice'), uid('bob')];
+    const alice = await partner({ partnerId: a });
+    const bob = await partner({ partnerId: b });
+    await bob.call('talk', { message: 'unread before the question', to: a });
+    await waitUntil(() => alice.partner.held().length === 1);
+    const controller = new AbortController();
+    const asking = alice.call('talk', { message: 'question', to: b, wait: 30 }, { signal: controller.signal });
+    await waitUntil(() => bob.partner.held().length === 1);
+    controller.abort();
+    await expect(asking).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(alice.partner.held().map((m) => m.content)).toEqual(['unread before the question']);
+    expect((await alice.rest().conversations()).conversations[0]?.unread).toBe(1);
+  });
+
   it('listen can be limited to one conversation, accepting seed-style ids', async () => {
     const [a, b, c] = [uid('alice'), uid('bob'), uid('carol')];
     const alice = await partner({ partnerId: a });

@@ -22,10 +22,10 @@ export const historyTool = defineTool({
       .optional()
       .describe(`How many of the newest messages, 1 to ${HISTORY_TOOL_MAX_LIMIT} (default ${HISTORY_DEFAULT_LIMIT}).`),
   },
-  async run(partner, { conversation, limit }) {
+  async run(partner, { conversation, limit }, extra) {
     const me = (await partner.requireIdentity()).partnerId;
     const conversationId = resolveConversation(conversation, me);
-    const reply = await partner.history(conversationId, limit ?? HISTORY_DEFAULT_LIMIT);
+    const reply = await partner.history(conversationId, limit ?? HISTORY_DEFAULT_LIMIT, extra.signal);
     if (reply.messages.length === 0) return ok(partner, `📁 ${conversationId}\n(no messages yet)`);
     const more = reply.hasMore ? '\n(older messages exist; raise limit to see more)' : '';
     // Receipts on the model's own messages answer "did bob see it?".

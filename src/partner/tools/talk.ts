@@ -12,6 +12,7 @@ import { conversationLabel } from '../../client/display.ts';
 import { resolveConversation, resolveTarget } from '../../client/resolve.ts';
 import { formatMessage } from '../format.ts';
 import type { Partner } from '../partner.ts';
+import type { WaitEnd } from '../wait.ts';
 import type { SendTarget } from '../outbox.ts';
 import { defineTool, ok, withProgress, type ToolExtra } from './common.ts';
 
@@ -46,32 +47,42 @@ export const talkTool = defineTool({
     const label = where === sent.conversationId ? sent.conversationId : `${where} (${sent.conversationId})`;
     const note = sent.duplicate ? ' (already stored earlier; not sent twice)' : '';
     const parts = [`✉️ Sent to ${label} as message #${sent.messageId}${note}.`];
+    const seconds = Math.min(wait ?? 0, MAX_LISTEN_SECONDS);
+    const waited =
+      seconds > 0 ? await awaitReply(partner, sent.conversationId, sent.messageId, seconds, extra) : undefined;
     // What the conversation holds unread goes into this result, so it is read: unless nobody
     // will see the result (the call was cancelled).
-    const unread = extra.signal.aborted ? [] : partner.take(sent.conversationId, LISTEN_BATCH);
+    if (extra.signal.aborted) return { content: [] };
+    const unread = partner.take(sent.conversationId, LISTEN_BATCH);
     const before = unread.filter((m) => m.id < sent.messageId);
     const after = unread.filter((m) => m.id > sent.messageId);
     if (before.length > 0)
       parts.push(`Before your message went out, ${senders(before)} wrote (unread until now):\n${lines(before)}`);
-    if (after.length > 0) parts.push(`Since your message, ${senders(after)} wrote:\n${lines(after)}`);
-    const seconds = Math.min(wait ?? 0, MAX_LISTEN_SECONDS);
-    if (seconds > 0 && after.length === 0) parts.push(await awaitReply(partner, sent.conversationId, seconds, extra));
+    if (after.length > 0)
+      parts.push(
+        `${waited ? `${senders(after)} replied` : `Since your message, ${senders(after)} wrote`}:\n${lines(after)}`,
+      );
+    else if (waited === 'message') parts.push('A reply arrived and was already shown to you in a Claude Duo notice.');
+    else if (waited === 'timeout')
+      parts.push(`No reply within ${seconds} s; call listen(conversation: "${sent.conversationId}") to keep waiting.`);
     const more = partner.held(sent.conversationId).length;
     if (more > 0) parts.push(`(${more} more unread in ${sent.conversationId} — call listen)`);
     return ok(partner, parts.join('\n\n'));
   },
 });
 
-/** Waits up to `seconds` for a message in `conversationId` and returns it, formatted. */
-async function awaitReply(partner: Partner, conversationId: string, seconds: number, extra: ToolExtra) {
+/** Waits up to `seconds` for a message in `conversationId` newer than the model's own `sentId`. */
+async function awaitReply(
+  partner: Partner,
+  conversationId: string,
+  sentId: number,
+  seconds: number,
+  extra: ToolExtra,
+): Promise<WaitEnd> {
   await partner.requireConnected();
-  const end = await withProgress(partner, seconds, extra, 'waiting for a reply', (signal) =>
-    partner.waitForMessage(conversationId, seconds * 1000, signal),
+  return withProgress(partner, seconds, extra, 'waiting for a reply', (signal) =>
+    partner.waitForMessage(conversationId, seconds * 1000, signal, sentId),
   );
-  if (end !== 'message')
-    return `No reply within ${seconds} s; call listen(conversation: "${conversationId}") to keep waiting.`;
-  const replies = partner.take(conversationId, LISTEN_BATCH);
-  return `${senders(replies)} replied:\n${lines(replies)}`;
 }
 
 function senders(messages: readonly Message[]): string {
