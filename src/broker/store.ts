@@ -269,8 +269,11 @@ export class Store {
       .execute();
   }
 
-  /** Moves a read cursor forward, never back, and never past the conversation's newest message. */
-  async advanceCursor(conversationId: string, partnerId: string, upTo: number): Promise<boolean> {
+  /**
+   * Moves a read cursor forward, never back, and never past the conversation's newest message.
+   * Returns where it now stands, or 0 when it did not move.
+   */
+  async advanceCursor(conversationId: string, partnerId: string, upTo: number): Promise<number> {
     const newest = await this.maxMessageId(conversationId);
     const target = Math.min(upTo, newest);
     const result = await this.db
@@ -280,7 +283,7 @@ export class Store {
       .where('partner_id', '=', partnerId)
       .where('cursor', '<', target)
       .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    return result.numUpdatedRows > 0n ? target : 0;
   }
 
   async maxMessageId(conversationId?: string): Promise<number> {

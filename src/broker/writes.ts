@@ -39,8 +39,8 @@ interface StagedTalk {
   message?: Message;
 }
 
-/** A staged talk, or for an ack whether the cursor moved. */
-type Written = StagedTalk | boolean;
+/** A staged talk, for an ack where the cursor now stands (0: it did not move), else true. */
+type Written = StagedTalk | number | boolean;
 
 /** Direct conversations created in the batch being committed, with their two members. */
 type CreatedDirect = Map<string, [string, string]>;
@@ -79,9 +79,11 @@ export class Writes {
   /** Marks read up to `upTo` in one conversation (committed with the other writes of its tick). */
   async ack(partnerId: string, conversationId: string, upTo: number): Promise<void> {
     await this.membership.require(conversationId, partnerId);
-    if (!(await this.batcher.submit({ kind: 'ack', partnerId, conversationId, upTo }))) return;
+    const cursor = (await this.batcher.submit({ kind: 'ack', partnerId, conversationId, upTo })) as number;
+    if (cursor === 0) return;
     this.notices.schedule(partnerId);
-    this.fanout.read(partnerId, conversationId, upTo);
+    // Where the cursor stands, not what was asked: never past the conversation's newest message.
+    this.fanout.read(partnerId, conversationId, cursor);
   }
 
   /** Records that `partnerId` was pushed up to `upTo` (committed with the other writes of its tick). */
@@ -164,11 +166,11 @@ export class Writes {
         return talk;
       }
       case 'ack': {
-        const moved = await tx.advanceCursor(item.conversationId, item.partnerId, item.upTo);
+        const cursor = await tx.advanceCursor(item.conversationId, item.partnerId, item.upTo);
         // The partner's session may live on another broker: it hears of the move at commit.
-        if (moved)
-          await this.peers.inTransaction(tx, { t: 'read', p: item.partnerId, c: item.conversationId, u: item.upTo });
-        return moved;
+        if (cursor > 0)
+          await this.peers.inTransaction(tx, { t: 'read', p: item.partnerId, c: item.conversationId, u: cursor });
+        return cursor;
       }
       case 'pushed':
         // Recorded together with the pushes of this batch's messages, below.

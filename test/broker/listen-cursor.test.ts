@@ -121,6 +121,11 @@ describe('the read frame', () => {
     await bobWs.until((c) => c.frames.filter((f) => f.type === 'read').length === 2, 5_000, 'a second read frame');
     await new Promise((r) => setTimeout(r, 100));
     expect(aliceWs.frames.filter((f) => f.type === 'read')).toHaveLength(0);
+    // An ack past the newest message says where the cursor really stands.
+    const third = await talk(broker.url, alice, { to: 'bob', content: 'three' });
+    bobWs.send({ type: 'ack', conversationId: 'direct:alice:bob', upTo: 1_000_000 });
+    const clamped = await bobWs.frame('read', (f) => f.upTo >= third.body.messageId);
+    expect(clamped.upTo).toBe(third.body.messageId);
     bobWs.close();
     aliceWs.close();
   });
