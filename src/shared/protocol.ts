@@ -11,7 +11,6 @@ import {
   MAX_CLIENT_MSG_ID_LENGTH,
   MAX_CONTENT_BYTES,
   MAX_CONVERSATION_ID_LENGTH,
-  MAX_GROUP_MEMBERS,
   MAX_GROUP_SIZE,
   MAX_NAME_LENGTH,
   MAX_PROJECT_PATH_LENGTH,
@@ -167,8 +166,11 @@ export const ConversationSummary = z.strictObject({
   unread: z.int(),
   lastMessageId: z.int().nullable(),
   lastMessageAt: z.string().nullable(),
-  /** The loop guard holds it: agent messages into it are refused until a human resumes it. */
-  held: z.boolean(),
+  /**
+   * The loop guard holds it: agent messages into it are refused until a human resumes it.
+   * (Absent from brokers older than the field: read as not held.)
+   */
+  held: z.boolean().default(false),
 });
 export type ConversationSummary = z.infer<typeof ConversationSummary>;
 
@@ -193,14 +195,13 @@ export type Receipt = z.infer<typeof Receipt>;
  * A message's receipts by recipient id: the conversation's members when it is read, except the
  * sender and those who joined after the message was stored.
  */
-export const Receipts = z
-  .record(z.string(), Receipt)
-  .refine((receipts) => Object.keys(receipts).length < MAX_GROUP_MEMBERS, {
-    message: `a message has at most ${MAX_GROUP_MEMBERS - 1} recipients`,
-  });
+export const Receipts = z.record(z.string(), Receipt);
 export type Receipts = z.infer<typeof Receipts>;
-/** A message as history shows it: with its receipts. Everywhere else a Message has none. */
-export const HistoryMessage = Message.extend({ receipts: Receipts });
+/**
+ * A message as history shows it: with its receipts (none from brokers older than them).
+ * Everywhere else a Message has none.
+ */
+export const HistoryMessage = Message.extend({ receipts: Receipts.default({}) });
 export type HistoryMessage = z.infer<typeof HistoryMessage>;
 
 export const HistoryReply = z.strictObject({ messages: z.array(HistoryMessage), hasMore: z.boolean() });

@@ -24,7 +24,7 @@ import type { HookInput } from './input.ts';
 import { claudePid, isAlive, isHeadless } from './processes.ts';
 import { waitLifetimeMs } from './settings.ts';
 import { sessionKey } from './state.ts';
-import { claimWaiter } from './waiter-lock.ts';
+import { claimWaiter, isCurrentWaiter } from './waiter-lock.ts';
 
 export async function run(ctx: CliContext, input: HookInput, broker: string | undefined): Promise<number> {
   const pid = claudePid(ctx.env);
@@ -51,6 +51,8 @@ export async function run(ctx: CliContext, input: HookInput, broker: string | un
     const [{ waitForDigest }, { settle }] = await Promise.all([import('./wait-loop.ts'), import('./look.ts')]);
     const found = await waitForDigest(ctx, input, broker, key, Date.now() + waitLifetimeMs(ctx.env));
     if (!found) return 0;
+    // A session that ended meanwhile, or a newer waiter of it, gets no wake: nobody would read it.
+    if ((pid !== undefined && !isAlive(pid)) || !isCurrentWaiter(ctx.env, key)) return 0;
     waking = true;
     ctx.err(`${found.digest.text}\n`);
     // Shown now: marking it read may fail (broker gone), then it is shown again later, never lost.
