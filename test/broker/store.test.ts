@@ -70,6 +70,20 @@ describe('store', () => {
     // carol joined in the same millisecond as the second message: it counts as before her.
     await store.addMember('group_0123456789abcdef0123', 'carol', 0, time(2));
     await store.insertMessage({ ...row, content: 'three', created_at: time(3) });
+    // A direct conversation is created with its first message, in the same millisecond: both of
+    // its members are recipients of that message.
+    await store.insertConversation(
+      { id: 'direct:bob:carol', kind: 'direct', name: 'bob & carol', created_by: 'bob', created_at: time(4) },
+      ['bob', 'carol'],
+      0,
+    );
+    await store.insertMessage({
+      conversation_id: 'direct:bob:carol',
+      sender: 'bob',
+      client_msg_id: null,
+      content: 'hi',
+      created_at: time(4),
+    });
 
     const db = broker.broker.database.db as unknown as Kysely<unknown>;
     await receiptsMigration.down(db);
@@ -84,6 +98,8 @@ describe('store', () => {
     expect(joined.map((m) => [m.conversation_id, m.partner_id, Number(m.joined_after)])).toEqual([
       ['direct:alice:bob', 'alice', 0],
       ['direct:alice:bob', 'bob', 0],
+      ['direct:bob:carol', 'bob', 0],
+      ['direct:bob:carol', 'carol', 0],
       ['group_0123456789abcdef0123', 'alice', 0],
       ['group_0123456789abcdef0123', 'bob', 0],
       ['group_0123456789abcdef0123', 'carol', second],
