@@ -3,9 +3,9 @@
  * results and the `duo` commands: local times, peer-chosen text outside an envelope, the name
  * of a conversation from one member's side, and a message's delivery receipts.
  */
-import { escapeEnvelope } from '../shared/envelope.ts';
+import { envelope, escapeEnvelope } from '../shared/envelope.ts';
 import { otherMember } from '../shared/ids.ts';
-import type { Receipt, Receipts } from '../shared/protocol.ts';
+import type { Message, Receipt, Receipts } from '../shared/protocol.ts';
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -49,4 +49,13 @@ export function receiptLine(receipts: Receipts): string {
     const more = who.length > RECEIPT_NAMES ? ` +${who.length - RECEIPT_NAMES}` : '';
     return [`${words} ${who.slice(0, RECEIPT_NAMES).join(', ')}${more}`];
   }).join(' · ');
+}
+
+/**
+ * One message as a model sees it (tool results, hook output): `[HH:MM] sender:` then the
+ * enveloped text; `note` goes after the sender.
+ */
+export function formatMessage(message: Message, note = ''): string {
+  const time = localTime(message.createdAt);
+  return `[${time}] ${message.from}:${note ? ` ${note}` : ''}\n${envelope(message, time ? { time } : {})}`;
 }

@@ -2,16 +2,9 @@
  * How tool results look to the model: compact lines, local times, and every piece of peer text
  * inside an envelope (message text) or escaped and quoted (names, statuses).
  */
-import { envelope } from '../shared/envelope.ts';
 import { otherMember } from '../shared/ids.ts';
 import type { Message } from '../shared/protocol.ts';
-import { localTime } from '../client/display.ts';
-
-/** One message: `[HH:MM] sender:` then the enveloped text; `note` goes after the sender. */
-export function formatMessage(message: Message, note = ''): string {
-  const time = localTime(message.createdAt);
-  return `[${time}] ${message.from}:${note ? ` ${note}` : ''}\n${envelope(message, time ? { time } : {})}`;
-}
+import { formatMessage } from '../client/display.ts';
 
 /** Messages grouped under a 📁 header per conversation, in id order within each. */
 export function formatMessages(messages: readonly Message[]): string {

@@ -44,7 +44,7 @@ Run by Claude Code (see "duo install"); reads the hook's JSON (session_id, cwd, 
                       (skipped for /clear, where the session goes on).
   wait                (Stop, async) waits for the next unread message and exits 2 with it on
                       stderr, which wakes the idle session; exits at once under claude -p.
-  post-tool-use       (PostToolUse) unread messages as additionalContext, at most every 10 s.
+  post-tool-use       (PostToolUse) unread messages as additionalContext, at most every 2 s.
   user-prompt-submit  (UserPromptSubmit) unread messages as additionalContext at each human turn.
 What a hook shows in full is marked read; nothing is shown twice. Every hook exits 0, except a
 waiter that wakes the session (2).`,

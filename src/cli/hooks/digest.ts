@@ -15,10 +15,9 @@
  * the caller remembers announced ids and passes them back, and they are not announced again.
  */
 import { HOOK_MESSAGE_MAX_CHARS, HOOK_OUTPUT_MAX_CHARS } from '../../shared/defaults.ts';
-import { envelope } from '../../shared/envelope.ts';
 import { otherMember } from '../../shared/ids.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
-import { localTime, quoted } from '../../client/display.ts';
+import { formatMessage, quoted } from '../../client/display.ts';
 
 export interface DigestInput {
   /** The partner the messages are for. */
@@ -99,12 +98,6 @@ export function digest({ me, messages, conversations, announced: before }: Diges
       ? [`${deferred} more unread message${deferred === 1 ? '' : 's'} did not fit here: call listen to read them.`]
       : [];
   return { text: [first, ...blocks, ...notes].join('\n\n'), shown, announced };
-}
-
-/** `[HH:MM] bob:` and the enveloped text, as the partner's tools show a message. */
-function formatMessage(message: Message): string {
-  const time = localTime(message.createdAt);
-  return `[${time}] ${message.from}:\n${envelope(message, time ? { time } : {})}`;
 }
 
 function conversationHeader(

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { HISTORY_DEFAULT_LIMIT, HISTORY_TOOL_MAX_LIMIT } from '../../shared/defaults.ts';
 import { resolveConversation } from '../../client/resolve.ts';
-import { receiptLine } from '../../client/display.ts';
-import { formatMessage } from '../format.ts';
+import { formatMessage, receiptLine } from '../../client/display.ts';
 import { defineTool, ok } from './common.ts';
 
 export const historyTool = defineTool({
