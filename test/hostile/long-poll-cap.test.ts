@@ -19,20 +19,31 @@ it(`keeps at most ${MAX_LONG_POLLS_PER_PARTNER} long-polls of one partner open; 
   const bob = await register(broker.url, 'bob');
   const abort = new AbortController();
   const returned: Array<{ index: number; status: number; messages: Array<{ content: string }> }> = [];
-  const polls = Array.from({ length: OPENED }, async (_, index) => {
-    // One at a time, so "oldest" is well defined.
-    await sleep(index * 20);
-    try {
-      const response = await fetch(`${broker.url}/listen/bob?timeout=3600`, {
-        headers: { authorization: `Bearer ${bob.secret}` },
-        signal: abort.signal,
-      });
-      const body = (await response.json()) as { messages: Array<{ content: string }> };
-      returned.push({ index, status: response.status, messages: body.messages });
-    } catch {
-      // Aborted at the end of the test.
-    }
-  });
+  const listen = (index: number) =>
+    (async () => {
+      try {
+        const response = await fetch(`${broker.url}/listen/bob?timeout=3600`, {
+          headers: { authorization: `Bearer ${bob.secret}` },
+          signal: abort.signal,
+        });
+        const body = (await response.json()) as { messages: Array<{ content: string }> };
+        returned.push({ index, status: response.status, messages: body.messages });
+      } catch {
+        // Aborted at the end of the test.
+      }
+    })();
+  const polls: Array<Promise<void>> = [];
+  for (let index = 0; index < OPENED; index++) {
+    polls.push(listen(index));
+    // One at a time, each seen by the broker before the next, so "oldest" is well defined.
+    const parked = Math.min(index + 1, MAX_LONG_POLLS_PER_PARTNER);
+    const endedSoFar = Math.max(0, index + 1 - MAX_LONG_POLLS_PER_PARTNER);
+    await waitFor(
+      () => broker.broker.service.longPoll.openListens('bob') === parked && returned.length === endedSoFar,
+      10_000,
+      `listen ${index} parked`,
+    );
+  }
   const ended = OPENED - MAX_LONG_POLLS_PER_PARTNER;
   await waitFor(() => returned.length >= ended, 10_000, `${ended} listens ended by newer ones`);
   await sleep(200);
