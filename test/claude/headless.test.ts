@@ -46,7 +46,7 @@ describe.each([CLAUDE_CODE_LATEST, CLAUDE_CODE_OLDEST])('Claude Code %s, headles
     expect(await run.done).toBe(0);
   }, 90_000);
 
-  it('talk and listen are offered with their schemas in the first request, not deferred behind ToolSearch', async (ctx) => {
+  it('duo tools are offered with their schemas in the first request, not deferred behind ToolSearch', async (ctx) => {
     const { api, home, name } = use(ctx, version);
     const alice = home.project(name('alice'));
     api.setModel(() => text('Nothing to do.'));
@@ -54,9 +54,9 @@ describe.each([CLAUDE_CODE_LATEST, CLAUDE_CODE_OLDEST])('Claude Code %s, headles
     expect(await run.duoStatus(), run.output()).toBe('connected');
     expect((await run.result()).subtype, run.output()).toBe('success');
     const first = api.turns()[0]!;
-    // Tool search is on (as against Anthropic's API): duo's other tools are offered by name only.
-    expect(first.isDeferred('mcp__duo__history'), 'history deferred').toBe(true);
-    for (const tool of [TALK, LISTEN]) {
+    // Tool search is on (as against Anthropic's API), and duo install's entry has alwaysLoad:
+    // every duo tool comes with its schema (talk and listen also carry it on the tool itself).
+    for (const tool of [TALK, LISTEN, 'mcp__duo__history', 'mcp__duo__list_partners']) {
       const offered = first.body.tools?.find((t) => t.name === tool);
       expect(offered, `${tool} among the first request's tools`).toBeDefined();
       expect(offered!.defer_loading, `${tool} deferred`).not.toBe(true);
@@ -68,6 +68,18 @@ describe.each([CLAUDE_CODE_LATEST, CLAUDE_CODE_OLDEST])('Claude Code %s, headles
 
 describe(`Claude Code ${CLAUDE_CODE_LATEST}, headless`, () => {
   const version = CLAUDE_CODE_LATEST;
+
+  it("with Claude Code's own MCP wait and tool search on, duo is connected and in the first request", async (ctx) => {
+    const { api, home, name } = use(ctx, version);
+    const alice = home.project(name('alice'));
+    api.setModel(() => text('Nothing to do.'));
+    // MCP_CONNECTION_NONBLOCKING unset: headless Claude Code then waits only for servers whose
+    // entry says alwaysLoad, as duo install's does.
+    const run = alice.headless('Say hello.', { api, env: { MCP_CONNECTION_NONBLOCKING: '' } });
+    expect(await run.duoStatus(), run.output()).toBe('connected');
+    expect((await run.result()).subtype, run.output()).toBe('success');
+    expect(api.turns()[0]!.body.tools?.some((t) => t.name === TALK)).toBe(true);
+  }, 60_000);
 
   it("talk with wait: the question goes out and bob's answer comes back in the same tool result", async (ctx) => {
     const { api, home, peer, name } = use(ctx, version);

@@ -38,10 +38,17 @@ describe('duo install, user scope', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
-    expect(calls).toEqual([
-      ['mcp', 'add', 'duo', '-s', 'user', '-e', `BROKER_URL=${BROKER}`, '--', 'node', DUO_BIN, 'partner'],
-    ]);
-    expect(run.stdout).toContain(`claude mcp add duo -s user -e BROKER_URL=${BROKER} -- node ${DUO_BIN} partner`);
+    const server = {
+      type: 'stdio',
+      command: 'node',
+      args: [DUO_BIN, 'partner'],
+      env: { BROKER_URL: BROKER },
+      alwaysLoad: true,
+    };
+    expect(calls).toEqual([['mcp', 'add-json', 'duo', JSON.stringify(server), '-s', 'user']]);
+    expect(run.stdout).toContain(`claude mcp add-json duo '${JSON.stringify(server)}' -s user`);
+    // What Claude Code keeps: the entry, with alwaysLoad (headless sessions wait for the server).
+    expect(readJson(join(h.home, '.claude.json')).mcpServers.duo).toEqual(server);
     expect(run.stdout).toMatch(
       /✓ Added the SessionStart, SessionEnd, Stop, PostToolUse and UserPromptSubmit hooks in .*settings\.json \(previous file kept as/,
     );
@@ -141,7 +148,7 @@ describe('duo install, project scope', () => {
     });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain(
-      `claude mcp add duo -s project -e BROKER_URL=${BROKER} -e 'PARTNER_NAME=Web App' -- node ${DUO_BIN} partner`,
+      `claude mcp add-json duo '{"type":"stdio","command":"node","args":["${DUO_BIN}","partner"],"env":{"BROKER_URL":"${BROKER}","PARTNER_NAME":"Web App"},"alwaysLoad":true}' -s project`,
     );
     expect(run.stdout).toMatch(/claude command is not on PATH/);
     const file = join(project, '.claude', 'settings.json');

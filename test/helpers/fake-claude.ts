@@ -1,5 +1,5 @@
 /**
- * A stand-in `claude` executable for CLI tests: records every invocation, and keeps `mcp add`,
+ * A stand-in `claude` executable for CLI tests: records every invocation, and keeps `mcp add-json`, `mcp add`,
  * `mcp remove` and `mcp get` honest by writing and reading ~/.claude.json (user scope) or
  * .mcp.json (project scope) the way Claude Code does. `--version` says FAKE_CLAUDE_VERSION
  * (default: a version that wakes idle sessions).
@@ -13,7 +13,14 @@ const path = require('node:path');
 const args = process.argv.slice(2);
 fs.appendFileSync(process.env.FAKE_CLAUDE_LOG, JSON.stringify(args) + '\\n');
 const read = (file) => { try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return {}; } };
-if (args[0] === 'mcp' && args[1] === 'add') {
+if (args[0] === 'mcp' && args[1] === 'add-json') {
+  const scope = args[args.indexOf('-s') + 1];
+  const file = scope === 'project' ? path.join(process.cwd(), '.mcp.json') : path.join(process.env.HOME, '.claude.json');
+  const json = read(file);
+  json.mcpServers = { ...json.mcpServers, [args[2]]: JSON.parse(args[3]) };
+  fs.writeFileSync(file, JSON.stringify(json, null, 2));
+  console.log('Added stdio MCP server ' + args[2]);
+} else if (args[0] === 'mcp' && args[1] === 'add') {
   const name = args[2];
   const scope = args[args.indexOf('-s') + 1];
   const env = {};

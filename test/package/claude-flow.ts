@@ -25,7 +25,8 @@ export async function claudeRoundTrip(options: {
 
   const install = await duo(['install', '--yes', '--broker', brokerUrl], home);
   expect(install.code, install.output).toBe(0);
-  expect(install.stdout).toContain(`-- node ${entry} partner`);
+  expect(install.stdout).toContain(`"args":["${entry}","partner"]`);
+  expect(install.stdout).toContain(`"alwaysLoad":true`);
   expect(install.stdout).toContain('✓ Added the duo MCP server.');
 
   const started = Date.now();

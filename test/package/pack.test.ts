@@ -130,7 +130,7 @@ describe('the packed package, installed with npm install -g into a clean prefix'
     const result = await duo(['install', '--yes', '--broker', 'http://127.0.0.1:9'], h);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toContain(
-      `claude mcp add duo -s user -e BROKER_URL=http://127.0.0.1:9 -- node ${entry} partner`,
+      `claude mcp add-json duo '{"type":"stdio","command":"node","args":["${entry}","partner"],"env":{"BROKER_URL":"http://127.0.0.1:9"},"alwaysLoad":true}' -s user`,
     );
     expect(result.stdout).toMatch(/claude command is not on PATH/);
     const settings = JSON.parse(readFileSync(join(h.home, '.claude', 'settings.json'), 'utf8'));

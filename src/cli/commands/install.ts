@@ -30,6 +30,21 @@ export const BIN_PATH = COMPILED_ENTRY;
 export const POST_TOOL_USE_MATCHER = '^(?!mcp__duo__)';
 export const CHANNELS_LAUNCH = 'claude --dangerously-load-development-channels server:duo';
 
+/**
+ * The MCP server entry. `alwaysLoad` keeps duo's tools out of Claude Code's deferred tool search,
+ * and it is what makes a headless `claude -p` wait for the server before its first request when
+ * tool search is on (as against Anthropic's API): without it duo is still "pending" there.
+ */
+export function serverEntry(brokerUrl: string, name: string | undefined): Record<string, unknown> {
+  return {
+    type: 'stdio',
+    command: 'node',
+    args: [BIN_PATH, 'partner'],
+    env: { BROKER_URL: brokerUrl, ...(name === undefined ? {} : { PARTNER_NAME: name }) },
+    alwaysLoad: true,
+  };
+}
+
 /** The hooks `duo install` adds, running `duo` by its compiled entry, for `brokerUrl`. */
 export function duoHookSpecs(brokerUrl: string): HookSpec[] {
   const run = (subcommand: string) =>
@@ -59,7 +74,8 @@ export const command: Command = {
 
 Adds Claude Duo to Claude Code:
   1. the partner as the MCP server "duo":
-       claude mcp add duo -s <scope> -e BROKER_URL=<url> [-e PARTNER_NAME=<name>] -- node <package>/dist/src/cli/main.js partner
+       claude mcp add-json duo '{"type":"stdio","command":"node","args":["<package>/dist/src/cli/main.js","partner"],
+         "env":{"BROKER_URL":"<url>"[,"PARTNER_NAME":"<name>"]},"alwaysLoad":true}' -s <scope>
      (printed, then run after you confirm, or at once with --yes; skipped when duo is already there)
   2. the hooks that bring messages to the model, merged into ~/.claude/settings.json (user scope)
      or <project>/.claude/settings.json (project scope): SessionStart and SessionEnd
@@ -69,7 +85,7 @@ Adds Claude Duo to Claude Code:
 Running it again adds nothing; duo uninstall removes both.
 
   --scope user|project  user: every project (default); project: this folder only (.mcp.json)
-  --yes                 Run "claude mcp add" without asking
+  --yes                 Run "claude mcp add-json" without asking
   --broker URL          Broker the partner and hooks use (BROKER_URL, default http://localhost:3210)
   --name NAME           Display name for this project's partner (PARTNER_NAME; project scope)
   --no-hooks            Leave the Claude Code settings alone`,
@@ -103,9 +119,7 @@ Running it again adds nothing; duo uninstall removes both.
         `  To replace it: claude mcp remove ${present[0]!.name} -s ${present[0]!.scope}, then run duo install again.\n`,
       );
     } else {
-      const mcpArgs = ['mcp', 'add', 'duo', '-s', scope, '-e', `BROKER_URL=${brokerUrl}`];
-      if (values.name !== undefined) mcpArgs.push('-e', `PARTNER_NAME=${values.name}`);
-      mcpArgs.push('--', 'node', BIN_PATH, 'partner');
+      const mcpArgs = ['mcp', 'add-json', 'duo', JSON.stringify(serverEntry(brokerUrl, values.name)), '-s', scope];
       const shown = ['claude', ...mcpArgs].map(shellQuote).join(' ');
       const claude = findClaude(ctx.env);
       ctx.out(`Add the partner to Claude Code:\n  ${shown}\n`);
@@ -122,7 +136,7 @@ Running it again adds nothing; duo uninstall removes both.
         else {
           failed = true;
           ctx.err(
-            `✗ "claude mcp add" failed (${result.error?.message ?? `exit ${result.status}`}); run the line above yourself.\n`,
+            `✗ "claude mcp add-json" failed (${result.error?.message ?? `exit ${result.status}`}); run the line above yourself.\n`,
           );
         }
       } else {
