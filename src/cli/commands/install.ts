@@ -119,29 +119,16 @@ Running it again adds nothing; duo uninstall removes both.
         `  To replace it: claude mcp remove ${present[0]!.name} -s ${present[0]!.scope}, then run duo install again.\n`,
       );
     } else {
-      const mcpArgs = ['mcp', 'add-json', 'duo', JSON.stringify(serverEntry(brokerUrl, values.name)), '-s', scope];
-      const shown = ['claude', ...mcpArgs].map(shellQuote).join(' ');
-      const claude = findClaude(ctx.env);
-      ctx.out(`Add the partner to Claude Code:\n  ${shown}\n`);
-      if (!claude) {
-        ctx.out('  The claude command is not on PATH: run the line above once Claude Code is installed.\n');
-      } else if (values.yes || (ctx.interactive && (await confirm(ctx, 'Run it now? [y/N] ')))) {
-        const result = spawnSync(claude, mcpArgs, {
-          stdio: ['ignore', 'inherit', 'inherit'],
-          env: ctx.env as NodeJS.ProcessEnv,
-          cwd: config.projectDir,
-          timeout: 60_000,
-        });
-        if (result.status === 0) ctx.out('✓ Added the duo MCP server.\n');
-        else {
-          failed = true;
-          ctx.err(
-            `✗ "claude mcp add-json" failed (${result.error?.message ?? `exit ${result.status}`}); run the line above yourself.\n`,
-          );
-        }
-      } else {
-        ctx.out('  Not run: run it yourself, or run duo install --yes.\n');
-      }
+      const added = await offerClaudeCommand(ctx, {
+        args: ['mcp', 'add-json', 'duo', JSON.stringify(serverEntry(brokerUrl, values.name)), '-s', scope],
+        cwd: config.projectDir,
+        yes: values.yes,
+        heading: 'Add the partner to Claude Code',
+        notOnPath: 'once Claude Code is installed',
+        done: 'Added the duo MCP server',
+        rerun: 'duo install --yes',
+      });
+      if (!added) failed = true;
       if (config.token)
         ctx.out(
           '  DUO_TOKEN is set: the partner needs it too; add -e DUO_TOKEN=… in user scope (never in a committed .mcp.json).\n',
@@ -201,6 +188,48 @@ export async function confirm(ctx: CliContext, question: string): Promise<boolea
   } finally {
     rl.close();
   }
+}
+
+/**
+ * Prints `claude <args>`, then runs it: at once with --yes, after a yes at a terminal, else not
+ * (saying how to). Returns false only when it ran and failed.
+ */
+export async function offerClaudeCommand(
+  ctx: CliContext,
+  offer: {
+    args: string[];
+    cwd: string;
+    yes: boolean | undefined;
+    heading: string;
+    notOnPath: string;
+    done: string;
+    rerun: string;
+  },
+): Promise<boolean> {
+  ctx.out(`${offer.heading}:\n  ${['claude', ...offer.args].map(shellQuote).join(' ')}\n`);
+  const claude = findClaude(ctx.env);
+  if (!claude) {
+    ctx.out(`  The claude command is not on PATH: run the line above ${offer.notOnPath}.\n`);
+    return true;
+  }
+  if (!(offer.yes || (ctx.interactive && (await confirm(ctx, 'Run it now? [y/N] '))))) {
+    ctx.out(`  Not run: run it yourself, or run ${offer.rerun}.\n`);
+    return true;
+  }
+  const result = spawnSync(claude, offer.args, {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: ctx.env as NodeJS.ProcessEnv,
+    cwd: offer.cwd,
+    timeout: 60_000,
+  });
+  if (result.status === 0) {
+    ctx.out(`✓ ${offer.done}.\n`);
+    return true;
+  }
+  ctx.err(
+    `✗ "claude ${offer.args.slice(0, 2).join(' ')}" failed (${result.error?.message ?? `exit ${result.status}`}); run the line above yourself.\n`,
+  );
+  return false;
 }
 
 /** A word as a POSIX shell would need it: bare when safe, else single-quoted. */

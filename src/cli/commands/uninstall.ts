@@ -4,19 +4,11 @@
  * duo MCP server entry with `claude mcp remove`, printed first and run only after a yes (or
  * --yes). Secrets, the broker and its database are left alone. Running it again changes nothing.
  */
-import { spawnSync } from 'node:child_process';
 import { parse, UsageError, type Command } from '../command.ts';
-import {
-  findClaude,
-  readJsonObject,
-  removeHooks,
-  settingsPath,
-  writeJsonWithBackup,
-  type Scope,
-} from '../claude-code.ts';
+import { readJsonObject, removeHooks, settingsPath, writeJsonWithBackup, type Scope } from '../claude-code.ts';
 import { findDuoServers } from '../claude-mcp.ts';
 import { cliSetup } from '../identity.ts';
-import { confirm, shellQuote } from './install.ts';
+import { offerClaudeCommand } from './install.ts';
 
 export const command: Command = {
   name: 'uninstall',
@@ -57,31 +49,17 @@ Your secrets, the broker and its database stay (duo broker stop stops a running 
     const all = findDuoServers(ctx.env, config.projectDir);
     const mine = all.filter((entry) => (scope === 'user' ? entry.scope === 'user' : entry.scope !== 'user'));
     if (mine.length === 0) ctx.out(`✓ No duo MCP server in ${scope} scope.\n`);
-    const claude = findClaude(ctx.env);
     for (const entry of mine) {
-      const mcpArgs = ['mcp', 'remove', entry.name, '-s', entry.scope];
-      ctx.out(
-        `Remove the partner from Claude Code (${entry.where}):\n  ${['claude', ...mcpArgs].map(shellQuote).join(' ')}\n`,
-      );
-      if (!claude) {
-        ctx.out('  The claude command is not on PATH: run the line above where Claude Code is installed.\n');
-      } else if (values.yes || (ctx.interactive && (await confirm(ctx, 'Run it now? [y/N] ')))) {
-        const result = spawnSync(claude, mcpArgs, {
-          stdio: ['ignore', 'inherit', 'inherit'],
-          env: ctx.env as NodeJS.ProcessEnv,
-          cwd: config.projectDir,
-          timeout: 60_000,
-        });
-        if (result.status === 0) ctx.out(`✓ Removed the ${entry.name} MCP server.\n`);
-        else {
-          failed = true;
-          ctx.err(
-            `✗ "claude mcp remove" failed (${result.error?.message ?? `exit ${result.status}`}); run the line above yourself.\n`,
-          );
-        }
-      } else {
-        ctx.out('  Not run: run it yourself, or run duo uninstall --yes.\n');
-      }
+      const removed = await offerClaudeCommand(ctx, {
+        args: ['mcp', 'remove', entry.name, '-s', entry.scope],
+        cwd: config.projectDir,
+        yes: values.yes,
+        heading: `Remove the partner from Claude Code (${entry.where})`,
+        notOnPath: 'where Claude Code is installed',
+        done: `Removed the ${entry.name} MCP server`,
+        rerun: 'duo uninstall --yes',
+      });
+      if (!removed) failed = true;
     }
     const other: Scope = scope === 'user' ? 'project' : 'user';
     const otherFile = settingsPath(other, ctx.env, config.projectDir);
