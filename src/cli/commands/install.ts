@@ -131,7 +131,7 @@ Running it again adds nothing; duo uninstall removes both.
       if (!added) failed = true;
       if (config.token)
         ctx.out(
-          '  DUO_TOKEN is set: the partner needs it too; add -e DUO_TOKEN=… in user scope (never in a committed .mcp.json).\n',
+          '  DUO_TOKEN is set: the partner needs it too; add it to the "env" of the duo entry in ~/.claude.json (user scope; never in a committed .mcp.json).\n',
         );
     }
 
