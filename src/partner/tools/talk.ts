@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { LISTEN_BATCH } from '../../shared/defaults.ts';
-import { DuoError } from '../../shared/errors.ts';
+import { describeError, DuoError } from '../../shared/errors.ts';
 import { MAX_LISTEN_SECONDS } from '../../shared/limits.ts';
 import type { Message } from '../../shared/protocol.ts';
 import { conversationLabel, formatMessage } from '../../client/display.ts';
@@ -47,8 +47,14 @@ export const talkTool = defineTool({
     const note = sent.duplicate ? ' (already stored earlier; not sent twice)' : '';
     const parts = [`✉️ Sent to ${label} as message #${sent.messageId}${note}.`];
     const seconds = Math.min(wait ?? 0, MAX_LISTEN_SECONDS);
+    // The message is stored: a wait that cannot happen is said in the result, never as a failed send.
     const waited =
-      seconds > 0 ? await awaitReply(partner, sent.conversationId, sent.messageId, seconds, extra) : undefined;
+      seconds > 0
+        ? await awaitReply(partner, sent.conversationId, sent.messageId, seconds, extra).catch((error: unknown) => {
+            parts.push(`Could not wait for a reply: ${describeError(error)}`);
+            return undefined;
+          })
+        : undefined;
     // What the conversation holds unread goes into this result, so it is read: unless nobody
     // will see the result (the call was cancelled).
     if (extra.signal.aborted) return { content: [] };
