@@ -302,16 +302,7 @@ export class FakeApi {
             }`,
         );
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, left);
-        const waiters = this.waiters;
-        function done() {
-          clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        }
-        this.waiters.add(done);
-      });
+      await nextChange(this.waiters, left);
     }
   }
 
@@ -447,4 +438,17 @@ function respond(res: ServerResponse, body: MessagesBody, reply: Reply, n: numbe
   event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 10 } });
   event('message_stop', {});
   res.end();
+}
+
+/** Resolves when one of `waiters` is called (something changed), or after `ms`. */
+export function nextChange(waiters: Set<() => void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      waiters.delete(done);
+      resolve();
+    }
+    waiters.add(done);
+  });
 }

@@ -3,6 +3,7 @@
  * with waits for the `init` line (which MCP servers connected) and the final `result`.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { nextChange } from './fake-api.ts';
 
 /** One stream-json line of `claude -p --output-format stream-json --verbose`. */
 export interface StreamLine {
@@ -69,16 +70,7 @@ export class Headless {
         throw new Error(
           `${ended ? `claude -p exited (${this.child.exitCode ?? this.child.signalCode})` : `timed out after ${timeoutMs} ms`} without ${what}:\n${this.output()}`,
         );
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.max(1, deadline - Date.now()));
-        const waiters = this.waiters;
-        function done() {
-          clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        }
-        this.waiters.add(done);
-      });
+      await nextChange(this.waiters, Math.max(1, deadline - Date.now()));
     }
   }
 
