@@ -175,14 +175,9 @@ export class Partner extends EventEmitter<PartnerEvents> {
     return this.mailbox.take(conversationId, limit);
   }
 
-  /** The held messages (of one conversation, when given), oldest first. */
+  /** The held messages (of one conversation, when given), oldest first: none of them read yet. */
   held(conversationId?: string): readonly Message[] {
     return this.mailbox.held(conversationId);
-  }
-
-  /** Held messages, none of them read yet, for the unread footer. */
-  unreadMessages(): readonly Message[] {
-    return this.mailbox.held();
   }
 
   /** True when more messages may be waiting on the broker than the inbox holds. */

@@ -191,7 +191,7 @@ describe('talk and listen', () => {
     const bob = await partner({ partnerId: b });
     await bob.call('talk', { message: 'pushed to you', to: a });
     await waitUntil(() => alice.channel.length === 1);
-    await waitUntil(() => alice.partner.unreadMessages().length === 1);
+    await waitUntil(() => alice.partner.held().length === 1);
     // Written as a channel event, and still unread: Claude Code may have dropped it.
     await new Promise((r) => setTimeout(r, 200));
     expect((await alice.rest().conversations()).conversations[0]?.unread).toBe(1);

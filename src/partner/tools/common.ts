@@ -48,7 +48,7 @@ export function defineTool<S extends z.ZodRawShape>(definition: ToolDefinition<S
 }
 
 export function footer(partner: Partner): string {
-  return unreadFooter(partner.unreadMessages(), partner.identity?.partnerId, partner.inboxSaturated);
+  return unreadFooter(partner.held(), partner.identity?.partnerId, partner.inboxSaturated);
 }
 
 export function ok(partner: Partner, text: string, withFooter = true): CallToolResult {
