@@ -4,13 +4,20 @@
  * else under src/client or src/partner reads process.env.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
-import { booleanSetting, parseConfig, positiveInt } from '../shared/config.ts';
 import { RECONNECT_BASE_MS, RECONNECT_CAP_MS, PARTNER_REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
+import { isPartnerId } from '../shared/ids.ts';
+import { MAX_NAME_LENGTH } from '../shared/limits.ts';
 import { DEFAULT_BROKER_URL, secretsFilePath } from '../shared/paths.ts';
 import { ownerTokenPath } from '../shared/owner-token.ts';
+import {
+  booleanSettingOf,
+  parseSettings,
+  positiveIntSetting,
+  textSetting,
+  type Checked,
+  type Field,
+} from '../shared/settings.ts';
 import { checkPlainHttp, splitBrokerUrls } from './endpoint.ts';
-import { DisplayName, PartnerId } from '../shared/protocol.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -20,24 +27,16 @@ type Env = Record<string, string | undefined>;
  * URLs). Normalised to the entries without trailing slashes, joined by commas: a single URL keeps
  * the exact form it always had, which is also the key of its secrets.
  */
-const brokerUrl = z.string().transform((value, ctx) => {
-  const urls = splitBrokerUrls(value);
-  if (urls.length === 0) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'BROKER_URL must name at least one broker, such as http://localhost:3210',
-    });
-    return z.NEVER;
-  }
+function brokerUrlSetting(value: unknown): Checked<string> {
+  const urls = typeof value === 'string' ? splitBrokerUrls(value) : [];
+  if (urls.length === 0)
+    return { ok: false, problem: 'BROKER_URL must name at least one broker, such as http://localhost:3210' };
   for (const entry of urls) {
     const problem = brokerUrlProblem(entry);
-    if (problem) {
-      ctx.addIssue({ code: 'custom', message: `BROKER_URL entry ${JSON.stringify(entry)} ${problem}` });
-      return z.NEVER;
-    }
+    if (problem) return { ok: false, problem: `BROKER_URL entry ${JSON.stringify(entry)} ${problem}` };
   }
-  return urls.join(',');
-});
+  return { ok: true, value: urls.join(',') };
+}
 
 /** What is wrong with one BROKER_URL entry, or undefined. */
 function brokerUrlProblem(entry: string): string | undefined {
@@ -55,26 +54,62 @@ function brokerUrlProblem(entry: string): string | undefined {
   return undefined;
 }
 
-export const ClientConfig = z.strictObject({
-  brokerUrl: brokerUrl.default(DEFAULT_BROKER_URL),
+const partnerIdSetting = (value: unknown): Checked<string> =>
+  typeof value === 'string' && isPartnerId(value)
+    ? { ok: true, value }
+    : {
+        ok: false,
+        problem: 'a partner id is 1-64 characters of a-z, 0-9, "_" or "-", starting with a letter or digit',
+      };
+
+const displayNameSetting = (value: unknown): Checked<string> => {
+  const name = typeof value === 'string' ? value.trim() : '';
+  return name.length >= 1 && name.length <= MAX_NAME_LENGTH
+    ? { ok: true, value: name }
+    : { ok: false, problem: `must be 1-${MAX_NAME_LENGTH} characters` };
+};
+
+const absolutePathSetting = (value: unknown): Checked<string> =>
+  typeof value === 'string' && isAbsolute(value)
+    ? { ok: true, value }
+    : { ok: false, problem: 'the project directory must be an absolute path' };
+
+/** Every client's fields: how each is checked, and its default. */
+export const CLIENT_FIELDS = {
+  brokerUrl: { check: brokerUrlSetting, default: DEFAULT_BROKER_URL },
   /** PARTNER_ID when set; otherwise identity.ts derives one from the project folder. */
-  partnerId: PartnerId.optional(),
+  partnerId: { check: partnerIdSetting },
   /** PARTNER_NAME when set; otherwise the broker shows the id (or a name chosen with register). */
-  name: DisplayName.optional(),
-  token: z.string().min(1).optional(),
+  name: { check: displayNameSetting },
+  token: { check: textSetting },
   /** DUO_ALLOW_PLAIN_HTTP=1: secrets may go over plain http to a broker on another machine. */
-  allowPlainHttp: booleanSetting.default(false),
+  allowPlainHttp: { check: booleanSettingOf, default: false },
   /** The broker's owner-token file; its token is sent when DUO_TOKEN is not set. */
-  ownerTokenFile: z.string().min(1).optional(),
-  projectDir: z.string().min(1).refine(isAbsolute, 'the project directory must be an absolute path'),
-  secretsFile: z.string().min(1),
+  ownerTokenFile: { check: textSetting },
+  projectDir: { check: absolutePathSetting },
+  secretsFile: { check: textSetting },
   /** Every REST call and every WebSocket request gives up after this long: tools fail fast. */
-  requestTimeoutMs: positiveInt.default(PARTNER_REQUEST_TIMEOUT_MS),
-  reconnectBaseMs: positiveInt.default(RECONNECT_BASE_MS),
-  reconnectCapMs: positiveInt.default(RECONNECT_CAP_MS),
-});
-export type ClientConfig = z.infer<typeof ClientConfig>;
-export type ClientConfigInput = z.input<typeof ClientConfig>;
+  requestTimeoutMs: { check: positiveIntSetting, default: PARTNER_REQUEST_TIMEOUT_MS },
+  reconnectBaseMs: { check: positiveIntSetting, default: RECONNECT_BASE_MS },
+  reconnectCapMs: { check: positiveIntSetting, default: RECONNECT_CAP_MS },
+} satisfies Record<string, Field<unknown>>;
+
+export interface ClientConfig {
+  brokerUrl: string;
+  partnerId?: string | undefined;
+  name?: string | undefined;
+  token?: string | undefined;
+  allowPlainHttp: boolean;
+  ownerTokenFile?: string | undefined;
+  projectDir: string;
+  secretsFile: string;
+  requestTimeoutMs: number;
+  reconnectBaseMs: number;
+  reconnectCapMs: number;
+}
+
+/** What flags and tests may set: the fields, as the environment or a caller gives them. */
+export type ClientConfigInput = { [K in keyof ClientConfig]?: string | number | boolean | undefined };
 
 /**
  * The client settings the environment holds. The project is CLAUDE_PROJECT_DIR when Claude Code
@@ -94,8 +129,10 @@ export function clientSettingsFromEnv(env: Env, cwd: string): Record<string, unk
 }
 
 /** Builds a client config from the environment, with `overrides` (flags) taking precedence. */
-export function clientConfigFromEnv(env: Env, cwd: string, overrides: Partial<ClientConfigInput> = {}): ClientConfig {
-  return checkedClientConfig(parseConfig(ClientConfig, 'client', clientSettingsFromEnv(env, cwd), overrides));
+export function clientConfigFromEnv(env: Env, cwd: string, overrides: ClientConfigInput = {}): ClientConfig {
+  return checkedClientConfig(
+    parseSettings(CLIENT_FIELDS, 'client', clientSettingsFromEnv(env, cwd), overrides) as ClientConfig,
+  );
 }
 
 /** A parsed client config, after the checks that span fields: no secrets over plain http across a network. */

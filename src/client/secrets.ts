@@ -24,27 +24,63 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import { z } from 'zod';
 import { DuoError } from '../shared/errors.ts';
 import { splitBrokerUrls } from './endpoint.ts';
 
-const PartnerRecord = z.object({
-  secret: z.string().min(1),
+export interface PartnerRecord {
+  secret: string;
   /** The PARTNER_NAME last sent to the broker, so a name chosen with register(name) is not overwritten on restart. */
-  envName: z.string().optional(),
-});
-export type PartnerRecord = z.infer<typeof PartnerRecord>;
+  envName?: string;
+}
 
-const BrokerRecord = z.object({
-  partners: z.record(z.string(), PartnerRecord).default({}),
-  projects: z.record(z.string(), z.string()).default({}),
-});
+interface BrokerRecord {
+  partners: Record<string, PartnerRecord>;
+  projects: Record<string, string>;
+}
 
-const SecretsFile = z.object({
-  version: z.literal(1),
-  brokers: z.record(z.string(), BrokerRecord).default({}),
-});
-type SecretsFile = z.infer<typeof SecretsFile>;
+interface SecretsFile {
+  version: 1;
+  brokers: Record<string, BrokerRecord>;
+}
+
+// Checked by hand, not with zod: every hook reads this file, and loading zod would cost a hook
+// more than all its own work (see the start-up rows of `npm run bench`).
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Each value of `value` (an object, or absent for none) when all pass `check`. */
+function recordOf<T>(value: unknown, check: (entry: unknown) => T | undefined): Record<string, T> | undefined {
+  if (value === undefined) return {};
+  if (!isRecord(value)) return undefined;
+  // No prototype: a key named __proto__ stays a key.
+  const result = Object.create(null) as Record<string, T>;
+  for (const [key, entry] of Object.entries(value)) {
+    const checked = check(entry);
+    if (checked === undefined) return undefined;
+    result[key] = checked;
+  }
+  return result;
+}
+
+function partnerRecord(value: unknown): PartnerRecord | undefined {
+  if (!isRecord(value) || typeof value.secret !== 'string' || value.secret === '') return undefined;
+  if (value.envName !== undefined && typeof value.envName !== 'string') return undefined;
+  return value.envName === undefined ? { secret: value.secret } : { secret: value.secret, envName: value.envName };
+}
+
+function brokerRecord(value: unknown): BrokerRecord | undefined {
+  if (!isRecord(value)) return undefined;
+  const partners = recordOf(value.partners, partnerRecord);
+  const projects = recordOf(value.projects, (id) => (typeof id === 'string' ? id : undefined));
+  return partners && projects ? { partners, projects } : undefined;
+}
+
+/** The file's contents when they have the expected shape (unknown fields are dropped). */
+export function secretsFileOf(value: unknown): SecretsFile | undefined {
+  if (!isRecord(value) || value.version !== 1) return undefined;
+  const brokers = recordOf(value.brokers, brokerRecord);
+  return brokers ? { version: 1, brokers } : undefined;
+}
 
 /**
  * The key a broker URL is stored under: scheme, host, port and path, without a trailing slash.
@@ -134,14 +170,14 @@ export class SecretStore {
         cause: error,
       });
     }
-    const parsed = SecretsFile.safeParse(json);
-    if (!parsed.success) {
+    const parsed = secretsFileOf(json);
+    if (!parsed) {
       throw new DuoError(
         'internal',
         `The Duo secrets file ${this.filePath} has an unexpected shape; fix or delete it.`,
       );
     }
-    return parsed.data;
+    return parsed;
   }
 
   private update(change: (file: SecretsFile) => void): void {
@@ -215,7 +251,7 @@ export class SecretStore {
   }
 }
 
-function brokerEntry(file: SecretsFile, brokerUrl: string): z.infer<typeof BrokerRecord> {
+function brokerEntry(file: SecretsFile, brokerUrl: string): BrokerRecord {
   const key = brokerKey(brokerUrl);
   file.brokers[key] ??= { partners: {}, projects: {} };
   return file.brokers[key];

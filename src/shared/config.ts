@@ -3,7 +3,7 @@
  * passed down. Nothing below main.ts reads process.env.
  */
 import { accessSync, constants } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DuoError } from './errors.ts';
 import {
   HEARTBEAT_MS,
@@ -16,6 +16,7 @@ import {
 import { DEFAULT_LOOP_GUARD, parseLoopPolicy } from './loop-policy.ts';
 import { ownerTokenPath } from './owner-token.ts';
 import { DEFAULT_PORT, defaultDbPath } from './paths.ts';
+import { booleanSettingOf, givenSettings, invalidConfig, positiveIntSetting, type Checked } from './settings.ts';
 import { describeIssues } from './protocol.ts';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -33,21 +34,19 @@ const port = z
       .transform(Number),
   ])
   .pipe(z.int().min(0).max(65535));
+/** A zod schema for a setting checked in settings.ts (the clients check them without zod). */
+function setting<T>(check: (value: unknown) => Checked<T>) {
+  return z.unknown().transform((value, ctx) => {
+    const checked = check(value);
+    if (checked.ok) return checked.value;
+    ctx.addIssue({ code: 'custom', message: checked.problem });
+    return z.NEVER;
+  });
+}
 /** A whole number of at least 1, given as a number (flags, tests) or a string (environment). */
-export const positiveInt = z
-  .union([
-    z.int(),
-    z
-      .string()
-      .regex(/^\d{1,9}$/, 'must be a whole number')
-      .transform(Number),
-  ])
-  .pipe(z.int().min(1));
+export const positiveInt = setting(positiveIntSetting);
 /** On or off, given as a boolean (flags, tests) or as 1/0/true/false (environment). */
-export const booleanSetting = z.union([
-  z.boolean(),
-  z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true'),
-]);
+export const booleanSetting = setting(booleanSettingOf);
 const list = z.union([
   z.array(z.string()),
   z.string().transform((s) =>
@@ -173,11 +172,7 @@ export function parseConfig<S extends z.ZodType>(
   fromEnv: Record<string, unknown>,
   overrides: Record<string, unknown>,
 ): z.infer<S> {
-  const input = Object.fromEntries(
-    Object.entries({ ...fromEnv, ...overrides }).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = schema.safeParse(input);
-  if (!parsed.success)
-    throw new DuoError('bad_request', `Invalid ${what} configuration: ${describeIssues(parsed.error)}.`);
+  const parsed = schema.safeParse(Object.fromEntries(givenSettings(fromEnv, overrides)));
+  if (!parsed.success) throw invalidConfig(what, describeIssues(parsed.error));
   return parsed.data;
 }

@@ -3,7 +3,7 @@
  * holds, resume) and the read-only watch stream. Same rules as protocol.ts: strict objects,
  * nothing coerced, one schema per body, reply and frame.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DisplayName, MessageId, MessageFrame, PartnerId, PresenceFrame } from './protocol.ts';
 
 const digits = (what: string) =>

@@ -3,7 +3,7 @@
  * CLI and tests import these schemas and infer their types from them. Objects are strict
  * (unknown fields are rejected) and nothing is coerced.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalConversationId, DIRECT_ID_PATTERN, GROUP_ID_PATTERN, PARTNER_ID_PATTERN } from './ids.ts';
 import {
   formatBytes,

@@ -54,24 +54,25 @@ describe('the packed package, installed with npm install -g into a clean prefix'
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('ships compiled JavaScript, the migrations, the console bundle and the README; no TypeScript and no tsx', async () => {
+  it('ships the bundles with their source maps, the console, the README and the bundled licences; no TypeScript, no tsx, no bundled dependency', async () => {
     const listing = await run('tar', ['tzf', installed.tarball], { env: { PATH: '/usr/bin:/bin' }, cwd: dir });
     const files = listing.stdout.trim().split('\n');
     expect(files).toContain('package/dist/src/cli/main.js');
-    expect(files).toContain('package/dist/migrations/001_initial.js');
+    expect(files).toContain('package/dist/THIRD-PARTY-LICENSES.txt');
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/dist/web/index.html');
     expect(
       files.filter(
         (file) =>
-          !/^package\/(dist\/(src|migrations)\/.*\.js|dist\/web\/[\w.-]+\.(html|js|css|svg)|package\.json|README\.md)$/.test(
+          !/^package\/(dist\/src\/cli\/(chunks\/)?[\w-]+\.js(\.map)?|dist\/web\/[\w.-]+\.(html|js|css|svg)|dist\/THIRD-PARTY-LICENSES\.txt|package\.json|README\.md)$/.test(
             file,
           ),
       ),
     ).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(installed.packageDir, 'package.json'), 'utf8'));
     expect(pkg.bin).toEqual({ duo: 'dist/src/cli/main.js' });
-    expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
+    // Everything else is inside the bundles: only native and optional modules are installed.
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['better-sqlite3', 'pg']);
     const tsx = await run(process.execPath, ['-e', 'require.resolve("tsx")'], {
       env: { PATH: '' },
       cwd: installed.packageDir,
@@ -91,7 +92,7 @@ describe('the packed package, installed with npm install -g into a clean prefix'
     expect(result.stdout).toMatch(/Done in/);
   }, 120_000);
 
-  it('duo broker runs its migrations from dist/, answers /health and stops on SIGTERM', async () => {
+  it('duo broker runs its bundled migrations, answers /health and stops on SIGTERM', async () => {
     const h = home();
     const port = await freePort();
     const child = spawn(installed.duo, ['broker', '--port', String(port)], {

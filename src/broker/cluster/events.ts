@@ -4,7 +4,7 @@
  * are small (PostgreSQL caps them at 8000 bytes): messages travel as ids, and the receiver
  * reads them from the database.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const id = z.string().min(1).max(200);
 

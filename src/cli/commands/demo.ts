@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { buildBroker } from '../../broker/app.ts';
 import { BrokerConfig } from '../../shared/config.ts';
 import { duoArgs } from '../../shared/entry.ts';

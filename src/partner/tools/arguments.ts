@@ -5,7 +5,7 @@
  * value through but advertises the exact JSON Schema of the real one in the tool listing, and
  * `parse` checks against the real one, explaining a mistake in one sentence.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DuoError } from '../../shared/errors.ts';
 
 export interface ToolArguments<S extends z.ZodRawShape> {

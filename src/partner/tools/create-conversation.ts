@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DuoError } from '../../shared/errors.ts';
 import { MAX_GROUP_SIZE, MAX_NAME_LENGTH, type PartnerSummary } from '../../shared/protocol.ts';
 import { quoted } from '../../client/display.ts';

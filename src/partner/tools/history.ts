@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { HISTORY_DEFAULT_LIMIT, HISTORY_TOOL_MAX_LIMIT } from '../../shared/defaults.ts';
 import { resolveConversation } from '../../client/resolve.ts';
 import { formatMessage, receiptLine } from '../../client/display.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveConversation } from '../../client/resolve.ts';
 import { defineTool, ok } from './common.ts';
 

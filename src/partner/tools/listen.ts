@@ -3,7 +3,7 @@
  * sending progress notifications so the client does not give up. Messages are removed and
  * acknowledged only when the result is about to be returned: a cancelled listen consumes nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LISTEN_BATCH } from '../../shared/defaults.ts';
 import { DEFAULT_LISTEN_SECONDS, MAX_LISTEN_SECONDS } from '../../shared/limits.ts';
 import { resolveConversation } from '../../client/resolve.ts';

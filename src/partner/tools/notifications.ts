@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool, ok } from './common.ts';
 
 export const notificationsTool = defineTool({

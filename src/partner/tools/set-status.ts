@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_STATUS_LENGTH } from '../../shared/protocol.ts';
 import { quoted } from '../../client/display.ts';
 import { defineTool, ok } from './common.ts';

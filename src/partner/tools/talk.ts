@@ -3,7 +3,7 @@
  * conversation holds that the model has not read (so a reply never goes out blind a second
  * time), and with `wait` the first answer, so a question costs one call.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LISTEN_BATCH } from '../../shared/defaults.ts';
 import { describeError, DuoError } from '../../shared/errors.ts';
 import { MAX_LISTEN_SECONDS } from '../../shared/limits.ts';

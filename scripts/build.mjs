@@ -1,0 +1,66 @@
+// Bundles the command line into dist/ with esbuild: one entry, dist/src/cli/main.js, and one chunk
+// per command it loads on demand (the partner, each hook, the broker ...), plus chunks they share.
+// A process reads a handful of files instead of some 400 modules: start-up is what every Claude
+// Code session and every hook pays. Native and optional modules stay external (installed as
+// dependencies). Source maps sit beside each file; `node --enable-source-maps` uses them.
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'src', 'cli');
+
+/** Loaded from node_modules at run time: native addons, and what only some setups install. */
+export const EXTERNAL = ['better-sqlite3', 'pg', 'pg-native', 'bufferutil', 'utf-8-validate'];
+
+// A clean folder: chunk names carry hashes, so an old build's chunks would pile up.
+await rm(join(root, 'dist', 'src'), { recursive: true, force: true });
+await rm(join(root, 'dist', 'migrations'), { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { main: 'src/cli/main.ts' },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: EXTERNAL,
+  chunkNames: 'chunks/[name]-[hash]',
+  sourcemap: 'linked',
+  // Maps name the files and lines of src/ (and of each dependency); the text stays out of the package.
+  sourcesContent: false,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // The licences of what is bundled go into one file instead (below).
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+  // Dependencies written as CommonJS call require(); an ES module has none of its own.
+  banner: {
+    js: "import { createRequire as __duoRequire } from 'node:module'; const require = __duoRequire(import.meta.url);",
+  },
+});
+// Which module went into which chunk, for `npx esbuild --analyze`-style questions (not shipped).
+await writeFile(join(root, 'dist', 'bundle-meta.json'), JSON.stringify(result.metafile));
+await writeFile(join(root, 'dist', 'THIRD-PARTY-LICENSES.txt'), await licences(result.metafile));
+process.stdout.write(`duo bundled into ${out}\n`);
+
+/** Each bundled package's name, version and licence text: their licences ask to keep the notice. */
+async function licences(metafile) {
+  const packages = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) packages.add(match[1]);
+  }
+  const sections = [];
+  for (const dir of [...packages].sort()) {
+    const pkg = JSON.parse(await readFile(join(root, dir, 'package.json'), 'utf8'));
+    const file = (await readdir(join(root, dir))).find((name) => /^(licen[cs]e|copying)(\.|$)/i.test(name));
+    const text = file ? await readFile(join(root, dir, file), 'utf8') : `License: ${pkg.license ?? 'see the package'}`;
+    sections.push(`${pkg.name}@${pkg.version}\n\n${text.trim()}\n`);
+  }
+  return `Claude Duo bundles these packages into dist/src/.\n\n${sections.join(`\n${'-'.repeat(72)}\n\n`)}`;
+}
