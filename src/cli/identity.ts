@@ -6,15 +6,12 @@
  * the per-user secrets store; a missing one is explained with what to run.
  */
 import { dirname } from 'node:path';
-import { CLI_REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
 import { DuoError } from '../shared/errors.ts';
 import { isPartnerId } from '../shared/ids.ts';
+import type { Credentials } from '../client/broker-http.ts';
 import { clientConfigFromEnv, type ClientConfig } from '../client/config.ts';
-import { brokerEndpoint } from '../client/endpoint.ts';
 import { candidateIds, projectRealPath } from '../client/identity.ts';
-import { BrokerClient, type Credentials } from '../client/rest.ts';
 import { SecretStore } from '../client/secrets.ts';
-import type { Transport } from '../client/transport.ts';
 import type { CliContext } from './command.ts';
 
 export interface CliSetup {
@@ -63,25 +60,13 @@ export function candidatePartnerIds(setup: CliSetup, as?: string): string[] {
   return [...new Set([own, ...derived, above].filter((id): id is string => id !== undefined))];
 }
 
-export interface ActingAs {
-  partnerId: string;
-  client: BrokerClient;
-  setup: CliSetup;
-}
-
-/** The identity to act as, with a client holding its secret; DuoError('unauthorized') when none is stored. */
-export function actAs(
-  setup: CliSetup,
-  as?: string,
-  timeoutMs = CLI_REQUEST_TIMEOUT_MS,
-  transport?: Transport,
-): ActingAs {
+/** The partner to act as, with its secret from the store; DuoError('unauthorized') when none is stored. */
+export function partnerCredentials(setup: CliSetup, as?: string): Credentials {
   const { config, store } = setup;
   const ids = candidatePartnerIds(setup, as);
   for (const partnerId of ids) {
     const secret = store.getSecret(config.brokerUrl, partnerId);
-    if (secret === undefined) continue;
-    return { partnerId, client: brokerClient(setup, timeoutMs, { partnerId, secret }, transport), setup };
+    if (secret !== undefined) return { partnerId, secret };
   }
   throw new DuoError('unauthorized', noSecretHelp(setup, ids[0]!, as !== undefined));
 }
@@ -95,26 +80,4 @@ export function noSecretFix(partnerId: string, explicit: boolean): string {
   return explicit
     ? `Register it with \`duo register --as ${partnerId}\``
     : 'Start Claude Code in this project once (after `duo install`) so its partner registers, or run `duo register` here; use `--as <id>` to act as another partner you registered';
-}
-
-/** A client for the configured broker (with its access token), acting as `credentials` when given. */
-export function brokerClient(
-  { config, ensureBroker }: CliSetup,
-  timeoutMs = CLI_REQUEST_TIMEOUT_MS,
-  credentials?: Credentials,
-  transport?: Transport,
-): BrokerClient {
-  const endpoint = brokerEndpoint({
-    brokerUrl: config.brokerUrl,
-    token: config.token,
-    ownerTokenFile: config.ownerTokenFile,
-  });
-  const client = new BrokerClient({
-    endpoint,
-    timeoutMs,
-    ...(transport ? { transport } : {}),
-    ...(ensureBroker ? { beforeFirstRequest: () => ensureBroker(config.brokerUrl) } : {}),
-  });
-  client.setCredentials(credentials);
-  return client;
 }

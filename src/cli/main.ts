@@ -4,6 +4,7 @@
  * only dispatches; each command lives in commands/<name>.ts and is loaded on demand, so a hook
  * does not pay for loading the broker, nor the broker for the MCP SDK.
  */
+import * as nodeModule from 'node:module';
 import { describeError, DuoError } from '../shared/errors.ts';
 import { UsageError, type CliContext, type Command } from './command.ts';
 
@@ -101,6 +102,9 @@ async function main(argv: string[], ctx: CliContext): Promise<number | undefined
     ctx.err(`duo: unknown command "${name}".\n\n${USAGE}\n`);
     return 2;
   }
+  // Node 22.1 and later keep the compiled code of what loads next on disk: a second start of the
+  // same command compiles nothing (Node 20 has no such cache).
+  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const { command } = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     ctx.out(`${command.help}\n`);

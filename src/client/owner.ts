@@ -8,7 +8,7 @@ import { HoldsReply, LoginCodeReply, ResumeReply } from '../shared/console-proto
 import { DuoError } from '../shared/errors.ts';
 import { ownerTokenPath, readOwnerToken } from '../shared/owner-token.ts';
 import { brokerEndpoint, type BrokerEndpoint, type EndpointOptions } from './endpoint.ts';
-import { errorFromReply, sendWithFailover } from './rest.ts';
+import { errorFromReply, sendWithFailover } from './broker-http.ts';
 
 /** How a command proves it is the owner: DUO_TOKEN, else the owner-token file (sent to a loopback broker only). */
 export type OwnerAccess = Pick<EndpointOptions, 'token' | 'ownerTokenFile'>;

@@ -1,25 +1,16 @@
 /**
  * REST client for the broker, used by the partner and the `duo` commands: every call carries
  * the partner's secret and the endpoint's headers, gives up after a short timeout so a tool never
- * hangs on a dead broker, validates the reply against the shared schema and turns
- * `{error, code}` replies into DuoError.
- *
- * With several brokers in the endpoint's list, a request that fails at the connection level moves
- * on to the next broker, each tried once per request. That is always done when the request never
- * left (refused, no such host, no TLS handshake); after a failure that may have reached the broker
- * (reset, timeout, or a 502/503 that is not one of our `{error, code}` replies, i.e. a proxy's), only
- * for requests that are safe to repeat: reads, and writes whose repetition changes nothing (a talk
- * carries a clientMsgId, the client adds one when the caller did not; settings are set, not
- * toggled; a registration presenting its secret). An answer of ours, 4xx or 5xx, never fails over.
+ * hangs on a dead broker, and validates the reply against the shared schema. Requests go out
+ * through broker-http.ts (failover between a team's brokers, `{error, code}` replies as DuoError).
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { PARTNER_REQUEST_TIMEOUT_MS } from '../shared/defaults.ts';
-import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
+import { DuoError } from '../shared/errors.ts';
 import {
   ConversationReply,
   ConversationsReply,
-  ErrorReply,
   HealthReply,
   HistoryReply,
   LeaveReply,
@@ -32,8 +23,18 @@ import {
   type RegisterBody,
   type TalkBody,
 } from '../shared/protocol.ts';
-import { splitBrokerUrls, type BrokerEndpoint } from './endpoint.ts';
-import { fetchTransport, type Transport, type TransportResponse } from './transport.ts';
+import {
+  listenRequest,
+  notUnderstood,
+  replyOf,
+  sendWithFailover,
+  type Credentials,
+  type ListenOptions,
+} from './broker-http.ts';
+import type { BrokerEndpoint } from './endpoint.ts';
+import { fetchTransport, type Transport } from './transport.ts';
+
+export type { Credentials, ListenOptions };
 
 export interface BrokerClientOptions {
   endpoint: BrokerEndpoint;
@@ -42,24 +43,6 @@ export interface BrokerClientOptions {
   beforeFirstRequest?: () => Promise<unknown>;
   /** How requests go out: fetch unless given (hooks use node:http, which starts faster). */
   transport?: Transport;
-}
-
-/** A REST `/listen` of the client's partner. `timeout` is in seconds; `above` needs `peek`. */
-export interface ListenOptions {
-  timeout: number;
-  peek?: boolean;
-  above?: number;
-  after?: string;
-  limit?: number;
-  conversationId?: string;
-}
-
-/** Beyond a long-poll's own timeout, how long its request may take before it counts as lost. */
-const LISTEN_GRACE_MS = 5_000;
-
-export interface Credentials {
-  partnerId: string;
-  secret: string;
 }
 
 interface RequestOptions {
@@ -72,17 +55,6 @@ interface RequestOptions {
   /** Overrides the client's request timeout (a long-poll waits longer). */
   timeoutMs?: number;
 }
-
-/** Connection errors that mean the request never reached a broker: trying another is always safe. */
-const NEVER_SENT = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 
 export class BrokerClient {
   private readonly endpoint: BrokerEndpoint;
@@ -150,11 +122,8 @@ export class BrokerClient {
    * cursor) first marks read what that reply returned.
    */
   listen(options: ListenOptions) {
-    const { timeout, peek, above, after, limit, conversationId } = options;
-    return this.request('GET', `/listen/${encodeURIComponent(this.requirePartnerId())}`, ListenReply, {
-      query: { timeout, peek: peek ? 1 : undefined, above, after, limit, conversationId },
-      timeoutMs: timeout * 1000 + LISTEN_GRACE_MS,
-    });
+    const { path, query, timeoutMs } = listenRequest(this.requirePartnerId(), options);
+    return this.request('GET', path, ListenReply, { query, timeoutMs });
   }
 
   history(conversationId: string, options: { limit?: number; before?: number } = {}) {
@@ -205,7 +174,7 @@ export class BrokerClient {
       await (first ? this.firstRequest : this.firstRequest.catch(() => undefined));
     }
     const secret = options.secret === undefined ? this.credentials?.secret : (options.secret ?? undefined);
-    const { brokerUrl, response, text } = await sendWithFailover(this.endpoint, {
+    const answer = await sendWithFailover(this.endpoint, {
       method,
       path,
       query: options.query,
@@ -215,160 +184,10 @@ export class BrokerClient {
       repeatable: options.repeatable ?? method === 'GET',
       transport: this.transport,
     });
-    let json: unknown;
-    try {
-      json = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      throw new DuoError(
-        'internal',
-        `The broker at ${brokerUrl} answered with something that is not JSON (HTTP ${response.status}); check that BROKER_URL points at a Duo broker.`,
-      );
-    }
-    if (!response.ok) throw errorFromReply(response, json, brokerUrl);
+    const json = replyOf(answer);
     if (schema === undefined) return json as never;
     const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new DuoError(
-        'internal',
-        `The broker at ${brokerUrl} sent a reply this version does not understand; the broker and partner versions may not match (run \`duo doctor\`).`,
-      );
-    }
+    if (!parsed.success) throw notUnderstood(answer.brokerUrl);
     return parsed.data as never;
   }
-}
-
-export interface FailoverRequest {
-  method: 'GET' | 'POST';
-  path: string;
-  query?: Record<string, string | number | boolean | undefined> | undefined;
-  /** Besides the endpoint's own headers. */
-  headers: Record<string, string>;
-  /** Sent as JSON when set. */
-  body?: unknown;
-  timeoutMs: number;
-  /** Repeating it changes nothing: it may go to the next broker after an ambiguous failure. */
-  repeatable: boolean;
-  /** fetch unless given. */
-  transport?: Transport;
-}
-
-export interface Answer {
-  /** The broker that answered. */
-  brokerUrl: string;
-  response: TransportResponse;
-  text: string;
-}
-
-/**
- * Sends a request to the endpoint's current broker and, after a failure that allows it, to the
- * next ones, each at most once. Resolves with the first answer of a broker (whatever its status);
- * rejects with the DuoError of the last failure.
- */
-export async function sendWithFailover(endpoint: BrokerEndpoint, request: FailoverRequest): Promise<Answer> {
-  const { method, timeoutMs, repeatable } = request;
-  const body = request.body === undefined ? undefined : JSON.stringify(request.body);
-  const tried: string[] = [];
-  let failure: DuoError | undefined;
-  for (;;) {
-    const brokerUrl = endpoint.url;
-    if (tried.includes(brokerUrl)) break;
-    tried.push(brokerUrl);
-    const url = new URL(brokerUrl + request.path);
-    for (const [key, value] of Object.entries(request.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
-    const headers: Record<string, string> = {
-      ...endpoint.headers(brokerUrl),
-      accept: 'application/json',
-      ...request.headers,
-    };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let again: boolean;
-    try {
-      const response = await (request.transport ?? fetchTransport)(url, {
-        method,
-        headers,
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await response.text();
-      if (!fromProxy(response, text)) {
-        endpoint.succeeded(brokerUrl);
-        return { brokerUrl, response, text };
-      }
-      if (!repeatable) return { brokerUrl, response, text };
-      failure = errorFromReply(response, undefined, brokerUrl);
-      again = true;
-    } catch (error) {
-      failure = unreachable(brokerUrl, error, timeoutMs);
-      again = repeatable || neverSent(error);
-    }
-    // The next request (and the WebSocket) goes to the next broker either way.
-    endpoint.failed(brokerUrl);
-    if (!again) break;
-  }
-  if (tried.length > 1 && failure?.code === 'unavailable') throw unreachable(tried.join(','), failure.cause, timeoutMs);
-  throw failure ?? unreachable(endpoint.url);
-}
-
-/**
- * The error for a broker (or every broker of a list) that could not be reached: what happened,
- * and what to do about it.
- */
-export function unreachable(brokerUrl: string, cause?: unknown, timeoutMs?: number): DuoError {
-  const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
-  const urls = splitBrokerUrls(brokerUrl);
-  const tls = untrustedCertificate(cause);
-  const why = timedOut
-    ? `did not answer within ${Math.round((timeoutMs ?? 0) / 100) / 10} s`
-    : tls
-      ? `presented a TLS certificate this machine does not trust (${tls})`
-      : 'is not reachable';
-  const where =
-    urls.length > 1
-      ? `None of the Duo brokers ${urls.join(', ')} answered; the last one`
-      : `The Duo broker at ${brokerUrl}`;
-  const fix = tls
-    ? 'For a self-signed certificate, set NODE_EXTRA_CA_CERTS to its CA file (PEM) in the environment of the partner and of duo, then try again.'
-    : 'Start it with `duo broker` (or check BROKER_URL), then try again.';
-  return new DuoError('unavailable', `${where} ${why}. ${fix}`, { cause });
-}
-
-/** The error code of a refused TLS certificate behind a fetch failure, if that is what it was. */
-function untrustedCertificate(cause: unknown): string | undefined {
-  const code =
-    (cause as { cause?: { code?: unknown } } | undefined)?.cause?.code ?? (cause as { code?: unknown })?.code;
-  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) ? code : undefined;
-}
-
-/** Whether a failed fetch never reached the broker (so the request cannot have taken effect). */
-function neverSent(error: unknown): boolean {
-  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return typeof code === 'string' && (NEVER_SENT.has(code) || untrustedCertificate(error) !== undefined);
-}
-
-/** A 502 or 503 that is not one of our `{error, code}` replies: a proxy saying its broker is gone. */
-function fromProxy(response: TransportResponse, text: string): boolean {
-  if (response.status !== 502 && response.status !== 503) return false;
-  try {
-    const reply = ErrorReply.safeParse(JSON.parse(text));
-    return !(reply.success && isErrorCode(reply.data.code));
-  } catch {
-    return true;
-  }
-}
-
-export function errorFromReply(response: TransportResponse, json: unknown, brokerUrl: string): DuoError {
-  const reply = ErrorReply.safeParse(json);
-  const retryAfter = Number(response.headers.get('retry-after'));
-  const options = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : undefined;
-  if (reply.success) {
-    const code = isErrorCode(reply.data.code) ? reply.data.code : codeForStatus(response.status);
-    return new DuoError(code, reply.data.error, options);
-  }
-  return new DuoError(
-    codeForStatus(response.status),
-    `The broker at ${brokerUrl} answered HTTP ${response.status}.`,
-    options,
-  );
 }

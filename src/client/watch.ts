@@ -12,7 +12,7 @@ import { codeForStatus, DuoError, isErrorCode } from '../shared/errors.ts';
 import { ErrorReply } from '../shared/protocol.ts';
 import { brokerEndpoint, type BrokerEndpoint } from './endpoint.ts';
 import { tokenStaysHome, type OwnerAccess } from './owner.ts';
-import { unreachable } from './rest.ts';
+import { unreachable } from './broker-http.ts';
 
 export interface WatchHandlers {
   frame(frame: WatchFrame): void;

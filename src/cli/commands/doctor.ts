@@ -18,7 +18,8 @@ import {
   reportHooks,
   type Level,
 } from '../doctor-claude.ts';
-import { brokerClient, candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
+import { brokerClient } from '../acting.ts';
+import { candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
 import { CHANNELS_LAUNCH } from './install.ts';
 import { splitBrokerUrls } from '../../client/endpoint.ts';
 

@@ -4,7 +4,8 @@ import { receiptLine } from '../../client/display.ts';
 import { resolveConversation } from '../../client/resolve.ts';
 import { intFlag, parse, UsageError, type Command } from '../command.ts';
 import { formatLine } from '../format.ts';
-import { actAs, cliSetup } from '../identity.ts';
+import { actAs } from '../acting.ts';
+import { cliSetup } from '../identity.ts';
 
 /** Receipts go under the message text, where formatLine indents continuation lines at most. */
 const RECEIPT_INDENT = ' '.repeat(24);

@@ -2,7 +2,8 @@ import { DEFAULT_BROKER_URL } from '../../shared/paths.ts';
 import { DisplayName, MAX_NAME_LENGTH } from '../../shared/protocol.ts';
 import { preferredPartnerId, registerIdentity } from '../../client/identity.ts';
 import { parse, UsageError, type Command } from '../command.ts';
-import { brokerClient, cliSetup } from '../identity.ts';
+import { brokerClient } from '../acting.ts';
+import { cliSetup } from '../identity.ts';
 
 export const command: Command = {
   name: 'register',

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { resolveTarget } from '../../client/resolve.ts';
 import { parse, UsageError, type Command } from '../command.ts';
 import { conversationName } from '../format.ts';
-import { actAs, cliSetup } from '../identity.ts';
+import { actAs } from '../acting.ts';
+import { cliSetup } from '../identity.ts';
 
 export const command: Command = {
   name: 'send',

@@ -3,7 +3,8 @@ import { describeError, DuoError } from '../../shared/errors.ts';
 import { describeLoopPolicy } from '../../shared/loop-policy.ts';
 import { parse, type Command, type Env } from '../command.ts';
 import { oneLine } from '../format.ts';
-import { actAs, cliSetup } from '../identity.ts';
+import { actAs } from '../acting.ts';
+import { cliSetup } from '../identity.ts';
 import { localTime } from '../../client/display.ts';
 import { OwnerClient, ownerAccess, type OwnerAccess } from '../../client/owner.ts';
 

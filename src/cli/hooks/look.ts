@@ -12,12 +12,19 @@ import { HOOK_REQUEST_TIMEOUT_MS, LISTEN_BATCH } from '../../shared/defaults.ts'
 import { DuoError } from '../../shared/errors.ts';
 import { encodeCursor } from '../../shared/listen-cursor.ts';
 import type { ConversationSummary, Message } from '../../shared/protocol.ts';
-import { nodeHttp } from '../../client/transport.ts';
 import type { CliContext } from '../command.ts';
-import { actAs, cliSetup, type ActingAs } from '../identity.ts';
+import { cliSetup, partnerCredentials, type CliSetup } from '../identity.ts';
+import { HookBroker } from './broker.ts';
 import { digest, type Digest } from './digest.ts';
 import type { HookInput } from './input.ts';
 import { readState, writeState } from './state.ts';
+
+/** A hook acting as the partner of its session's project. */
+export interface ActingAs {
+  partnerId: string;
+  client: HookBroker;
+  setup: CliSetup;
+}
 
 /** The partner of the session's project (its `cwd`), with the secret from the user's store. */
 export function sessionPartner(
@@ -26,7 +33,9 @@ export function sessionPartner(
   broker: string | undefined,
   timeoutMs = HOOK_REQUEST_TIMEOUT_MS,
 ): ActingAs {
-  return actAs(cliSetup(ctx, { broker, cwd: input.cwd }), undefined, timeoutMs, nodeHttp);
+  const setup = cliSetup(ctx, { broker, cwd: input.cwd });
+  const credentials = partnerCredentials(setup);
+  return { partnerId: credentials.partnerId, client: new HookBroker(setup, credentials, timeoutMs), setup };
 }
 
 export interface Prepared {

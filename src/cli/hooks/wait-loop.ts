@@ -15,10 +15,9 @@ import { Backoff } from '../../client/backoff.ts';
 import { HOOK_RETRY_BASE_MS, HOOK_RETRY_CAP_MS, HOOK_WAIT_POLL_SECONDS, LISTEN_BATCH } from '../../shared/defaults.ts';
 import { DuoError } from '../../shared/errors.ts';
 import type { CliContext } from '../command.ts';
-import type { ActingAs } from '../identity.ts';
 import type { Digest } from './digest.ts';
 import type { HookInput } from './input.ts';
-import { prepare, sessionPartner } from './look.ts';
+import { prepare, sessionPartner, type ActingAs } from './look.ts';
 
 export interface Found {
   acting: ActingAs;
