@@ -54,17 +54,18 @@ describe('the packed package, installed with npm install -g into a clean prefix'
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('ships compiled JavaScript, the migrations, the console bundle and the README; no TypeScript and no tsx', async () => {
+  it('ships compiled JavaScript, the migrations, the console bundle, the README and docs/; no TypeScript and no tsx', async () => {
     const listing = await run('tar', ['tzf', installed.tarball], { env: { PATH: '/usr/bin:/bin' }, cwd: dir });
     const files = listing.stdout.trim().split('\n');
     expect(files).toContain('package/dist/src/cli/main.js');
     expect(files).toContain('package/dist/migrations/001_initial.js');
     expect(files).toContain('package/README.md');
+    expect(files).toContain('package/docs/protocol.md');
     expect(files).toContain('package/dist/web/index.html');
     expect(
       files.filter(
         (file) =>
-          !/^package\/(dist\/(src|migrations)\/.*\.js|dist\/web\/[\w.-]+\.(html|js|css|svg)|package\.json|README\.md)$/.test(
+          !/^package\/(dist\/(src|migrations)\/.*\.js|dist\/web\/[\w.-]+\.(html|js|css|svg)|package\.json|README\.md|docs\/[\w-]+\.md)$/.test(
             file,
           ),
       ),
