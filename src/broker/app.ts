@@ -158,7 +158,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   app.setNotFoundHandler((request, reply) => {
     const duo = new DuoError(
       'not_found',
-      `There is no ${request.method} ${request.url.split('?')[0]}. See the README's REST table.`,
+      `There is no ${request.method} ${request.url.split('?')[0]}. See the REST table of docs/protocol.md.`,
     );
     return reply.status(duo.status).send(errorReply(duo));
   });

@@ -2,8 +2,8 @@
  * The one error type of Claude Duo and the catalogue of its codes. Every failure that reaches a
  * caller carries a machine `code` and a sentence that says what went wrong and what to do; each
  * code is defined here once with its HTTP status, its default sentence and, where the sentence
- * does not already say it, a next step. The README's error table is this catalogue, and a test
- * keeps the two equal.
+ * does not already say it, a next step. The error table of docs/protocol.md is this catalogue,
+ * and a test keeps the two equal.
  */
 import { formatBytes, MAX_CONTENT_BYTES, MAX_HEADER_BYTES } from './limits.ts';
 
@@ -21,7 +21,7 @@ export const errorCatalogue = {
   bad_request: {
     status: 400,
     message: 'The request is not valid.',
-    hint: "Check the arguments against the tool description (or the README's API tables) and try again.",
+    hint: 'Check the arguments against the tool description (or the API tables of docs/protocol.md) and try again.',
   },
   invalid_json: {
     status: 400,
@@ -55,7 +55,7 @@ export const errorCatalogue = {
   not_found: {
     status: 404,
     message: 'Nothing exists at that path.',
-    hint: "Check it against the README's REST table; call list_conversations or list_partners for valid ids.",
+    hint: 'Check it against the REST table of docs/protocol.md; call list_conversations or list_partners for valid ids.',
   },
   unknown_partner: {
     status: 404,

@@ -1,6 +1,6 @@
 /**
  * Every limit and default of the wire contract and the broker, written once. Config defaults,
- * schemas, error sentences and the README quote these names; nothing restates the numbers.
+ * schemas, error sentences and docs/operations.md quote these names; nothing restates the numbers.
  */
 
 const KiB = 1024;
@@ -121,7 +121,7 @@ export const MAX_LISTEN_LIMIT = 1000;
 export const DEFAULT_HISTORY_LIMIT = 50;
 export const MAX_HISTORY_LIMIT = 500;
 
-/** `bytes` as the README spells it: "64 KiB", "1 MiB". */
+/** `bytes` as the documentation spells it: "64 KiB", "1 MiB". */
 export function formatBytes(bytes: number): string {
   if (bytes % MiB === 0) return `${bytes / MiB} MiB`;
   return bytes % KiB === 0 ? `${bytes / KiB} KiB` : `${bytes} bytes`;

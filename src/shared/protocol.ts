@@ -334,7 +334,7 @@ export type ErrorFrame = z.infer<typeof ErrorFrame>;
 export type PresenceFrame = z.infer<typeof PresenceFrame>;
 export type ReadFrame = z.infer<typeof ReadFrame>;
 
-/** WebSocket close codes the broker uses, documented in the README. */
+/** WebSocket close codes the broker uses, documented in docs/protocol.md. */
 export const CloseCode = {
   /** A newer session of the same partner id took over; the old one must not reconnect. */
   replaced: 4001,

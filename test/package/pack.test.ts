@@ -54,17 +54,18 @@ describe('the packed package, installed with npm install -g into a clean prefix'
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('ships the bundles with their source maps, the console, the README and the bundled licences; no TypeScript, no tsx, no bundled dependency', async () => {
+  it('ships the bundles with their source maps, the console, the README, docs/ and the bundled licences; no TypeScript, no tsx, no bundled dependency', async () => {
     const listing = await run('tar', ['tzf', installed.tarball], { env: { PATH: '/usr/bin:/bin' }, cwd: dir });
     const files = listing.stdout.trim().split('\n');
     expect(files).toContain('package/dist/src/cli/main.js');
     expect(files).toContain('package/dist/THIRD-PARTY-LICENSES.txt');
     expect(files).toContain('package/README.md');
+    expect(files).toContain('package/docs/protocol.md');
     expect(files).toContain('package/dist/web/index.html');
     expect(
       files.filter(
         (file) =>
-          !/^package\/(dist\/src\/cli\/(chunks\/)?[\w-]+\.js(\.map)?|dist\/web\/[\w.-]+\.(html|js|css|svg)|dist\/THIRD-PARTY-LICENSES\.txt|package\.json|README\.md)$/.test(
+          !/^package\/(dist\/src\/cli\/(chunks\/)?[\w-]+\.js(\.map)?|dist\/web\/[\w.-]+\.(html|js|css|svg)|dist\/THIRD-PARTY-LICENSES\.txt|package\.json|README\.md|docs\/[\w-]+\.md)$/.test(
             file,
           ),
       ),

@@ -10,19 +10,19 @@ import {
   type ErrorCode,
 } from '../../src/shared/errors.ts';
 import { CloseCode } from '../../src/shared/protocol.ts';
-import { readmeTable, unquote } from '../helpers/readme.ts';
+import { docTable, unquote } from '../helpers/doc-table.ts';
 
 const codes = Object.keys(errorCatalogue) as ErrorCode[];
 
-describe('the README error table', () => {
-  const rows = readmeTable('Errors', 'code');
+describe('the error table of docs/protocol.md', () => {
+  const rows = docTable('docs/protocol.md', 'Errors', 'code');
   const documented = new Map(rows.map(([code, status, text]) => [unquote(code!), { status, text }]));
 
   it('lists every code of the catalogue, and no other', () => {
     const missing = codes.filter((code) => !documented.has(code));
     const unknown = [...documented.keys()].filter((code) => !isErrorCode(code));
-    expect(missing, 'codes to add to the README table').toEqual([]);
-    expect(unknown, 'README rows with no code in src/shared/errors.ts').toEqual([]);
+    expect(missing, 'codes to add to the table').toEqual([]);
+    expect(unknown, 'table rows with no code in src/shared/errors.ts').toEqual([]);
     expect(rows).toHaveLength(codes.length);
   });
 
@@ -36,9 +36,9 @@ describe('the README error table', () => {
   });
 });
 
-describe('the README close-code table', () => {
+describe('the close-code table of docs/protocol.md', () => {
   it('lists every close code the broker uses, and no other', () => {
-    const documented = readmeTable('WebSocket protocol', 'close code')
+    const documented = docTable('docs/protocol.md', 'WebSocket protocol', 'close code')
       .map(([code]) => Number(unquote(code!)))
       .sort((a, b) => a - b);
     expect(documented).toEqual(Object.values(CloseCode).sort((a, b) => a - b));
