@@ -92,6 +92,33 @@ export async function commandRun(launch: Launch, samples: number): Promise<Comma
   return { ms: median(times), codes: [...codes], samples };
 }
 
+/** Spawn → `/health` answers 200, median; each server is stopped before the next starts. */
+export async function serverStart(launch: Launch, port: number, samples: number): Promise<CommandResult> {
+  const times: number[] = [];
+  const codes = new Set<number>();
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, launch.args, { cwd: launch.cwd, env: launch.env, stdio: 'ignore' });
+    const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+    try {
+      for (;;) {
+        const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) break;
+        if (child.exitCode !== null) throw new Error(`${launch.args.join(' ')} exited with ${child.exitCode}`);
+        await sleep(5);
+      }
+      times.push(performance.now() - t0);
+    } finally {
+      child.kill('SIGTERM');
+      codes.add(await exited);
+    }
+  }
+  return { ms: median(times), codes: [...codes], samples };
+}
+
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
@@ -107,6 +134,12 @@ export interface StartupLaunches {
   bareNode: Launch;
   /** `duo hook session-start`, compiled, with the hook input Claude Code sends. */
   hook: Launch;
+  /** `duo register` in the hook's project: the hook then does all it does in a real session. */
+  register: Launch;
+  /** The minimal Fastify server (bench/anchors/fastify-health.mjs) on `port`. */
+  fastify: (port: number) => Launch;
+  /** `duo broker`, compiled, on `port`, over one database kept across its starts. */
+  broker: (port: number) => Launch;
 }
 
 /**
@@ -127,6 +160,7 @@ export function startupLaunches(root: string, dir: string, brokerUrl: string): S
     DUO_LOG_LEVEL: 'warn',
   };
   const entry = join(root, 'dist', 'src', 'cli', 'main.js');
+  const brokerEnv = { ...env, DUO_LOG_LEVEL: 'silent', DUO_OWNER_TOKEN_FILE: join(home, 'broker-owner-token') };
   return {
     sdkServer: { args: [join(root, 'bench', 'anchors', 'mcp-stdio.mjs')], cwd: project, env },
     partner: { args: [entry, 'partner'], cwd: project, env },
@@ -137,6 +171,17 @@ export function startupLaunches(root: string, dir: string, brokerUrl: string): S
       env,
       input: JSON.stringify({ session_id: 'bench', cwd: project, hook_event_name: 'SessionStart', source: 'startup' }),
     },
+    register: { args: [entry, 'register'], cwd: project, env },
+    fastify: (port) => ({
+      args: [join(root, 'bench', 'anchors', 'fastify-health.mjs'), String(port)],
+      cwd: project,
+      env,
+    }),
+    broker: (port) => ({
+      args: [entry, 'broker', '--port', String(port), '--db', join(home, 'broker.db')],
+      cwd: project,
+      env: brokerEnv,
+    }),
   };
 }
 

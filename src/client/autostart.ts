@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isLoopbackHost } from '../shared/config.ts';
 import { duoArgs } from '../shared/entry.ts';
+import { nodeHttp } from './transport.ts';
 import { DuoError } from '../shared/errors.ts';
 import { brokerLogPath, stateDir } from '../shared/paths.ts';
 import { splitBrokerUrls } from './endpoint.ts';
@@ -109,11 +110,12 @@ async function startOnce(brokerUrl: string, target: Target, options: EnsureBroke
 /** GET /health answers 200 at `brokerUrl`. */
 export async function brokerAnswers(brokerUrl: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
   try {
-    const response = await fetch(`${brokerUrl.replace(/\/+$/, '')}/health`, {
+    // node:http like the partner's requests: the partner calls this first, and fetch would load undici.
+    const response = await nodeHttp(new URL(`${brokerUrl.replace(/\/+$/, '')}/health`), {
+      method: 'GET',
+      headers: {},
       signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'error',
     });
-    await response.arrayBuffer();
     return response.ok;
   } catch {
     return false;

@@ -4,6 +4,7 @@
  * closing the broker socket on the way out so no process is left behind.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { ensureBroker } from '../client/autostart.ts';
 import { PARTNER_EXIT_DEADLINE_MS } from '../shared/defaults.ts';
 import { createLogger } from '../shared/log.ts';
@@ -53,5 +54,31 @@ export async function runPartner(options: RunPartnerOptions = {}): Promise<void>
 
   await server.connect(transport);
   logger.info({ brokerUrl: config.brokerUrl, projectDir: config.projectDir }, 'partner started');
-  partner.start();
+  startAfterToolList(transport, () => partner.start());
 }
+
+/**
+ * Registration (the first request, the WebSocket) begins once `tools/list` is answered: Claude
+ * Code waits for that answer before the session's first model request, not for the broker, and
+ * on a busy machine the two would compete. Any other request starts it too, and so does a
+ * client that lists nothing within REGISTER_AT_LATEST_MS.
+ */
+function startAfterToolList(transport: StdioServerTransport, start: () => void): void {
+  let started = false;
+  const startOnce = () => {
+    if (started) return;
+    started = true;
+    clearTimeout(latest);
+    // After the reply: the server writes it in the microtasks that follow this message.
+    setImmediate(start);
+  };
+  const latest = setTimeout(startOnce, REGISTER_AT_LATEST_MS);
+  const receive = transport.onmessage;
+  transport.onmessage = (message: JSONRPCMessage) => {
+    receive?.(message);
+    if ('method' in message && !HANDSHAKE.has(message.method)) startOnce();
+  };
+}
+
+const HANDSHAKE = new Set(['initialize', 'notifications/initialized', 'ping']);
+const REGISTER_AT_LATEST_MS = 500;

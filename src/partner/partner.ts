@@ -19,6 +19,7 @@ import { BrokerConnection, type ConnectionState } from '../client/connection.ts'
 import { brokerEndpoint } from '../client/endpoint.ts';
 import type { Identity } from '../client/identity.ts';
 import { BrokerClient } from '../client/rest.ts';
+import { nodeHttp } from '../client/transport.ts';
 import { SecretStore } from '../client/secrets.ts';
 import type { PartnerConfig } from './config.ts';
 import { requireConversation } from './conversations.ts';
@@ -65,6 +66,8 @@ export class Partner extends EventEmitter<PartnerEvents> {
       endpoint,
       timeoutMs: config.requestTimeoutMs,
       beforeFirstRequest: deps.beforeFirstRequest,
+      // node:http, not fetch: fetch's first use loads undici, which costs the partner ~14 MiB.
+      transport: nodeHttp,
     });
     this.connection = new BrokerConnection({
       endpoint,
