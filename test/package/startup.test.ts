@@ -32,7 +32,10 @@ function bundledPackages(): Map<string, string[]> {
   const byFile = new Map<string, string[]>();
   for (const [output, { inputs }] of Object.entries(meta.outputs)) {
     const names = Object.keys(inputs).map((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1]);
-    byFile.set(join(root, output), names.filter((name): name is string => name !== undefined));
+    byFile.set(
+      join(root, output),
+      names.filter((name): name is string => name !== undefined),
+    );
   }
   return byFile;
 }
