@@ -80,6 +80,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const peers = new Peers(database.postgres !== undefined, store, app.log);
   const seat = await createHumanSeat(config, database, clock, app.log, peers);
   const service = new BrokerService(store, clock, app.log, peers, seat.hooks);
+  seat.useMembership((conversationId) => service.membership.members(conversationId));
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
   // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
