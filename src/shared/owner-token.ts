@@ -8,11 +8,11 @@
  * never taken back into use; `duo token --rotate` replaces it.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { DuoError } from './errors.ts';
 import { configDir } from './paths.ts';
-import { createPrivate, openPrivate, privateDir, type Warn } from './private-files.ts';
+import { createPrivate, folderFor, openPrivate, type Warn } from './private-files.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -33,7 +33,7 @@ export function newOwnerToken(): string {
  * with the same token: the loser of the race reads the winner's file.
  */
 export function ensureOwnerToken(path: string, warn?: Warn): string {
-  tokenDir(path, warn);
+  folderFor(path, warn);
   const existing = readTokenFile(path);
   if (existing !== undefined) return existing;
   const staging = stagingPath(path);
@@ -56,7 +56,7 @@ export function ensureOwnerToken(path: string, warn?: Warn): string {
  * running broker notices the new file and stops accepting the old token.
  */
 export function rotateOwnerToken(path: string, warn?: Warn): string {
-  tokenDir(path, warn);
+  folderFor(path, warn);
   const token = newOwnerToken();
   const staging = stagingPath(path);
   try {
@@ -66,13 +66,6 @@ export function rotateOwnerToken(path: string, warn?: Warn): string {
     rmSync(staging, { force: true });
   }
   return token;
-}
-
-/** Duo's own config folder is kept private (privateDir); a folder chosen with DUO_OWNER_TOKEN_FILE is only created. */
-function tokenDir(path: string, warn?: Warn): void {
-  const dir = dirname(path);
-  if (basename(dir) === 'claude-duo') privateDir(dir, warn);
-  else mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
 function stagingPath(path: string): string {

@@ -23,6 +23,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { DuoError } from './errors.ts';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW } = constants;
@@ -42,9 +43,11 @@ export function privateDir(dir: string, warn: Warn = toStderr): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stat = statSync(dir);
   const uid = myUid();
+  // Windows has no owner ids or mode bits to check; its folders are per-user by their ACLs.
+  if (uid === undefined) return;
   if (!stat.isDirectory())
     throw new DuoError('forbidden', `${dir} is not a folder. Move it away; Duo keeps its files there.`);
-  if (uid !== undefined && stat.uid !== uid) {
+  if (stat.uid !== uid) {
     throw new DuoError(
       'forbidden',
       `The folder ${dir} belongs to another user (uid ${stat.uid}), not to you (uid ${uid}). Move it away and run the command again; Duo creates its own.`,
@@ -56,6 +59,16 @@ export function privateDir(dir: string, warn: Warn = toStderr): void {
       `the folder ${dir} was open to other users (mode ${octal(stat.mode)}); it is now 0700. Check it for files you did not put there.`,
     );
   }
+}
+
+/**
+ * The folder that holds one of Duo's files: kept private (privateDir) when it is Duo's own
+ * `claude-duo` folder, only created (0700) when the user chose another place for the file.
+ */
+export function folderFor(file: string, warn?: Warn): void {
+  const dir = dirname(file);
+  if (basename(dir) === 'claude-duo') privateDir(dir, warn);
+  else mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
 export type PrivateOpen = 'read' | 'append';
@@ -100,7 +113,7 @@ function checkDescriptor(fd: number, path: string, how: PrivateOpen, fix: string
       `${path} belongs to another user (uid ${stat.uid}), not to you (uid ${uid}). ${fix}`,
     );
   }
-  if ((stat.mode & 0o077) === 0) return;
+  if (uid === undefined || (stat.mode & 0o077) === 0) return;
   if (how === 'append') fchmodSync(fd, 0o600);
   else throw new DuoError('forbidden', `${path} can be read by other users (mode ${octal(stat.mode)}). ${fix}`);
 }
