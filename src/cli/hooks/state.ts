@@ -65,8 +65,9 @@ export function writeState(env: Env, key: string, state: SessionState): void {
 }
 
 /**
- * Writes through a new temporary file (created exclusively, so a planted link is never written
- * through) and a rename, so a reader never sees half a file. Best effort.
+ * Writes a file of the hooks folder (sessionFile), keeping that folder and the state folder
+ * above it private, through a new temporary file (created exclusively, so a planted link is
+ * never written through) and a rename, so a reader never sees half a file. Best effort.
  */
 export function writeAtomically(file: string, text: string): boolean {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
