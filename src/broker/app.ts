@@ -3,7 +3,7 @@
  * main.ts only adds the listening socket and signal handling.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, STATUS_CODES, type RequestListener, type ServerOptions } from 'node:http';
+import { createServer, type RequestListener, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -14,7 +14,7 @@ import {
   AUTH_FAILURES_PER_SECOND,
   CONNECTIONS_CHECK_MS,
   HEADERS_TIMEOUT_MS,
-  MAX_HEADER_BYTES,
+  HEADER_PARSER_CEILING_BYTES,
   RATE_LIMIT_SWEEP_MS,
   REQUEST_TIMEOUT_MS,
 } from '../shared/limits.ts';
@@ -23,7 +23,8 @@ import { systemClock, type Clock } from './clock.ts';
 import { openDatabase, type OpenedDatabase } from './db.ts';
 import { createHumanSeat } from './console/index.ts';
 import { securityHeaders } from './console/static.ts';
-import { errorReply, toDuoError } from './errors.ts';
+import { toDuoError } from './errors.ts';
+import { clientErrorHandler, frameworkErrors, sendError } from './error-replies.ts';
 import { createGuard } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RestAuth } from './rest-auth.ts';
@@ -52,6 +53,7 @@ export interface BrokerDeps {
 
 export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
   const database = await openDatabase(config.dbPath);
+  const guard = createGuard(config);
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -66,25 +68,11 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     serverFactory: (handler) => createNodeServer(config, handler),
     forceCloseConnections: true,
     return503OnClosing: true,
-    // Requests the HTTP parser cannot read (broken request line or framing, oversized headers, a
-    // header timeout) get the same {error, code} body as every other refusal.
-    clientErrorHandler: (error, socket) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ECONNRESET' || socket.destroyed) return;
-      const duo =
-        code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? new DuoError('request_timeout')
-          : code === 'HPE_HEADER_OVERFLOW'
-            ? new DuoError('headers_too_large')
-            : new DuoError('bad_request', 'The request is not valid HTTP/1.1.');
-      const body = JSON.stringify(errorReply(duo));
-      if (socket.writable) {
-        socket.write(
-          `HTTP/1.1 ${duo.status} ${STATUS_CODES[duo.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
-      }
-      socket.destroy();
-    },
+    // Requests the HTTP parser cannot read (broken request line or framing, headers past the
+    // parser's ceiling, a header timeout) and URLs that cannot be decoded get the same security
+    // headers and {error, code} body as every other refusal; the latter pass the guard first.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrors(guard),
   });
   const clock = deps.clock ?? systemClock;
   const store = new Store(database.db, database.dialect);
@@ -92,6 +80,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const peers = new Peers(database.postgres !== undefined, store, app.log);
   const seat = await createHumanSeat(config, database, clock, app.log, peers);
   const service = new BrokerService(store, clock, app.log, peers, seat.hooks);
+  seat.useMembership((conversationId) => service.membership.members(conversationId));
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
   // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
@@ -145,22 +134,20 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   // Pings are answered by the socket handler, which counts them against the rate limit like
   // frames; an automatic answer would let a ping flood run until the library cuts the socket.
   await app.register(websocket, { options: { maxPayload: config.bodyLimit, autoPong: false } });
-  const guard = createGuard(config);
   app.addHook('onRequest', async (request) => guard(request));
   app.addHook('onSend', securityHeaders);
 
   app.setErrorHandler((error, request, reply) => {
     const duo = toDuoError(error);
     if (duo.status >= 500) request.log.error({ err: error }, duo.message);
-    if (duo.retryAfter !== undefined) void reply.header('retry-after', String(duo.retryAfter));
-    return reply.status(duo.status).send(errorReply(duo));
+    return sendError(reply, duo);
   });
   app.setNotFoundHandler((request, reply) => {
     const duo = new DuoError(
       'not_found',
       `There is no ${request.method} ${request.url.split('?')[0]}. See the REST table of docs/protocol.md.`,
     );
-    return reply.status(duo.status).send(errorReply(duo));
+    return sendError(reply, duo);
   });
 
   await app.register(async (scope) => {
@@ -208,7 +195,7 @@ function createNodeServer(config: BrokerConfig, handler: RequestListener) {
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
-    maxHeaderSize: MAX_HEADER_BYTES,
+    maxHeaderSize: HEADER_PARSER_CEILING_BYTES,
     // A request without Host reaches the guard, which answers in the {error, code} envelope.
     requireHostHeader: false,
   };

@@ -3,18 +3,18 @@
  * acknowledged message survives power loss), and a lock file so a second broker on the same file
  * refuses to start (several brokers share a database only on PostgreSQL).
  */
-import { mkdirSync, openSync, readFileSync, closeSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { openSync, readFileSync, closeSync, unlinkSync, writeSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { BoundedMap } from '../shared/bounded-map.ts';
 import { DuoError } from '../shared/errors.ts';
+import { folderFor } from '../shared/private-files.ts';
 import { BUSY_TIMEOUT_MS, STATEMENT_CACHE_SIZE } from '../shared/limits.ts';
 import { storageError, type OpenedDatabase, type OpenOptions } from './db.ts';
 import type { Database } from './schema.ts';
 
 export async function openSqlite(path: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (path !== ':memory:') folderFor(path);
   const releaseLock = path === ':memory:' ? () => {} : acquireLock(`${path}.lock`, path);
   let sqlite: SQLite.Database;
   try {

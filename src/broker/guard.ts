@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
+import { MAX_HEADER_BYTES } from '../shared/limits.ts';
 import { isConsolePath, isOwnOrigin } from './console/origin.ts';
 
 export const TOKEN_HEADER = 'x-duo-token';
@@ -55,6 +56,9 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
         `This broker does not answer to the host name ${JSON.stringify(request.headers.host ?? '')}. Use http://localhost:<port>, or add the name to DUO_ALLOWED_HOSTS.`,
       );
     }
+    // Checked by hand after the Host (Node's parser has a higher ceiling), so oversized headers
+    // from a foreign host are refused as misdirected, like every other request of theirs.
+    if (headerBytes(request) > MAX_HEADER_BYTES) throw new DuoError('headers_too_large');
     // Console routes check the session cookie or the owner token (which DUO_TOKEN is too) themselves:
     // a browser cannot add the header to a page load or a WebSocket.
     if (token && request.url !== '/health' && !isConsolePath(request.url)) {
@@ -65,6 +69,14 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
       }
     }
   };
+}
+
+/** The size of the request line and headers as sent (each header as `name: value\r\n`). */
+function headerBytes(request: FastifyRequest): number {
+  const raw = request.raw;
+  let bytes = raw.method!.length + (raw.url ?? '').length + 12;
+  for (const part of raw.rawHeaders) bytes += Buffer.byteLength(part) + 2;
+  return bytes;
 }
 
 function countHostHeaders(rawHeaders: string[]): number {

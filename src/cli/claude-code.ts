@@ -250,11 +250,12 @@ export function writeJsonWithBackup(file: string, value: unknown, now: Date = ne
   let backup: string | undefined;
   if (existsSync(file)) {
     backup = `${file}.bak-${now.toISOString().replace(/[:.]/g, '-')}`;
-    copyFileSync(file, backup);
+    // EXCL: never through a link planted at the backup's name.
+    copyFileSync(file, backup, constants.COPYFILE_EXCL);
   }
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`);
+    writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { flag: 'wx' });
     renameSync(temp, file);
   } catch (error) {
     rmSync(temp, { force: true });

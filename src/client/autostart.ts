@@ -10,19 +10,14 @@
  * and the loser's caller still finds the winner answering. The broker runs detached
  * (`duo broker`), outlives whoever started it, and appends its log to
  * $XDG_STATE_HOME/claude-duo/broker.log.
+ *
+ * The state folder is private (0700) and every file in it, the log and the lock included, is
+ * opened without following links (private-files.ts): a link planted there is refused, never
+ * written through.
  */
 import { spawn } from 'node:child_process';
-import {
-  closeSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, linkSync, lstatSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isLoopbackHost } from '../shared/config.ts';
@@ -30,6 +25,7 @@ import { duoArgs } from '../shared/entry.ts';
 import { nodeHttp } from './transport.ts';
 import { DuoError } from '../shared/errors.ts';
 import { brokerLogPath, stateDir } from '../shared/paths.ts';
+import { createPrivate, openPrivate, privateDir } from '../shared/private-files.ts';
 import { splitBrokerUrls } from './endpoint.ts';
 
 type Env = Record<string, string | undefined>;
@@ -87,7 +83,7 @@ export async function ensureBroker(brokerUrl: string, options: EnsureBrokerOptio
 async function startOnce(brokerUrl: string, target: Target, options: EnsureBrokerOptions): Promise<AutostartOutcome> {
   const deadline = Date.now() + (options.readyTimeoutMs ?? READY_TIMEOUT_MS);
   const dir = stateDir(options.env);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateDir(dir);
   const lockPath = join(dir, `autostart-${target.port}.lock`);
   for (;;) {
     const release = tryLock(lockPath);
@@ -149,7 +145,7 @@ async function startBroker(
 ): Promise<'started' | 'running'> {
   const logFile = brokerLogPath(env);
   rotate(logFile);
-  const log = openSync(logFile, 'a', 0o600);
+  const log = openPrivate(logFile, 'append', `Remove it (\`rm ${logFile}\`) and try again.`)!;
   let exit: string | undefined;
   try {
     const child = spawn(process.execPath, duoArgs('broker', '--port', String(target.port), '--host', target.host), {
@@ -189,13 +185,13 @@ function notStarted(brokerUrl: string, env: Env, why: string): DuoError {
  */
 function tryLock(lockPath: string): (() => void) | undefined {
   // Written aside and linked into place, so the lock never exists without its pid in it.
-  const mine = `${lockPath}.${process.pid}`;
-  writeFileSync(mine, String(process.pid), { mode: 0o600 });
+  const mine = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  createPrivate(mine, String(process.pid));
   try {
     linkSync(mine, lockPath);
     return () => {
       try {
-        if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
+        if (readOwn(lockPath) === String(process.pid)) unlinkSync(lockPath);
       } catch {
         // Already gone.
       }
@@ -206,15 +202,31 @@ function tryLock(lockPath: string): (() => void) | undefined {
     unlinkSync(mine);
   }
   try {
-    const content = readFileSync(lockPath, 'utf8');
-    const age = Date.now() - statSync(lockPath).mtimeMs;
-    const stale = !isAlive(Number.parseInt(content, 10)) || age > STALE_LOCK_MS;
+    const content = readOwn(lockPath);
+    const age = Date.now() - lstatSync(lockPath).mtimeMs;
+    const stale = content === undefined || !isAlive(Number.parseInt(content, 10)) || age > STALE_LOCK_MS;
     // Checked again right before removing: another process may have taken it over meanwhile.
-    if (stale && readFileSync(lockPath, 'utf8') === content) unlinkSync(lockPath);
+    if (stale && readOwn(lockPath) === content) unlinkSync(lockPath);
   } catch {
     // Released meanwhile: the next round tries again.
   }
   return undefined;
+}
+
+/**
+ * The text of one of our files in the state folder, or undefined when it is missing, a link, or
+ * not ours (a lock that is not ours counts as stale: it is removed, never followed).
+ */
+function readOwn(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openPrivate(file, 'read', '');
+    return fd === undefined ? undefined : readFileSync(fd, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -229,7 +241,8 @@ function isAlive(pid: number): boolean {
 
 function rotate(logFile: string): void {
   try {
-    if (statSync(logFile).size > MAX_LOG_BYTES) renameSync(logFile, `${logFile}.1`);
+    // lstat: a planted link is never followed, only moved aside like a log.
+    if (lstatSync(logFile).size > MAX_LOG_BYTES) renameSync(logFile, `${logFile}.1`);
   } catch {
     // No log yet.
   }
@@ -237,12 +250,8 @@ function rotate(logFile: string): void {
 
 /** The last non-empty line of the log, shortened, for an error message. */
 function lastLine(file: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').slice(-4096);
-  } catch {
-    return undefined;
-  }
+  const text = readOwn(file)?.slice(-4096);
+  if (text === undefined) return undefined;
   const line = text.trimEnd().split('\n').pop()?.trim();
   if (!line) return undefined;
   try {

@@ -11,19 +11,9 @@
  * processes registering at the same moment cannot drop each other's secret (shown only once).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { privateDir } from '../shared/private-files.ts';
 import { DuoError } from '../shared/errors.ts';
 import { splitBrokerUrls } from './endpoint.ts';
 
@@ -182,8 +172,7 @@ export class SecretStore {
 
   private update(change: (file: SecretsFile) => void): void {
     const dir = dirname(this.filePath);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
+    privateDir(dir);
     this.withLock(() => {
       const file = this.read();
       change(file);

@@ -17,7 +17,7 @@ const digits = (what: string) =>
 export const Hold = z.strictObject({
   conversationId: z.string(),
   heldAt: z.string(),
-  /** The budget that was used up: this many agent messages within `windowSeconds`. */
+  /** The budget that was used up: this many turns of the same agents within `windowSeconds`. */
   messages: z.int(),
   windowSeconds: z.int(),
 });

@@ -12,8 +12,16 @@ const MiB = 1024 * KiB;
 export const MAX_BODY_BYTES = 256 * KiB;
 /** Largest message text, in bytes of UTF-8. */
 export const MAX_CONTENT_BYTES = 64 * KiB;
-/** Largest set of request headers Node's HTTP parser accepts, in bytes. */
+/**
+ * Largest set of request headers (request line included) the broker answers, in bytes; larger
+ * ones get 431, after the Host and Origin checks.
+ */
 export const MAX_HEADER_BYTES = 16 * KiB;
+/**
+ * Node's HTTP parser refuses headers past this before any check can run (431 too, in the same
+ * envelope). Above MAX_HEADER_BYTES, so that a foreign Host with big headers still gets 421.
+ */
+export const HEADER_PARSER_CEILING_BYTES = 4 * MAX_HEADER_BYTES;
 export const MAX_NAME_LENGTH = 100;
 export const MAX_STATUS_LENGTH = 200;
 /** Most participants named when a group is created. */

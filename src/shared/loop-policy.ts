@@ -1,16 +1,16 @@
 /**
- * The loop guard's setting: at most `limit` agent messages in one conversation within
- * `windowMs` while no human writes in it. Written `20/5m` (also `s` and `h`), or `off`.
+ * The loop guard's setting: at most `limit` turns of one set of agents (see loop-guard.ts)
+ * within `windowMs` while no human writes. Written `20/5m` (also `s` and `h`), or `off`.
  */
 
 export interface LoopPolicy {
-  /** Agent messages allowed within the window; the next one puts the conversation on hold. */
+  /** Turns allowed within the window; the next one puts the conversation on hold. */
   limit: number;
   windowMs: number;
 }
 
 /**
- * Twenty agent messages within five minutes. Agents that answer each other in a loop (each turn
+ * Twenty turns within five minutes. Agents that answer each other in a loop (each turn
  * a few seconds of model time) pass that in one to two minutes; agents doing real work between
  * messages (reading, editing, running tests) send a few a minute and stay well below it.
  */
@@ -29,7 +29,7 @@ export function parseLoopPolicy(text: string): LoopPolicy | null {
   const windowMs = Number(match?.[2]) * UNIT_MS[(match?.[3] ?? 's') as keyof typeof UNIT_MS];
   if (!match || limit < 1 || limit > MAX_LIMIT || windowMs < 1_000 || windowMs > MAX_WINDOW_MS) {
     throw new RangeError(
-      `"${text}" is not a loop guard setting: write N/T, such as "${DEFAULT_LOOP_GUARD}" (N agent messages within T seconds "s", minutes "m" or hours "h", up to a week), or "off".`,
+      `"${text}" is not a loop guard setting: write N/T, such as "${DEFAULT_LOOP_GUARD}" (N turns of the same agents within T seconds "s", minutes "m" or hours "h", up to a week), or "off".`,
     );
   }
   return { limit, windowMs };

@@ -3,13 +3,16 @@
  * creates it on first start in `$XDG_CONFIG_HOME/claude-duo/owner-token` (mode 0600); the CLI of
  * the same user reads it from there. Whoever holds it may see every conversation, so the file is
  * created atomically (written to a private temporary file, then linked into place, which fails
- * if another start got there first) and refused when anyone but its owner can read it.
+ * if another start got there first). It is read without following links and refused when it is a
+ * link, belongs to another user or can be read by others: such a token may have leaked, so it is
+ * never taken back into use; `duo token --rotate` replaces it.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { DuoError } from './errors.ts';
 import { configDir } from './paths.ts';
+import { createPrivate, folderFor, openPrivate, type Warn } from './private-files.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -29,12 +32,12 @@ export function newOwnerToken(): string {
  * The token in `path`, created first when there is none. Two brokers starting at once end up
  * with the same token: the loser of the race reads the winner's file.
  */
-export function ensureOwnerToken(path: string): string {
+export function ensureOwnerToken(path: string, warn?: Warn): string {
+  folderFor(path, warn);
   const existing = readTokenFile(path);
   if (existing !== undefined) return existing;
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const staging = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(staging, `${newOwnerToken()}\n`, { mode: 0o600, flag: 'wx' });
+  const staging = stagingPath(path);
+  createPrivate(staging, `${newOwnerToken()}\n`);
   try {
     linkSync(staging, path);
   } catch (error) {
@@ -45,6 +48,28 @@ export function ensureOwnerToken(path: string): string {
   const token = readTokenFile(path);
   if (token === undefined) throw new DuoError('internal', `Could not create the owner token file ${path}.`);
   return token;
+}
+
+/**
+ * Replaces the token in `path` with a new one and returns it. Whatever was at the path (a token
+ * that may have leaked, a planted link) is replaced by the rename, never read or followed; a
+ * running broker notices the new file and stops accepting the old token.
+ */
+export function rotateOwnerToken(path: string, warn?: Warn): string {
+  folderFor(path, warn);
+  const token = newOwnerToken();
+  const staging = stagingPath(path);
+  try {
+    createPrivate(staging, `${token}\n`);
+    renameSync(staging, path);
+  } finally {
+    rmSync(staging, { force: true });
+  }
+  return token;
+}
+
+function stagingPath(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
 }
 
 /**
@@ -80,24 +105,22 @@ export function tryReadOwnerToken(path: string): string | undefined {
   }
 }
 
-/** The token in `path`, or undefined when the file does not exist (an empty file counts as none). */
-function readTokenFile(path: string): string | undefined {
+/**
+ * The token in `path`, or undefined when the file does not exist (an empty file counts as none).
+ * Throws a DuoError saying what to do when the file is a link, another user's, or readable by others.
+ */
+export function readTokenFile(path: string): string | undefined {
+  const fd = openPrivate(
+    path,
+    'read',
+    `The owner token in it may have leaked: run \`duo token --rotate\` as the broker's user to replace it with a new one (the old one stops working).`,
+  );
+  if (fd === undefined) return undefined;
   let text: string;
   try {
-    const stat = statSync(path);
-    if ((stat.mode & 0o077) !== 0) {
-      // Only the broker's user may hold the token; a copy others can read is repaired, not trusted.
-      if (stat.uid !== process.getuid?.())
-        throw new DuoError(
-          'forbidden',
-          `The owner token file ${path} can be read by other users and is not yours. Delete it; the broker makes a new one.`,
-        );
-      chmodSync(path, 0o600);
-    }
-    text = readFileSync(path, 'utf8').trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    text = readFileSync(fd, 'utf8').trim();
+  } finally {
+    closeSync(fd);
   }
   return text === '' ? undefined : text;
 }

@@ -11,13 +11,14 @@ import { figure } from '../helpers/scale.ts';
 import { startPartner } from '../helpers/mcp-partner.ts';
 
 describe('the policy', () => {
-  function guard(setting = '3/10s') {
+  function guard(setting = '3/10s', members: Record<string, string[]> = {}) {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const events: string[] = [];
     const g = new LoopGuard(parseLoopPolicy(setting), () => new Date(now), {
       held: (hold: Hold) => events.push(`held ${hold.conversationId} ${hold.messages}/${hold.windowSeconds}`),
       released: (id, by) => events.push(`released ${id} ${by}`),
     });
+    g.useParticipants({ members: (id) => members[id] ?? [], isHuman: (id) => id === 'ada' });
     const code = (fn: () => void) => {
       try {
         fn();
@@ -44,7 +45,8 @@ describe('the policy', () => {
     for (let i = 0; i < 20; i++) g.admit('direct:a:b', i % 2 ? 'a' : 'b', false);
     let error: DuoError | undefined;
     try {
-      g.admit('direct:a:b', 'a', false);
+      // The 20 turns ended with a; b taking the 21st turn is held.
+      g.admit('direct:a:b', 'b', false);
     } catch (e) {
       error = e as DuoError;
     }
@@ -75,6 +77,41 @@ describe('the policy', () => {
     expect(g.resume('c1')).toBe(false);
     expect(code(() => g.admit('c1', 'b', false))).toBe('ok');
     expect(events).toEqual(['held c1 3/10', 'released c1 human_message', 'held c1 3/10', 'released c1 resume']);
+  });
+
+  it('shares one budget and one hold across every conversation of the same agents', () => {
+    const members = { g1: ['a', 'b'], g2: ['b', 'a', 'ada'], g3: ['a', 'b', 'c'] };
+    const { g, events, code } = guard('3/10s', members);
+    for (const [conversation, sender] of [
+      ['g1', 'a'],
+      ['direct:a:b', 'b'],
+      ['g2', 'a'],
+    ])
+      expect(code(() => g.admit(conversation!, sender!, false))).toBe('ok');
+    // A new group of the same two agents (a human member does not make it another set) buys nothing.
+    expect(code(() => g.admit('g2', 'b', false))).toBe('conversation_held');
+    expect(code(() => g.admit('g1', 'a', false))).toBe('conversation_held');
+    expect(code(() => g.admit('direct:b:a', 'a', false))).toBe('conversation_held');
+    // Another set of agents has its own budget.
+    expect(code(() => g.admit('g3', 'a', false))).toBe('ok');
+    expect(events).toEqual(['held g2 3/10', 'held g1 3/10', 'held direct:b:a 3/10']);
+    // One resume lifts the holds of the set, and its budget starts afresh.
+    expect(g.resume('g1')).toBe(true);
+    expect(events.slice(3).sort()).toEqual(['released direct:b:a resume', 'released g1 resume', 'released g2 resume']);
+    for (const sender of ['b', 'a', 'b']) expect(code(() => g.admit('g2', sender, false))).toBe('ok');
+    expect(code(() => g.admit('g1', 'a', false))).toBe('conversation_held');
+    // A human message in any conversation of the set lifts them all.
+    g.admit('g2', 'ada', true);
+    expect(g.all()).toEqual([]);
+  });
+
+  it('counts turns, not messages: one agent streaming progress is never held', () => {
+    const { g, code } = guard('3/10s', { g1: ['a', 'b'] });
+    expect(code(() => g.admit('g1', 'b', false))).toBe('ok');
+    for (let i = 0; i < 100; i++) expect(code(() => g.admit('g1', 'a', false))).toBe('ok');
+    // Turns so far: b, a. Five messages in a row by b are one more turn.
+    for (let i = 0; i < 5; i++) expect(code(() => g.admit('g1', 'b', false))).toBe('ok');
+    expect(code(() => g.admit('g1', 'a', false))).toBe('conversation_held');
   });
 
   it('does nothing when switched off', () => {
@@ -171,6 +208,62 @@ describe('in the broker', () => {
     expect(human.status).toBe(200);
     for (const who of [bob, alice, bob]) expect((await say(who, 'ok')).status).toBe(200);
     expect((await say(alice, 'x')).status).toBe(423);
+  });
+
+  it('keeps two agents held when they open a new group or write to each other directly', async () => {
+    broker = await startBroker({ loopGuard: '4/60s' });
+    const alice = await register(broker.url, 'alice');
+    const bob = await register(broker.url, 'bob');
+    for (let i = 0; i < 4; i++) {
+      const from = i % 2 ? bob : alice;
+      expect((await talk(broker.url, from, { to: from === alice ? 'bob' : 'alice', content: `${i}` })).status).toBe(
+        200,
+      );
+    }
+    expect((await talk(broker.url, alice, { to: 'bob', content: 'thanks!' })).status).toBe(423);
+    const group = await api(broker.url, 'POST', '/conversations', {
+      secret: alice.secret,
+      body: { name: 'Fresh start', participants: ['bob'] },
+    });
+    const conversationId = group.body.conversation.id as string;
+    const escaped = await talk(broker.url, alice, { conversationId, content: 'thanks again!' });
+    expect(escaped.status).toBe(423);
+    expect(escaped.body.error).toContain(`"${conversationId}" is on hold`);
+    const owner = { 'x-duo-token': broker.broker.ownerToken };
+    const holds = await api(broker.url, 'GET', '/holds', { headers: owner });
+    expect(holds.body.holds.map((h: Hold) => h.conversationId).sort()).toEqual(
+      [conversationId, 'direct:alice:bob'].sort(),
+    );
+
+    // The hold of the set, and the budget, survive a restart (the holds are stored).
+    const first = broker;
+    await first.broker.close();
+    broker = await startBroker({ loopGuard: '4/60s', dbPath: first.dbPath });
+    onTestFinished(() => rmSync(first.dir, { recursive: true, force: true }));
+    const second = await api(broker.url, 'POST', '/conversations', {
+      secret: bob.secret,
+      body: { name: 'Another fresh start', participants: ['alice'] },
+    });
+    const again = await talk(broker.url, bob, { conversationId: second.body.conversation.id, content: 'hi' });
+    expect(again.status).toBe(423);
+
+    // One resume lifts every hold of the pair.
+    const ownerAgain = { 'x-duo-token': broker.broker.ownerToken };
+    const resumed = await api(broker.url, 'POST', `/conversations/${conversationId}/resume`, { headers: ownerAgain });
+    expect(resumed.body.resumed).toBe(true);
+    expect((await api(broker.url, 'GET', '/holds', { headers: ownerAgain })).body.holds).toEqual([]);
+    expect((await talk(broker.url, alice, { to: 'bob', content: 'resumed' })).status).toBe(200);
+  });
+
+  it('never holds one agent sending 100 progress reports to another', async () => {
+    broker = await startBroker({ loopGuard: '4/60s' });
+    const alice = await register(broker.url, 'alice');
+    const bob = await register(broker.url, 'bob');
+    expect((await talk(broker.url, bob, { to: 'alice', content: 'Please build it and report.' })).status).toBe(200);
+    for (let i = 0; i < 100; i++) {
+      expect((await talk(broker.url, alice, { to: 'bob', content: `progress ${i}%` })).status).toBe(200);
+    }
+    expect((await talk(broker.url, bob, { to: 'alice', content: 'Thanks.' })).status).toBe(200);
   });
 
   it('lets agents talk freely when switched off', async () => {

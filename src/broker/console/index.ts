@@ -40,6 +40,8 @@ export interface HumanSeat {
    * (messages, read cursors moved, pushes recorded: what the console's receipts follow).
    */
   hooks: ServiceHooks;
+  /** Tells the loop guard the conversations' members (it keys budgets by the set of agents). */
+  useMembership(members: (conversationId: string) => Iterable<string>): void;
   /** What other brokers of the database report: their messages (for the loop guard), holds and releases. */
   elsewhere: {
     committed(message: Message): Promise<void>;
@@ -114,6 +116,7 @@ export async function createHumanSeat(
     owner,
     guard,
     hub,
+    useMembership: (members) => guard.useParticipants({ members, isHuman: (id) => humans.has(id) }),
     hooks: {
       beforeTalk: (conversationId, senderId) => guard.admit(conversationId, senderId, humans.has(senderId)),
       committed: (message, inOrder) => hub.message(message, inOrder),

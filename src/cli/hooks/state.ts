@@ -12,10 +12,11 @@
  * The key is a hash of the session id, so no input can name a path. Every read tolerates a
  * missing or damaged file and every write is best effort: a hook never fails over its memory.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from '../../shared/paths.ts';
+import { createPrivate, privateDir } from '../../shared/private-files.ts';
 import type { Env } from '../command.ts';
 
 export interface SessionState {
@@ -63,18 +64,28 @@ export function writeState(env: Env, key: string, state: SessionState): void {
   writeAtomically(sessionFile(env, key, 'json'), JSON.stringify({ ...state, announced }));
 }
 
-/** Writes through a temporary file and a rename, so a reader never sees half a file. Best effort. */
+/**
+ * Writes a file of the hooks folder (sessionFile), keeping that folder and the state folder
+ * above it private, through a new temporary file (created exclusively, so a planted link is
+ * never written through) and a rename, so a reader never sees half a file. Best effort.
+ */
 export function writeAtomically(file: string, text: string): boolean {
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
-    writeFileSync(temp, text, { mode: 0o600 });
+    privateHooksDir(join(file, '..'));
+    createPrivate(temp, text);
     renameSync(temp, file);
     return true;
   } catch {
     rmSync(temp, { force: true });
     return false;
   }
+}
+
+/** The hooks folder and the state folder above it, both private (0700). */
+function privateHooksDir(dir: string): void {
+  privateDir(join(dir, '..'));
+  privateDir(dir);
 }
 
 /** A lock older than this was left by a hook that died holding it. */
@@ -87,7 +98,7 @@ const STALE_LOCK_MS = 10_000;
 export function claimLook(env: Env, key: string, intervalMs: number, now = Date.now()): boolean {
   const lock = sessionFile(env, key, 'lock');
   try {
-    mkdirSync(hooksDir(env), { recursive: true, mode: 0o700 });
+    privateHooksDir(hooksDir(env));
     mkdirSync(lock);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
