@@ -22,6 +22,7 @@ import { REDACTED_PATHS } from '../shared/log.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { openDatabase, type OpenedDatabase } from './db.ts';
 import { createHumanSeat } from './console/index.ts';
+import { WATCH_PROTOCOL } from './console/logins.ts';
 import { securityHeaders } from './console/static.ts';
 import { errorReply, toDuoError } from './errors.ts';
 import { createGuard } from './guard.ts';
@@ -144,8 +145,16 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   // upgrade then gets its HTTP error and the socket is destroyed instead of left hanging.
   // Pings are answered by the socket handler, which counts them against the rate limit like
   // frames; an automatic answer would let a ping flood run until the library cuts the socket.
-  await app.register(websocket, { options: { maxPayload: config.bodyLimit, autoPong: false } });
-  const guard = createGuard(config);
+  // A console watcher offers its session's page key as a subprotocol (a browser cannot set
+  // headers on a WebSocket); the answer names the plain watch protocol, never echoing the key.
+  await app.register(websocket, {
+    options: {
+      maxPayload: config.bodyLimit,
+      autoPong: false,
+      handleProtocols: (protocols) => (protocols.has(WATCH_PROTOCOL) ? WATCH_PROTOCOL : false),
+    },
+  });
+  const guard = createGuard(config, seat.owner);
   app.addHook('onRequest', async (request) => guard(request));
   app.addHook('onSend', securityHeaders);
 
@@ -178,7 +187,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       heartbeatMs: config.heartbeatMs,
       helloTimeoutMs: config.helloTimeoutMs,
     });
-    await seat.register(scope, { service, limiter });
+    await seat.register(scope, { service, limiter, authFailures });
   });
 
   return {

@@ -3,15 +3,20 @@
  * reach the broker (foreign Origin → 403, rebinding Host → 421), and a broker bound beyond
  * loopback demands its access token.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
 import { isConsolePath, isOwnOrigin } from './console/origin.ts';
+import type { OwnerAuth } from './owner.ts';
 
-export const TOKEN_HEADER = 'x-duo-token';
-
-export function createGuard(config: BrokerConfig): (request: FastifyRequest) => void {
+/**
+ * `credentials` tells the join token (DUO_TOKEN) and the owner token apart; a broker with
+ * DUO_TOKEN lets in a request carrying either, since the owner may do all an agent may.
+ */
+export function createGuard(
+  config: BrokerConfig,
+  credentials: Pick<OwnerAuth, 'credential'>,
+): (request: FastifyRequest) => void {
   const hosts = new Set([
     'localhost',
     '127.0.0.1',
@@ -20,7 +25,6 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
     ...config.allowedHosts.map((h) => h.toLowerCase()),
   ]);
   const origins = new Set(config.allowedOrigins.map((o) => o.toLowerCase().replace(/\/$/, '')));
-  const token = config.token === undefined ? undefined : Buffer.from(config.token);
   // Pages of a broker serving TLS come from its https:// origin.
   const secure = config.tlsCert !== undefined;
 
@@ -55,14 +59,10 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
         `This broker does not answer to the host name ${JSON.stringify(request.headers.host ?? '')}. Use http://localhost:<port>, or add the name to DUO_ALLOWED_HOSTS.`,
       );
     }
-    // Console routes check the session cookie or the owner token (which DUO_TOKEN is too) themselves:
-    // a browser cannot add the header to a page load or a WebSocket.
-    if (token && request.url !== '/health' && !isConsolePath(request.url)) {
-      const given = request.headers[TOKEN_HEADER];
-      const buffer = Buffer.from(typeof given === 'string' ? given : '');
-      if (buffer.length !== token.length || !timingSafeEqual(buffer, token)) {
-        throw new DuoError('token_required');
-      }
+    // Console routes check the session cookie or the owner token themselves: a browser cannot
+    // add the header to a page load or a WebSocket.
+    if (config.token && request.url !== '/health' && !isConsolePath(request.url)) {
+      if (credentials.credential(request) === undefined) throw new DuoError('token_required');
     }
   };
 }

@@ -1,8 +1,10 @@
 /**
- * The owner's credential on the broker side: the owner token (from its file, or a random one
- * kept in memory when no file is configured, as in-process test brokers do) and, when the
- * broker has one, its access token DUO_TOKEN, which also counts as the owner's. Any route can
- * ask whether a request carries one of them in the X-Duo-Token header.
+ * The owner's credential on the broker side, kept apart from the join credential. The owner
+ * token (DUO_OWNER_TOKEN, else its file, else a random one kept in memory when no file is
+ * configured, as in-process test brokers do) may read every conversation, mint console logins
+ * and resume holds. DUO_TOKEN, which every agent of a team carries, is only the join token: it
+ * lets a request in and creates partner ids, nothing more. Any route can ask which of the two a
+ * request carries in the X-Duo-Token header.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
@@ -10,36 +12,64 @@ import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
 import { ensureOwnerToken, newOwnerToken, OWNER_TOKEN_HEADER } from '../shared/owner-token.ts';
 
+/** What a request's X-Duo-Token proves: the owner, or only the right to join (DUO_TOKEN). */
+export type Credential = 'owner' | 'join';
+
 export class OwnerAuth {
   /** The owner token this broker accepts (also the one `duo token` prints from the file). */
   readonly token: string;
-  private readonly accepted: Buffer[];
+  private readonly ownerToken: Buffer;
+  private readonly joinToken: Buffer | undefined;
 
-  constructor(config: Pick<BrokerConfig, 'ownerTokenPath' | 'token'>) {
-    this.token = config.ownerTokenPath === undefined ? newOwnerToken() : ensureOwnerToken(config.ownerTokenPath);
-    this.accepted = [this.token, config.token].filter((t): t is string => t !== undefined).map((t) => Buffer.from(t));
+  constructor(config: Pick<BrokerConfig, 'ownerTokenPath' | 'token' | 'ownerToken'>) {
+    this.token = config.ownerToken ?? loadOwnerToken(config);
+    this.ownerToken = Buffer.from(this.token);
+    this.joinToken = config.token === undefined ? undefined : Buffer.from(config.token);
+  }
+
+  /** The credential the request carries; the owner token also grants what the join token does. */
+  credential(request: FastifyRequest): Credential | undefined {
+    const given = request.headers[OWNER_TOKEN_HEADER];
+    if (typeof given !== 'string' || given === '') return undefined;
+    const buffer = Buffer.from(given);
+    // Both are compared, so the time taken does not say which one came close.
+    const owner = sameBytes(buffer, this.ownerToken);
+    const join = this.joinToken !== undefined && sameBytes(buffer, this.joinToken);
+    return owner ? 'owner' : join ? 'join' : undefined;
   }
 
   isOwner(request: FastifyRequest): boolean {
-    const given = request.headers[OWNER_TOKEN_HEADER];
-    if (typeof given !== 'string' || given === '') return false;
-    const buffer = Buffer.from(given);
-    // Every candidate is compared, so the time taken does not say which one came close.
-    let match = false;
-    for (const token of this.accepted)
-      if (buffer.length === token.length && timingSafeEqual(buffer, token)) match = true;
-    return match;
+    return this.credential(request) === 'owner';
   }
 
-  /** Throws unless the request carries the owner token. */
+  /** Throws unless the request carries the owner token; the join token is told it is not enough. */
   require(request: FastifyRequest): void {
-    if (!this.isOwner(request)) throw ownerRequired();
+    const credential = this.credential(request);
+    if (credential === 'owner') return;
+    throw credential === 'join' ? joinIsNotOwner() : ownerRequired();
   }
+}
+
+/** The owner token from its file, or a random one when the broker has no file. */
+function loadOwnerToken(config: Pick<BrokerConfig, 'ownerTokenPath'>): string {
+  return config.ownerTokenPath === undefined ? newOwnerToken() : ensureOwnerToken(config.ownerTokenPath);
+}
+
+/** The join token was shown where the owner's is needed. */
+export function joinIsNotOwner(): DuoError {
+  return new DuoError(
+    'owner_required',
+    'DUO_TOKEN is this team\'s join token: it lets an agent take part, not read every conversation, mint console logins or resume holds. Send the owner token in "X-Duo-Token" instead: run this on a broker host (the owner-token file is there), or set DUO_OWNER_TOKEN to the value `duo token` prints on one.',
+  );
+}
+
+function sameBytes(given: Buffer, expected: Buffer): boolean {
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 export function ownerRequired(): DuoError {
   return new DuoError(
     'unauthorized',
-    'This needs the owner token in the "X-Duo-Token" header: the broker keeps it in ~/.config/claude-duo/owner-token ($XDG_CONFIG_HOME) and `duo token` prints it.',
+    'This needs the owner token in the "X-Duo-Token" header: the broker keeps it in ~/.config/claude-duo/owner-token ($XDG_CONFIG_HOME) and `duo token` prints it (a team may give it to its brokers and owners as DUO_OWNER_TOKEN).',
   );
 }
