@@ -139,7 +139,10 @@ describe('access token', () => {
     const token = 'correct-horse-battery-staple';
     const b = await broker({ token });
     // (api() sends the owner token on /register unless told otherwise; the owner's token lets a request in too.)
-    const none = await api(b.url, 'POST', '/register', { body: { partnerId: 'alice' }, headers: { 'x-duo-token': '' } });
+    const none = await api(b.url, 'POST', '/register', {
+      body: { partnerId: 'alice' },
+      headers: { 'x-duo-token': '' },
+    });
     expect(none.status).toBe(401);
     const ok = await api(b.url, 'POST', '/register', {
       body: { partnerId: 'alice' },

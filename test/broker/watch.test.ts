@@ -90,7 +90,12 @@ it('admits only the owner token or a console session, and no foreign page', asyn
   const { cookie } = auth;
   expect(await refused({ cookie, origin: 'http://localhost:1' }, watchProtocols(auth))).toBe(403);
   expect(await refused({ cookie, origin: 'https://evil.example' }, watchProtocols(auth))).toBe(403);
-  const own = new Watcher(broker.url, { cookie, origin: `http://127.0.0.1:${broker.port}` }, undefined, watchProtocols(auth));
+  const own = new Watcher(
+    broker.url,
+    { cookie, origin: `http://127.0.0.1:${broker.port}` },
+    undefined,
+    watchProtocols(auth),
+  );
   await own.opened;
   // The answer names the watch protocol, never the one that carries the page key.
   expect(own.socket.protocol).toBe('duo-watch');

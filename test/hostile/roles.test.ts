@@ -9,6 +9,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { postgresSkipReason } from '../helpers/postgres.ts';
+import { startTeam } from '../helpers/team.ts';
 import { api, WsClient, type Registered } from '../helpers/clients.ts';
 import { Watcher } from '../helpers/console.ts';
 import { brokerConfigFromEnv } from '../../src/shared/config.ts';
@@ -138,7 +140,7 @@ describe('the owner token on a team broker', () => {
     expect(login.status).toBe(200);
   });
 
-  it('can be given as DUO_OWNER_TOKEN, which every broker of a team then accepts, and never equal to DUO_TOKEN', async () => {
+  it('can be given as DUO_OWNER_TOKEN instead of the file, and never equal to DUO_TOKEN', async () => {
     const shared = 'the-team-owner-token-0123456789abcdef';
     broker = await startBroker({ token: JOIN, ownerToken: shared });
     expect(broker.broker.ownerToken).toBe(shared);
@@ -153,3 +155,30 @@ describe('the owner token on a team broker', () => {
     expect(brokerConfigFromEnv({ DUO_DB: '/tmp/x.db', DUO_OWNER_TOKEN: shared }).ownerToken).toBe(shared);
   });
 });
+
+const noPostgres = await postgresSkipReason();
+
+describe.skipIf(noPostgres !== undefined)(
+  `a team of two brokers on PostgreSQL${noPostgres ? ` (skipped: ${noPostgres})` : ''}`,
+  () => {
+    it('accepts the shared DUO_OWNER_TOKEN on both brokers, and the join token as owner on neither', async () => {
+      const shared = 'the-team-owner-token-0123456789abcdef';
+      const team = await startTeam(2, { token: JOIN, ownerToken: shared });
+      try {
+        for (const member of team.brokers) {
+          const asOwner = await api(member.url, 'GET', '/holds', { headers: { 'x-duo-token': shared } });
+          expect(asOwner.status).toBe(200);
+          const asAgent = await api(member.url, 'GET', '/holds', { headers: { 'x-duo-token': JOIN } });
+          expect(asAgent).toMatchObject({ status: 403, body: { code: 'owner_required' } });
+        }
+        const minted = await api(team.brokers[0]!.url, 'POST', '/console/codes', {
+          headers: { 'x-duo-token': shared },
+          body: { partnerId: 'ada' },
+        });
+        expect(minted.status).toBe(200);
+      } finally {
+        await team.close();
+      }
+    });
+  },
+);

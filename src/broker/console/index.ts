@@ -21,7 +21,7 @@ import type { ServiceHooks } from '../hooks.ts';
 import type { BrokerService } from '../service.ts';
 import { Store } from '../store.ts';
 import { WatchHub } from '../watch-hub.ts';
-import { registerWatch, type WatchSockets } from '../watch-socket.ts';
+import { registerWatch } from '../watch-socket.ts';
 import { Humans } from './humans.ts';
 import { Logins } from './logins.ts';
 import { registerConsoleRoutes } from './routes.ts';
@@ -148,23 +148,7 @@ export async function createHumanSeat(
       // Failed owner tokens and console sessions count per address, like failed partner secrets.
       const failed = (request: FastifyRequest) =>
         throttle(authFailures, request.ip, 'attempts with a missing or wrong owner token or console session');
-      let watch: WatchSockets | undefined;
-      await registerStatic(app);
-      await registerConsoleRoutes(app, {
-        service,
-        limiter,
-        failed,
-        endSession: (sessionId) => watch?.closeSession(sessionId),
-        owner,
-        logins,
-        humans,
-        guard,
-        views,
-        store,
-        messages,
-        loopGuard,
-      });
-      watch = await registerWatch(app, {
+      const watch = await registerWatch(app, {
         hub,
         heartbeatMs: config.heartbeatMs,
         loopGuard,
@@ -190,6 +174,21 @@ export async function createHumanSeat(
             content: r.content,
             createdAt: r.created_at,
           })),
+      });
+      await registerStatic(app);
+      await registerConsoleRoutes(app, {
+        service,
+        limiter,
+        failed,
+        endSession: (sessionId) => watch.closeSession(sessionId),
+        owner,
+        logins,
+        humans,
+        guard,
+        views,
+        store,
+        messages,
+        loopGuard,
       });
     },
     stop() {
