@@ -39,8 +39,8 @@ export interface Broker {
   service: BrokerService;
   /** The open database; fault tests use it to simulate a full disk. */
   database: OpenedDatabase;
-  /** The owner token this broker accepts (X-Duo-Token): console logins, holds, resume, the watch stream. */
-  ownerToken: string;
+  /** The owner token this broker accepts now (X-Duo-Token): console logins, holds, resume, the watch stream. */
+  readonly ownerToken: string;
   /** The other brokers of its database, and this broker's id among them. */
   peers: Peers;
   /** Stops accepting work, closes sockets and the database. */
@@ -194,7 +194,9 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     app,
     service,
     database,
-    ownerToken: seat.owner.token,
+    get ownerToken() {
+      return seat.owner.token;
+    },
     peers,
     async close() {
       clearInterval(sweeper);

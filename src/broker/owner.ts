@@ -10,21 +10,24 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
-import { ensureOwnerToken, newOwnerToken, OWNER_TOKEN_HEADER } from '../shared/owner-token.ts';
+import { newOwnerToken, OWNER_TOKEN_HEADER } from '../shared/owner-token.ts';
+import { OwnerTokenFile } from './owner-file.ts';
 
 /** What a request's X-Duo-Token proves: the owner, or only the right to join (DUO_TOKEN). */
 export type Credential = 'owner' | 'join';
 
 export class OwnerAuth {
-  /** The owner token this broker accepts (also the one `duo token` prints from the file). */
-  readonly token: string;
-  private readonly ownerToken: Buffer;
+  private readonly ownerToken: () => string;
   private readonly joinToken: Buffer | undefined;
 
   constructor(config: Pick<BrokerConfig, 'ownerTokenPath' | 'token' | 'ownerToken'>) {
-    this.token = config.ownerToken ?? loadOwnerToken(config);
-    this.ownerToken = Buffer.from(this.token);
+    this.ownerToken = ownerTokenSource(config);
     this.joinToken = config.token === undefined ? undefined : Buffer.from(config.token);
+  }
+
+  /** The owner token this broker accepts now (also the one `duo token` prints from the file). */
+  get token(): string {
+    return this.ownerToken();
   }
 
   /** The credential the request carries; the owner token also grants what the join token does. */
@@ -33,7 +36,7 @@ export class OwnerAuth {
     if (typeof given !== 'string' || given === '') return undefined;
     const buffer = Buffer.from(given);
     // Both are compared, so the time taken does not say which one came close.
-    const owner = sameBytes(buffer, this.ownerToken);
+    const owner = sameBytes(buffer, Buffer.from(this.ownerToken()));
     const join = this.joinToken !== undefined && sameBytes(buffer, this.joinToken);
     return owner ? 'owner' : join ? 'join' : undefined;
   }
@@ -50,9 +53,15 @@ export class OwnerAuth {
   }
 }
 
-/** The owner token from its file, or a random one when the broker has no file. */
-function loadOwnerToken(config: Pick<BrokerConfig, 'ownerTokenPath'>): string {
-  return config.ownerTokenPath === undefined ? newOwnerToken() : ensureOwnerToken(config.ownerTokenPath);
+/**
+ * Where the owner token comes from: DUO_OWNER_TOKEN as given, else its file (read again when
+ * `duo token --rotate` replaced it), else a random one when the broker has no file.
+ */
+function ownerTokenSource(config: Pick<BrokerConfig, 'ownerTokenPath' | 'ownerToken'>): () => string {
+  const fixed = config.ownerToken ?? (config.ownerTokenPath === undefined ? newOwnerToken() : undefined);
+  if (fixed !== undefined) return () => fixed;
+  const file = new OwnerTokenFile(config.ownerTokenPath!);
+  return () => file.current();
 }
 
 /** The join token was shown where the owner's is needed. */

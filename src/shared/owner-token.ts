@@ -6,7 +6,7 @@
  * if another start got there first) and refused when anyone but its owner can read it.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DuoError } from './errors.ts';
 import { configDir } from './paths.ts';
@@ -44,6 +44,21 @@ export function ensureOwnerToken(path: string): string {
   }
   const token = readTokenFile(path);
   if (token === undefined) throw new DuoError('internal', `Could not create the owner token file ${path}.`);
+  return token;
+}
+
+/**
+ * Replaces the token in `path` with a new one and returns it (`duo token --rotate`): written to a
+ * private staging file, then renamed over the old file in one step, so a reader sees the old
+ * token or the new one, never part of a file. A running broker accepts only the new one from its
+ * next check on.
+ */
+export function rotateOwnerToken(path: string): string {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const token = newOwnerToken();
+  const staging = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(staging, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(staging, path);
   return token;
 }
 
