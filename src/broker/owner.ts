@@ -41,10 +41,6 @@ export class OwnerAuth {
     return owner ? 'owner' : join ? 'join' : undefined;
   }
 
-  isOwner(request: FastifyRequest): boolean {
-    return this.credential(request) === 'owner';
-  }
-
   /** Throws unless the request carries the owner token; the join token is told it is not enough. */
   require(request: FastifyRequest): void {
     const credential = this.credential(request);
