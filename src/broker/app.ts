@@ -22,10 +22,12 @@ import { REDACTED_PATHS } from '../shared/log.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { openDatabase, type OpenedDatabase } from './db.ts';
 import { createHumanSeat } from './console/index.ts';
+import { WATCH_PROTOCOL } from './console/logins.ts';
 import { securityHeaders } from './console/static.ts';
 import { toDuoError } from './errors.ts';
 import { clientErrorHandler, frameworkErrors, sendError } from './error-replies.ts';
 import { createGuard } from './guard.ts';
+import type { OwnerAuth } from './owner.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RestAuth } from './rest-auth.ts';
 import { registerRoutes } from './routes.ts';
@@ -39,8 +41,8 @@ export interface Broker {
   service: BrokerService;
   /** The open database; fault tests use it to simulate a full disk. */
   database: OpenedDatabase;
-  /** The owner token this broker accepts (X-Duo-Token): console logins, holds, resume, the watch stream. */
-  ownerToken: string;
+  /** The owner token this broker accepts now (X-Duo-Token): console logins, holds, resume, the watch stream. */
+  readonly ownerToken: string;
   /** The other brokers of its database, and this broker's id among them. */
   peers: Peers;
   /** Stops accepting work, closes sockets and the database. */
@@ -53,7 +55,10 @@ export interface BrokerDeps {
 
 export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
   const database = await openDatabase(config.dbPath);
-  const guard = createGuard(config);
+  // The guard tells the join token from the owner's, which the human seat knows; the seat is made
+  // after the app (whose construction needs the guard), and before any request can arrive.
+  let seatOwner: Pick<OwnerAuth, 'credential'> | undefined;
+  const guard = createGuard(config, { credential: (request) => seatOwner?.credential(request) });
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -79,6 +84,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   // Other brokers may share a PostgreSQL database (team mode); on SQLite there are none.
   const peers = new Peers(database.postgres !== undefined, store, app.log);
   const seat = await createHumanSeat(config, database, clock, app.log, peers);
+  seatOwner = seat.owner;
   const service = new BrokerService(store, clock, app.log, peers, seat.hooks);
   seat.useMembership((conversationId) => service.membership.members(conversationId));
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
@@ -133,7 +139,15 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   // upgrade then gets its HTTP error and the socket is destroyed instead of left hanging.
   // Pings are answered by the socket handler, which counts them against the rate limit like
   // frames; an automatic answer would let a ping flood run until the library cuts the socket.
-  await app.register(websocket, { options: { maxPayload: config.bodyLimit, autoPong: false } });
+  // A console watcher offers its session's page key as a subprotocol (a browser cannot set
+  // headers on a WebSocket); the answer names the plain watch protocol, never echoing the key.
+  await app.register(websocket, {
+    options: {
+      maxPayload: config.bodyLimit,
+      autoPong: false,
+      handleProtocols: (protocols) => (protocols.has(WATCH_PROTOCOL) ? WATCH_PROTOCOL : false),
+    },
+  });
   app.addHook('onRequest', async (request) => guard(request));
   app.addHook('onSend', securityHeaders);
 
@@ -165,14 +179,16 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       heartbeatMs: config.heartbeatMs,
       helloTimeoutMs: config.helloTimeoutMs,
     });
-    await seat.register(scope, { service, limiter });
+    await seat.register(scope, { service, limiter, authFailures });
   });
 
   return {
     app,
     service,
     database,
-    ownerToken: seat.owner.token,
+    get ownerToken() {
+      return seat.owner.token;
+    },
     peers,
     async close() {
       clearInterval(sweeper);

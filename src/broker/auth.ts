@@ -31,13 +31,13 @@ export class Auth {
 
   /**
    * Registers a new id (returning its secret), or re-registers a known one that shows its secret.
-   * Only the owner (`isOwner`: the request carried the owner token) may create ids; anyone else
+   * Only a request with the owner or the join token (`mayCreate`) may create ids; anyone else
    * is told the token is needed, whether or not the id exists, so a stranger learns nothing.
    */
-  async register(input: RegisterInput, secret: string | undefined, isOwner: boolean): Promise<RegisterReply> {
+  async register(input: RegisterInput, secret: string | undefined, mayCreate: boolean): Promise<RegisterReply> {
     const existing = await this.store.getPartner(input.partnerId);
     const proven = existing !== undefined && secret !== undefined && secretMatches(secret, existing.secret_hash);
-    if (!proven && !isOwner) throw ownerTokenRequired(input.partnerId);
+    if (!proven && !mayCreate) throw ownerTokenRequired(input.partnerId);
     if (!existing) return this.registerNew(input);
     if (!proven) throw idTaken(input.partnerId);
     const changes: Parameters<Store['updatePartner']>[1] = { last_seen: isoNow(this.clock) };

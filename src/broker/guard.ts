@@ -3,16 +3,21 @@
  * reach the broker (foreign Origin → 403, rebinding Host → 421), and a broker bound beyond
  * loopback demands its access token.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
 import { MAX_HEADER_BYTES } from '../shared/limits.ts';
 import { isConsolePath, isOwnOrigin } from './console/origin.ts';
+import type { OwnerAuth } from './owner.ts';
 
-export const TOKEN_HEADER = 'x-duo-token';
-
-export function createGuard(config: BrokerConfig): (request: FastifyRequest) => void {
+/**
+ * `credentials` tells the join token (DUO_TOKEN) and the owner token apart; a broker with
+ * DUO_TOKEN lets in a request carrying either, since the owner may do all an agent may.
+ */
+export function createGuard(
+  config: BrokerConfig,
+  credentials: Pick<OwnerAuth, 'credential'>,
+): (request: FastifyRequest) => void {
   const hosts = new Set([
     'localhost',
     '127.0.0.1',
@@ -21,7 +26,6 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
     ...config.allowedHosts.map((h) => h.toLowerCase()),
   ]);
   const origins = new Set(config.allowedOrigins.map((o) => o.toLowerCase().replace(/\/$/, '')));
-  const token = config.token === undefined ? undefined : Buffer.from(config.token);
   // Pages of a broker serving TLS come from its https:// origin.
   const secure = config.tlsCert !== undefined;
 
@@ -59,14 +63,10 @@ export function createGuard(config: BrokerConfig): (request: FastifyRequest) => 
     // Checked by hand after the Host (Node's parser has a higher ceiling), so oversized headers
     // from a foreign host are refused as misdirected, like every other request of theirs.
     if (headerBytes(request) > MAX_HEADER_BYTES) throw new DuoError('headers_too_large');
-    // Console routes check the session cookie or the owner token (which DUO_TOKEN is too) themselves:
-    // a browser cannot add the header to a page load or a WebSocket.
-    if (token && request.url !== '/health' && !isConsolePath(request.url)) {
-      const given = request.headers[TOKEN_HEADER];
-      const buffer = Buffer.from(typeof given === 'string' ? given : '');
-      if (buffer.length !== token.length || !timingSafeEqual(buffer, token)) {
-        throw new DuoError('token_required');
-      }
+    // Console routes check the session cookie or the owner token themselves: a browser cannot
+    // add the header to a page load or a WebSocket.
+    if (config.token && request.url !== '/health' && !isConsolePath(request.url)) {
+      if (credentials.credential(request) === undefined) throw new DuoError('token_required');
     }
   };
 }

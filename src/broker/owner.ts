@@ -1,82 +1,82 @@
 /**
- * The owner's credential on the broker side: the owner token (from its file, or a random one
- * kept in memory when no file is configured, as in-process test brokers do) and, when the
- * broker has one, its access token DUO_TOKEN, which also counts as the owner's. Any route can
- * ask whether a request carries one of them in the X-Duo-Token header.
- *
- * The token file is watched (its inode, size and mtime, looked at on each check): once
- * `duo token --rotate` replaced it, the new token is accepted and the old one no longer. A file
- * that is removed or becomes unacceptable (a link, another user's, readable by others) makes the
- * broker accept no owner token from the file until a good one is there again.
+ * The owner's credential on the broker side, kept apart from the join credential. The owner
+ * token (DUO_OWNER_TOKEN, else its file, else a random one kept in memory when no file is
+ * configured, as in-process test brokers do) may read every conversation, mint console logins
+ * and resume holds. DUO_TOKEN, which every agent of a team carries, is only the join token: it
+ * lets a request in and creates partner ids, nothing more. Any route can ask which of the two a
+ * request carries in the X-Duo-Token header.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { lstatSync } from 'node:fs';
 import type { FastifyRequest } from 'fastify';
 import type { BrokerConfig } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
-import { ensureOwnerToken, newOwnerToken, OWNER_TOKEN_HEADER, readTokenFile } from '../shared/owner-token.ts';
+import { newOwnerToken, OWNER_TOKEN_HEADER } from '../shared/owner-token.ts';
+import { OwnerTokenFile } from './owner-file.ts';
+
+/** What a request's X-Duo-Token proves: the owner, or only the right to join (DUO_TOKEN). */
+export type Credential = 'owner' | 'join';
 
 export class OwnerAuth {
-  private fileToken: string | undefined;
-  /** Identity of the token file when it was last read (inode, size, mtime). */
-  private seen = '';
-  private readonly path: string | undefined;
-  private readonly access: Buffer | undefined;
+  private readonly ownerToken: () => string | undefined;
+  private readonly joinToken: Buffer | undefined;
 
-  constructor(config: Pick<BrokerConfig, 'ownerTokenPath' | 'token'>) {
-    this.path = config.ownerTokenPath;
-    this.fileToken = this.path === undefined ? newOwnerToken() : ensureOwnerToken(this.path);
-    this.seen = this.fileIdentity();
-    this.access = config.token === undefined ? undefined : Buffer.from(config.token);
+  constructor(config: Pick<BrokerConfig, 'ownerTokenPath' | 'token' | 'ownerToken'>) {
+    this.ownerToken = ownerTokenSource(config);
+    this.joinToken = config.token === undefined ? undefined : Buffer.from(config.token);
   }
 
-  /** The owner token this broker accepts now (also the one `duo token` prints from the file). */
+  /** The owner token this broker accepts now (also the one `duo token` prints from the file); '' for none. */
   get token(): string {
-    this.refresh();
-    return this.fileToken ?? '';
+    return this.ownerToken() ?? '';
   }
 
-  isOwner(request: FastifyRequest): boolean {
+  /** The credential the request carries; the owner token also grants what the join token does. */
+  credential(request: FastifyRequest): Credential | undefined {
     const given = request.headers[OWNER_TOKEN_HEADER];
-    if (typeof given !== 'string' || given === '') return false;
+    if (typeof given !== 'string' || given === '') return undefined;
     const buffer = Buffer.from(given);
-    this.refresh();
-    const accepted = [this.fileToken === undefined ? undefined : Buffer.from(this.fileToken), this.access];
-    // Every candidate is compared, so the time taken does not say which one came close.
-    let match = false;
-    for (const token of accepted)
-      if (token !== undefined && buffer.length === token.length && timingSafeEqual(buffer, token)) match = true;
-    return match;
+    // Both are compared, so the time taken does not say which one came close.
+    const ownerToken = this.ownerToken();
+    const owner = ownerToken !== undefined && sameBytes(buffer, Buffer.from(ownerToken));
+    const join = this.joinToken !== undefined && sameBytes(buffer, this.joinToken);
+    return owner ? 'owner' : join ? 'join' : undefined;
   }
 
-  /** Reads the token file again when it was replaced, removed or changed since the last look. */
-  private refresh(): void {
-    if (this.path === undefined) return;
-    const identity = this.fileIdentity();
-    if (identity === this.seen) return;
-    this.seen = identity;
-    try {
-      this.fileToken = readTokenFile(this.path);
-    } catch {
-      this.fileToken = undefined;
-    }
-  }
-
-  private fileIdentity(): string {
-    if (this.path === undefined) return '';
-    const stat = lstatSync(this.path, { throwIfNoEntry: false });
-    return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.mode}:${stat.uid}` : 'none';
-  }
-
-  /** Throws unless the request carries the owner token. */
+  /** Throws unless the request carries the owner token; the join token is told it is not enough. */
   require(request: FastifyRequest): void {
-    if (!this.isOwner(request)) throw ownerRequired();
+    const credential = this.credential(request);
+    if (credential === 'owner') return;
+    throw credential === 'join' ? joinIsNotOwner() : ownerRequired();
   }
+}
+
+/**
+ * Where the owner token comes from: DUO_OWNER_TOKEN as given, else its file (read again when
+ * `duo token --rotate` replaced it; none while the file is gone or unacceptable), else a random
+ * one when the broker has no file.
+ */
+function ownerTokenSource(config: Pick<BrokerConfig, 'ownerTokenPath' | 'ownerToken'>): () => string | undefined {
+  const fixed = config.ownerToken ?? (config.ownerTokenPath === undefined ? newOwnerToken() : undefined);
+  if (fixed !== undefined) return () => fixed;
+  const file = new OwnerTokenFile(config.ownerTokenPath!);
+  return () => file.current();
+}
+
+/** The join token was shown where the owner's is needed. */
+export function joinIsNotOwner(): DuoError {
+  return new DuoError(
+    'owner_required',
+    'DUO_TOKEN is this team\'s join token: it lets an agent take part, not read every conversation, mint console logins or resume holds. Send the owner token in "X-Duo-Token" instead: run this on a broker host (the owner-token file is there), or set DUO_OWNER_TOKEN to the value `duo token` prints on one.',
+  );
+}
+
+function sameBytes(given: Buffer, expected: Buffer): boolean {
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 export function ownerRequired(): DuoError {
   return new DuoError(
     'unauthorized',
-    'This needs the owner token in the "X-Duo-Token" header: the broker keeps it in ~/.config/claude-duo/owner-token ($XDG_CONFIG_HOME) and `duo token` prints it.',
+    'This needs the owner token in the "X-Duo-Token" header: the broker keeps it in ~/.config/claude-duo/owner-token ($XDG_CONFIG_HOME) and `duo token` prints it (a team may give it to its brokers and owners as DUO_OWNER_TOKEN).',
   );
 }

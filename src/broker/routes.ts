@@ -36,8 +36,8 @@ import type { BrokerService } from './service.ts';
 export interface RouteDeps {
   service: BrokerService;
   rest: RestAuth;
-  /** Who holds the owner token, which creating a new partner id requires. */
-  owner: Pick<OwnerAuth, 'isOwner'>;
+  /** Who holds the owner or the join token, one of which creating a new partner id requires. */
+  owner: Pick<OwnerAuth, 'credential'>;
   maxListenSeconds: number;
   startedAt: number;
 }
@@ -77,7 +77,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   app.post('/register', { onRequest: rest.limitAddress }, async (request) => {
     const body = parseInput(RegisterBody, request.body, 'registration');
-    return service.auth.register(body, bearerSecret(request), deps.owner.isOwner(request));
+    return service.auth.register(body, bearerSecret(request), deps.owner.credential(request) !== undefined);
   });
 
   app.post('/unregister', asPartner, async (request) => {

@@ -29,14 +29,24 @@ export interface WatchDeps {
   hub: WatchHub;
   heartbeatMs: number;
   loopGuard: LoopGuardSetting;
-  /** Throws unless the request carries the owner token or a console session. */
-  authorize(request: FastifyRequest): Promise<void>;
+  /**
+   * Throws unless the request carries the owner token or a console session; returns the
+   * session's id (its token hash) for a console watcher, so logging out can close its sockets.
+   */
+  authorize(request: FastifyRequest): Promise<string | undefined>;
   newestMessageId(): Promise<number>;
   messagesAfter(afterId: number, limit: number): Promise<Message[]>;
 }
 
-export async function registerWatch(app: FastifyInstance, deps: WatchDeps): Promise<void> {
+export interface WatchSockets {
+  /** Closes every watch socket opened with the console session `sessionId`. */
+  closeSession(sessionId: string): void;
+}
+
+export async function registerWatch(app: FastifyInstance, deps: WatchDeps): Promise<WatchSockets> {
   const alive = new Map<WebSocket, boolean>();
+  const sessionOf = new WeakMap<FastifyRequest, string>();
+  const bySession = new Map<string, Set<WebSocket>>();
   const heartbeat = setInterval(() => {
     for (const [socket, answered] of alive) {
       if (!answered) {
@@ -59,7 +69,8 @@ export async function registerWatch(app: FastifyInstance, deps: WatchDeps): Prom
     // Checked before the upgrade, so a refused watcher gets an HTTP error with the usual envelope.
     preValidation: async (request) => {
       parseInput(WatchQuery, request.query, 'watch query');
-      await deps.authorize(request);
+      const sessionId = await deps.authorize(request);
+      if (sessionId !== undefined) sessionOf.set(request, sessionId);
     },
     handler: async () => {
       throw new DuoError('bad_request', 'This endpoint speaks WebSocket only: connect to ws://<broker>/watch.');
@@ -70,12 +81,17 @@ export async function registerWatch(app: FastifyInstance, deps: WatchDeps): Prom
         request.log.warn({ err: error }, 'watch replay failed'),
       );
       const remove = deps.hub.add(session);
+      const sessionId = sessionOf.get(request);
+      const sockets = sessionId === undefined ? undefined : (bySession.get(sessionId) ?? new Set<WebSocket>());
+      if (sessionId !== undefined && sockets) bySession.set(sessionId, sockets.add(socket));
       alive.set(socket, true);
       socket.on('pong', () => alive.set(socket, true));
       socket.on('message', () => alive.set(socket, true));
       socket.on('error', (error) => request.log.debug({ err: error }, 'watch socket error'));
       socket.on('close', () => {
         alive.delete(socket);
+        sockets?.delete(socket);
+        if (sessionId !== undefined && sockets?.size === 0) bySession.delete(sessionId);
         remove();
         session.ended();
       });
@@ -97,6 +113,11 @@ export async function registerWatch(app: FastifyInstance, deps: WatchDeps): Prom
       );
     },
   });
+  return {
+    closeSession(sessionId) {
+      for (const socket of bySession.get(sessionId) ?? []) socket.close(CloseCode.sessionEnded, 'logged out');
+    },
+  };
 }
 
 /**

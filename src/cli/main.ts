@@ -68,7 +68,10 @@ const commands: Record<string, Entry> = {
     load: () => import('./commands/resume.ts'),
     needsBroker: true,
   },
-  token: { summary: 'Print the owner token (for curl and scripts)', load: () => import('./commands/token.ts') },
+  token: {
+    summary: 'Print the owner token (for curl and scripts; --rotate replaces it)',
+    load: () => import('./commands/token.ts'),
+  },
   hook: {
     summary: 'Claude Code hooks: session-start, session-end, wait, post-tool-use, user-prompt-submit',
     load: () => import('./commands/hook.ts'),

@@ -1,5 +1,6 @@
 /**
- * The owner's REST calls, authenticated with the owner token (X-Duo-Token): minting a console
+ * The owner's REST calls, authenticated with the owner token (X-Duo-Token; on a team's broker
+ * it also lets the request in, in place of DUO_TOKEN): minting a console
  * login, listing holds, resuming a held conversation. Replies are checked against the shared
  * schemas and `{error, code}` replies become DuoError, as in the partner's client.
  */
@@ -10,16 +11,20 @@ import { ownerTokenPath, readOwnerToken } from '../shared/owner-token.ts';
 import { brokerEndpoint, type BrokerEndpoint, type EndpointOptions } from './endpoint.ts';
 import { errorFromReply, sendWithFailover } from './broker-http.ts';
 
-/** How a command proves it is the owner: DUO_TOKEN, else the owner-token file (sent to a loopback broker only). */
+/**
+ * How a command proves it is the owner: DUO_OWNER_TOKEN, else the owner-token file (sent to a
+ * loopback broker only). DUO_TOKEN is the join token every agent of a team has; it is never sent
+ * as the owner's.
+ */
 export type OwnerAccess = Pick<EndpointOptions, 'token' | 'ownerTokenFile'>;
 
 /**
  * The owner access of a `duo` command's environment; a DuoError that says what to do when there
- * is neither DUO_TOKEN nor an owner-token file.
+ * is neither DUO_OWNER_TOKEN nor an owner-token file.
  */
 export function ownerAccess(env: Record<string, string | undefined>): OwnerAccess {
   readOwnerToken(env);
-  return env.DUO_TOKEN ? { token: env.DUO_TOKEN } : { ownerTokenFile: ownerTokenPath(env) };
+  return env.DUO_OWNER_TOKEN ? { token: env.DUO_OWNER_TOKEN } : { ownerTokenFile: ownerTokenPath(env) };
 }
 
 export class OwnerClient {
@@ -86,10 +91,10 @@ export class OwnerClient {
   }
 }
 
-/** The owner-token file belongs to the broker on this machine; a broker elsewhere gets DUO_TOKEN. */
+/** The owner-token file belongs to the broker on this machine; a broker elsewhere gets DUO_OWNER_TOKEN. */
 export function tokenStaysHome(brokerUrl: string): DuoError {
   return new DuoError(
     'unauthorized',
-    `The owner token in your config folder is only ever sent to a broker on this machine, and ${brokerUrl} is not one. Set DUO_TOKEN to that broker's access token.`,
+    `The owner token in your config folder is only ever sent to a broker on this machine, and ${brokerUrl} is not one. Set DUO_OWNER_TOKEN to that broker's owner token (\`duo token\` prints it on the broker's host).`,
   );
 }

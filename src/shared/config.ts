@@ -84,6 +84,11 @@ export const BrokerConfig = z.strictObject({
   /** Longest REST long-poll, in seconds. */
   maxListenSeconds: positiveInt.default(MAX_LISTEN_SECONDS),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * The owner token given outright (DUO_OWNER_TOKEN), so every broker of a team accepts the same
+   * one; when unset the broker reads (or creates) its owner-token file.
+   */
+  ownerToken: z.string().min(16, 'DUO_OWNER_TOKEN must be at least 16 characters').optional(),
   /** Where the owner token lives; unset (in-process test brokers) keeps a random one in memory. */
   ownerTokenPath: z.string().min(1).optional(),
   /** PEM certificate chain and private key: when both are set the broker serves HTTPS and WSS. */
@@ -111,6 +116,7 @@ export function brokerConfigFromEnv(
     allowedHosts: env.DUO_ALLOWED_HOSTS,
     rateLimit: env.DUO_RATE_LIMIT,
     logLevel: env.DUO_LOG_LEVEL,
+    ownerToken: env.DUO_OWNER_TOKEN || undefined,
     ownerTokenPath: ownerTokenPath(env),
     loopGuard: env.DUO_LOOP_GUARD,
     tlsCert: env.DUO_TLS_CERT,
@@ -145,6 +151,12 @@ export function checkBrokerConfig(config: BrokerConfig): BrokerConfig {
         `Cannot read the ${flag} file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a PEM file this user can read.`,
       );
     }
+  }
+  if (config.ownerToken !== undefined && config.ownerToken === config.token) {
+    throw new DuoError(
+      'bad_request',
+      'DUO_OWNER_TOKEN and DUO_TOKEN are the same: every agent carries DUO_TOKEN, so it would make every agent an owner. Give the owner token its own long random value.',
+    );
   }
   if (isLoopbackHost(config.host)) return config;
   if (!config.token) {

@@ -49,7 +49,14 @@ export const LoginCodeReply = z.strictObject({
 export type LoginCodeReply = z.infer<typeof LoginCodeReply>;
 
 export const SessionBody = z.strictObject({ code: z.string().min(1).max(200) });
-export const SessionReply = z.strictObject({ partnerId: z.string(), name: z.string(), expiresAt: z.string() });
+/** `pageKey` is the page's half of the session: kept in sessionStorage, sent as X-Duo-Session. */
+export const SessionReply = z.strictObject({
+  partnerId: z.string(),
+  name: z.string(),
+  expiresAt: z.string(),
+  pageKey: z.string(),
+});
+export type SessionReply = z.infer<typeof SessionReply>;
 
 export const ConsoleMe = z.strictObject({
   partnerId: z.string(),

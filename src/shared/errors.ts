@@ -42,6 +42,12 @@ export const errorCatalogue = {
     message: 'A partner can only act as itself.',
     hint: 'Use your own partner id with your own secret.',
   },
+  owner_required: {
+    status: 403,
+    message:
+      'This needs the owner token: DUO_TOKEN is the join token, which lets an agent take part, not read every conversation or act for the humans.',
+    hint: 'Run the command on a broker host (the owner-token file is there) or set DUO_OWNER_TOKEN; `duo token` on a broker host prints it.',
+  },
   origin_forbidden: {
     status: 403,
     message: 'Requests from web origins are refused: the broker is for local tools.',

@@ -16,7 +16,7 @@ import { createPrivate, folderFor, openPrivate, type Warn } from './private-file
 
 type Env = Record<string, string | undefined>;
 
-/** The HTTP header that carries the owner token (and DUO_TOKEN, which also counts as the owner's). */
+/** The HTTP header that carries the owner token, or DUO_TOKEN (the join token) on a team's broker. */
 export const OWNER_TOKEN_HEADER = 'x-duo-token';
 
 /** `DUO_OWNER_TOKEN_FILE`, else `$XDG_CONFIG_HOME/claude-duo/owner-token`. */
@@ -73,11 +73,11 @@ function stagingPath(path: string): string {
 }
 
 /**
- * The owner token a command line should present: DUO_TOKEN when set (it counts as the owner's),
- * else the token file the broker of this user created.
+ * The owner token a command line should present: DUO_OWNER_TOKEN when set, else the token file
+ * the broker of this user created. Never DUO_TOKEN: that is the join token every agent carries.
  */
 export function readOwnerToken(env: Env): string {
-  return env.DUO_TOKEN || readOwnerTokenFile(env);
+  return env.DUO_OWNER_TOKEN || readOwnerTokenFile(env);
 }
 
 /** The token in this user's owner-token file; a DuoError that says what to do when there is none. */
@@ -87,7 +87,7 @@ export function readOwnerTokenFile(env: Env): string {
   if (token === undefined) {
     throw new DuoError(
       'unauthorized',
-      `There is no owner token in ${path}. The broker writes it on its first start: start it (\`duo broker\`) as this user, or set DUO_TOKEN to the broker's access token.`,
+      `There is no owner token in ${path}. The broker writes it on its first start: start it (\`duo broker\`) as this user, or, for a team's broker, set DUO_OWNER_TOKEN to the owner token (\`duo token\` prints it on a broker host; DUO_TOKEN, the join token, does not make you an owner).`,
     );
   }
   return token;

@@ -344,6 +344,8 @@ export const CloseCode = {
   helloTimeout: 4008,
   /** The partner was unregistered. */
   unregistered: 4010,
+  /** A console watcher's session was ended (logout); the page has to log in again. */
+  sessionEnded: 4011,
   /** The socket sent too many frames too fast. */
   rateLimited: 4029,
   /** Binary frames are not part of the protocol. */

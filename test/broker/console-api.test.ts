@@ -34,7 +34,7 @@ describe('logging in', () => {
     ]);
   });
 
-  it('trades a code once for an HttpOnly, SameSite=Strict cookie that is stored only hashed', async () => {
+  it('trades a code once for an HttpOnly, SameSite=Strict cookie and a page key, stored only hashed together', async () => {
     broker = await startBroker({ loopGuard: '20/5m' });
     const { code } = await mintLogin(broker);
     const first = await api(broker.url, 'POST', '/console/api/session', { body: { code } });
@@ -45,19 +45,22 @@ describe('logging in', () => {
       new RegExp(`^duo_console_${broker.port}=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200$`),
     );
     const value = cookie.split(';')[0]!.split('=')[1]!;
+    const pageKey = first.body.pageKey as string;
+    expect(pageKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const stored = rows(broker, 'SELECT token_hash FROM console_sessions');
-    expect(stored).toEqual([{ token_hash: createHash('sha256').update(value).digest('hex') }]);
+    expect(stored).toEqual([{ token_hash: createHash('sha256').update(`${value}.${pageKey}`).digest('hex') }]);
+    const auth = { cookie: cookie.split(';')[0]!, 'x-duo-session': pageKey };
 
     const second = await api(broker.url, 'POST', '/console/api/session', { body: { code } });
     expect(second.status).toBe(401);
     expect(second.body.error).toMatch(/already used or has expired.*duo web/);
     expect(second.headers.get('set-cookie')).toBeNull();
 
-    const me = await consoleApi(broker, cookie.split(';')[0]!, 'GET', '/console/api/me');
+    const me = await consoleApi(broker, auth, 'GET', '/console/api/me');
     expect(me.body).toMatchObject({ partnerId: 'ada', loopGuard: { limit: 20, windowSeconds: 300 } });
-    const out = await consoleApi(broker, cookie.split(';')[0]!, 'POST', '/console/api/logout', {});
+    const out = await consoleApi(broker, auth, 'POST', '/console/api/logout', {});
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
-    expect((await consoleApi(broker, cookie.split(';')[0]!, 'GET', '/console/api/me')).status).toBe(401);
+    expect((await consoleApi(broker, auth, 'GET', '/console/api/me')).status).toBe(401);
   });
 
   it('lets a code expire and a session end', async () => {
@@ -71,8 +74,9 @@ describe('logging in', () => {
     const late = logins.mint('ada');
     now += 2 * 60_000;
     await expect(logins.redeem(late.code)).rejects.toThrow(/already used or has expired/);
-    const { token } = await logins.redeem(logins.mint('ada').code);
-    const request = (cookie: string) => ({ headers: { host: 'localhost:3210', cookie } }) as any;
+    const { token, pageKey } = await logins.redeem(logins.mint('ada').code);
+    const request = (cookie: string) =>
+      ({ headers: { host: 'localhost:3210', cookie, 'x-duo-session': pageKey } }) as any;
     expect(await logins.session(request(`duo_console_3210=${token}`))).toMatchObject({ partnerId: 'ada' });
     expect(await logins.session(request(`duo_console_4000=${token}`))).toBeUndefined();
     now += 12 * 3_600_000;
@@ -84,14 +88,16 @@ describe('the console API', () => {
   it('needs the session cookie, and accepts the broker’s own origin only on console routes', async () => {
     broker = await startBroker();
     const alice = await register(broker.url, 'alice');
-    const cookie = await consoleLogin(broker);
+    const login = await consoleLogin(broker);
     const own = `http://127.0.0.1:${broker.port}`;
     expect((await api(broker.url, 'GET', '/console/api/conversations')).status).toBe(401);
-    expect((await consoleApi(broker, 'duo_console_1=x', 'GET', '/console/api/conversations')).status).toBe(401);
-    expect((await consoleApi(broker, cookie, 'GET', '/console/api/conversations')).status).toBe(200);
+    expect((await consoleApi(broker, { cookie: 'duo_console_1=x' }, 'GET', '/console/api/conversations')).status).toBe(
+      401,
+    );
+    expect((await consoleApi(broker, login, 'GET', '/console/api/conversations')).status).toBe(200);
     const ownPost = await consoleApi(
       broker,
-      cookie,
+      login,
       'POST',
       '/console/api/talk',
       { to: 'alice', content: 'hi' },
@@ -103,7 +109,7 @@ describe('the console API', () => {
     for (const origin of ['http://localhost:1', `http://localhost:${broker.port}`, 'https://evil.example', 'null']) {
       const reply = await consoleApi(
         broker,
-        cookie,
+        login,
         'POST',
         '/console/api/talk',
         { to: 'alice', content: 'x' },
@@ -116,14 +122,14 @@ describe('the console API', () => {
     // The same origin is still refused everywhere else, with or without a cookie.
     const partners = await api(broker.url, 'GET', '/partners', {
       secret: alice.secret,
-      headers: { origin: own, cookie },
+      headers: { origin: own, ...login },
     });
     expect(partners.status).toBe(403);
-    const crossSite = await consoleApi(broker, cookie, 'GET', '/console/api/me', undefined, {
+    const crossSite = await consoleApi(broker, login, 'GET', '/console/api/me', undefined, {
       'sec-fetch-site': 'same-site',
     });
     expect(crossSite.status).toBe(403);
-    const form = await consoleApi(broker, cookie, 'POST', '/console/api/talk', 'to=alice&content=x', {
+    const form = await consoleApi(broker, login, 'POST', '/console/api/talk', 'to=alice&content=x', {
       'content-type': 'application/x-www-form-urlencoded',
       origin: own,
     });
@@ -135,15 +141,15 @@ describe('the console API', () => {
     broker = await startBroker();
     const alice = await register(broker.url, 'alice');
     const bob = await register(broker.url, 'bob');
-    const cookie = await consoleLogin(broker);
+    const login = await consoleLogin(broker);
     const socket = await connect(broker.url, alice);
-    const direct = await consoleApi(broker, cookie, 'POST', '/console/api/talk', { to: 'alice', content: 'Status?' });
+    const direct = await consoleApi(broker, login, 'POST', '/console/api/talk', { to: 'alice', content: 'Status?' });
     expect(direct.body).toMatchObject({ conversationId: 'direct:ada:alice', duplicate: false });
     const pushed = await socket.frame('message');
     expect(pushed.message).toMatchObject({ from: 'ada', content: 'Status?' });
 
     await talk(broker.url, alice, { to: 'bob', content: 'agents only' });
-    const intrude = await consoleApi(broker, cookie, 'POST', '/console/api/talk', {
+    const intrude = await consoleApi(broker, login, 'POST', '/console/api/talk', {
       conversationId: 'direct:alice:bob',
       content: 'x',
     });
@@ -155,7 +161,7 @@ describe('the console API', () => {
       body: { name: 'Agents', participants: ['alice'] },
     });
     const id = group.body.conversation.id;
-    const joined = await consoleApi(broker, cookie, 'POST', '/console/api/talk', {
+    const joined = await consoleApi(broker, login, 'POST', '/console/api/talk', {
       conversationId: id,
       content: 'me too',
     });
@@ -163,7 +169,7 @@ describe('the console API', () => {
     const list = await api(broker.url, 'GET', '/conversations/bob', { secret: bob.secret });
     expect(list.body.conversations.find((c: any) => c.id === id).members).toEqual(['ada', 'alice', 'bob']);
 
-    const made = await consoleApi(broker, cookie, 'POST', '/console/api/conversations', {
+    const made = await consoleApi(broker, login, 'POST', '/console/api/conversations', {
       name: 'Planning',
       participants: ['alice', 'bob'],
     });
@@ -176,14 +182,14 @@ describe('the console API', () => {
     const alice = await register(broker.url, 'alice');
     const bob = await register(broker.url, 'bob');
     await register(broker.url, 'carol');
-    const cookie = await consoleLogin(broker);
+    const login = await consoleLogin(broker);
     await talk(broker.url, alice, { to: 'carol', content: 'first' });
     await talk(broker.url, alice, { to: 'bob', content: 'a'.repeat(1000) });
     await talk(broker.url, bob, { to: 'alice', content: 'second' });
     await talk(broker.url, alice, { to: 'bob', content: 'held' });
-    await consoleApi(broker, cookie, 'POST', '/console/api/talk', { to: 'alice', content: 'from ada' });
+    await consoleApi(broker, login, 'POST', '/console/api/talk', { to: 'alice', content: 'from ada' });
 
-    const first = await consoleApi(broker, cookie, 'GET', '/console/api/conversations?limit=2');
+    const first = await consoleApi(broker, login, 'GET', '/console/api/conversations?limit=2');
     expect(first.body.total).toBe(3);
     expect(first.body.conversations.map((c: any) => c.id)).toEqual(['direct:ada:alice', 'direct:alice:bob']);
     const [mine, agents] = first.body.conversations;
@@ -199,7 +205,7 @@ describe('the console API', () => {
     });
     const second = await consoleApi(
       broker,
-      cookie,
+      login,
       'GET',
       `/console/api/conversations?limit=2&after=${first.body.next}`,
     );
@@ -208,33 +214,33 @@ describe('the console API', () => {
 
     const history = await consoleApi(
       broker,
-      cookie,
+      login,
       'GET',
       '/console/api/conversations/direct:bob:alice/messages?limit=1',
     );
     expect(history.body).toMatchObject({ hasMore: true, messages: [{ content: 'second' }] });
     const older = await consoleApi(
       broker,
-      cookie,
+      login,
       'GET',
       `/console/api/conversations/direct:alice:bob/messages?before=${history.body.messages[0].id}`,
     );
     expect(older.body.messages[0].content).toHaveLength(1000);
 
-    const partners = await consoleApi(broker, cookie, 'GET', '/console/api/partners?limit=2');
+    const partners = await consoleApi(broker, login, 'GET', '/console/api/partners?limit=2');
     expect(partners.body.partners.map((p: any) => [p.id, p.kind])).toEqual([
       ['ada', 'human'],
       ['alice', 'agent'],
     ]);
-    const rest = await consoleApi(broker, cookie, 'GET', `/console/api/partners?after=${partners.body.next}`);
+    const rest = await consoleApi(broker, login, 'GET', `/console/api/partners?after=${partners.body.next}`);
     expect(rest.body).toMatchObject({ partners: [{ id: 'bob' }, { id: 'carol' }], next: null });
     expect(JSON.stringify(partners.body)).not.toMatch(/secret/);
 
-    const read = await consoleApi(broker, cookie, 'POST', '/console/api/conversations/direct:ada:alice/read', {
+    const read = await consoleApi(broker, login, 'POST', '/console/api/conversations/direct:ada:alice/read', {
       upTo: 5,
     });
     expect(read.status).toBe(200);
-    const one = await consoleApi(broker, cookie, 'GET', '/console/api/conversations/direct:alice:carol');
+    const one = await consoleApi(broker, login, 'GET', '/console/api/conversations/direct:alice:carol');
     expect(one.body.conversation.members).toEqual([
       { id: 'alice', unread: 0 },
       { id: 'carol', unread: 1 },

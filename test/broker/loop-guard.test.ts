@@ -195,7 +195,7 @@ describe('in the broker', () => {
     broker = await startBroker({ loopGuard: '3/60s' });
     const alice = await register(broker.url, 'alice');
     const bob = await register(broker.url, 'bob');
-    const cookie = await consoleLogin(broker, 'ada');
+    const login = await consoleLogin(broker, 'ada');
     const group = await api(broker.url, 'POST', '/conversations', {
       secret: alice.secret,
       body: { name: 'Pair', participants: ['bob'] },
@@ -204,7 +204,7 @@ describe('in the broker', () => {
     const say = (who: typeof alice, content: string) => talk(broker!.url, who, { conversationId, content });
     for (const who of [alice, bob, alice]) expect((await say(who, 'x')).status).toBe(200);
     expect((await say(bob, 'x')).status).toBe(423);
-    const human = await consoleApi(broker, cookie, 'POST', '/console/api/talk', { conversationId, content: 'Stop.' });
+    const human = await consoleApi(broker, login, 'POST', '/console/api/talk', { conversationId, content: 'Stop.' });
     expect(human.status).toBe(200);
     for (const who of [bob, alice, bob]) expect((await say(who, 'ok')).status).toBe(200);
     expect((await say(alice, 'x')).status).toBe(423);

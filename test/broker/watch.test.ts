@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { DEFAULT_LOOP_GUARD } from '../../src/shared/loop-policy.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
-import { consoleLogin, Watcher, watchAsOwner } from '../helpers/console.ts';
+import { consoleLogin, watchProtocols, Watcher, watchAsOwner } from '../helpers/console.ts';
 import { api, connect, register, talk } from '../helpers/clients.ts';
 
 let broker: TestBroker;
@@ -76,8 +76,8 @@ it('reports presence and holds', async () => {
 it('admits only the owner token or a console session, and no foreign page', async () => {
   broker = await startBroker();
   const alice = await register(broker.url, 'alice');
-  const refused = async (headers: Record<string, string>) => {
-    const watcher = new Watcher(broker.url, headers);
+  const refused = async (headers: Record<string, string>, protocols: string[] = []) => {
+    const watcher = new Watcher(broker.url, headers, undefined, protocols);
     return watcher.opened.then(
       () => 101,
       (error: Error) => Number(/refused: (\d+)/.exec(error.message)?.[1]),
@@ -86,11 +86,19 @@ it('admits only the owner token or a console session, and no foreign page', asyn
   expect(await refused({})).toBe(401);
   expect(await refused({ 'x-duo-token': 'not-the-token' })).toBe(401);
   expect(await refused({ authorization: `Bearer ${alice.secret}` })).toBe(401);
-  const cookie = await consoleLogin(broker);
-  expect(await refused({ cookie, origin: 'http://localhost:1' })).toBe(403);
-  expect(await refused({ cookie, origin: 'https://evil.example' })).toBe(403);
-  const own = new Watcher(broker.url, { cookie, origin: `http://127.0.0.1:${broker.port}` });
+  const auth = await consoleLogin(broker);
+  const { cookie } = auth;
+  expect(await refused({ cookie, origin: 'http://localhost:1' }, watchProtocols(auth))).toBe(403);
+  expect(await refused({ cookie, origin: 'https://evil.example' }, watchProtocols(auth))).toBe(403);
+  const own = new Watcher(
+    broker.url,
+    { cookie, origin: `http://127.0.0.1:${broker.port}` },
+    undefined,
+    watchProtocols(auth),
+  );
   await own.opened;
+  // The answer names the watch protocol, never the one that carries the page key.
+  expect(own.socket.protocol).toBe('duo-watch');
   await own.until((w) => w.frames[0]?.type === 'watching', 'the watching frame');
   own.close();
 });

@@ -69,11 +69,33 @@ describe('duo with a list of brokers', () => {
 });
 
 describe('the owner token', () => {
-  it('is never sent from its file to a broker on another machine: duo web asks for DUO_TOKEN instead', async () => {
+  it('is never sent from its file to a broker on another machine: duo web asks for DUO_OWNER_TOKEN instead', async () => {
     const run = await duo(['web'], { ...h.env, BROKER_URL: 'https://192.0.2.1:3210' });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('only ever sent to a broker on this machine, and https://192.0.2.1:3210 is not one');
-    expect(run.stderr).toContain('Set DUO_TOKEN');
+    expect(run.stderr).toContain('Set DUO_OWNER_TOKEN');
+  });
+
+  it('is DUO_OWNER_TOKEN for the owner commands on a team broker; DUO_TOKEN alone is refused with what to do', async () => {
+    const join = 'the-team-join-token-0123456789';
+    const team = await startBroker({ token: join });
+    try {
+      // An agent's shell: the join token, and no owner-token file.
+      const agent = { ...h.env, BROKER_URL: team.url, DUO_TOKEN: join, DUO_OWNER_TOKEN_FILE: `${h.home}/none` };
+      for (const args of [['web'], ['resume', 'direct:alice:bob'], ['tail', '--all']]) {
+        const run = await duo(args, agent);
+        expect(run.code, args.join(' ')).toBe(1);
+        expect(run.stderr).toMatch(/DUO_OWNER_TOKEN/);
+      }
+      // The agent's own commands still work with the join token.
+      expect((await duo(['register'], agent)).code).toBe(0);
+      // With the owner token, duo web mints a login.
+      const owner = await duo(['web', '--as', 'ada'], { ...agent, DUO_OWNER_TOKEN: team.broker.ownerToken });
+      expect(owner.code, owner.stderr).toBe(0);
+      expect(owner.stdout).toContain(`${team.url}/console/login#code=`);
+    } finally {
+      await team.close();
+    }
   });
 });
 

@@ -17,24 +17,35 @@ export async function mintLogin(broker: TestBroker, partnerId = 'ada', name?: st
   return reply.body as { partnerId: string; name: string; code: string; path: string; expiresAt: string };
 }
 
-/** Logs in as the human `partnerId`; returns the Cookie header a browser would send. */
-export async function consoleLogin(broker: TestBroker, partnerId = 'ada'): Promise<string> {
+/** What the console page sends on every API call: the cookie and its tab's page key. */
+export interface ConsoleAuth {
+  cookie: string;
+  'x-duo-session': string;
+}
+
+/** Logs in as the human `partnerId`; returns the Cookie header a browser would send and the page's key. */
+export async function consoleLogin(broker: TestBroker, partnerId = 'ada'): Promise<ConsoleAuth> {
   const { code } = await mintLogin(broker, partnerId);
   const reply = await api(broker.url, 'POST', '/console/api/session', { body: { code } });
   if (reply.status !== 200) throw new Error(`console login failed: ${JSON.stringify(reply.body)}`);
   const cookie = reply.headers.get('set-cookie') ?? '';
-  return cookie.split(';')[0]!;
+  return { cookie: cookie.split(';')[0]!, 'x-duo-session': reply.body.pageKey as string };
+}
+
+/** The subprotocols the console page offers on /watch: the page key cannot travel as a header there. */
+export function watchProtocols(auth: ConsoleAuth): string[] {
+  return ['duo-watch', `duo-session.${auth['x-duo-session']}`];
 }
 
 export function consoleApi(
   broker: TestBroker,
-  cookie: string,
+  auth: Partial<ConsoleAuth>,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ) {
-  return api(broker.url, method, path, { headers: { cookie, ...headers }, ...(body === undefined ? {} : { body }) });
+  return api(broker.url, method, path, { headers: { ...auth, ...headers }, ...(body === undefined ? {} : { body }) });
 }
 
 /** A watch-stream client: every frame it received, and a way to wait for one. */
@@ -44,9 +55,9 @@ export class Watcher {
   readonly opened: Promise<void>;
   readonly closed: Promise<number>;
 
-  constructor(url: string, headers: Record<string, string>, since?: number) {
+  constructor(url: string, headers: Record<string, string>, since?: number, protocols: string[] = []) {
     const query = since === undefined ? '' : `?since=${since}`;
-    this.socket = new WebSocket(`${url.replace(/^http/, 'ws')}/watch${query}`, { headers });
+    this.socket = new WebSocket(`${url.replace(/^http/, 'ws')}/watch${query}`, protocols, { headers });
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
       this.socket.once('error', reject);

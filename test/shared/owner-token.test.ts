@@ -17,8 +17,9 @@ it('is created once, private to its user, and read back by the command line', ()
   expect(statSync(path).mode & 0o777).toBe(0o600);
   expect(ensureOwnerToken(path)).toBe(token);
   expect(readOwnerToken(env)).toBe(token);
-  // DUO_TOKEN counts as the owner's and wins.
-  expect(readOwnerToken({ ...env, DUO_TOKEN: 'a-long-access-token-value' })).toBe('a-long-access-token-value');
+  // DUO_OWNER_TOKEN wins; DUO_TOKEN, the join token, never counts as the owner's.
+  expect(readOwnerToken({ ...env, DUO_OWNER_TOKEN: 'a-long-owner-token-value' })).toBe('a-long-owner-token-value');
+  expect(readOwnerToken({ ...env, DUO_TOKEN: 'a-long-access-token-value' })).toBe(token);
   expect(readOwnerToken({ ...env, DUO_OWNER_TOKEN_FILE: path })).toBe(token);
 });
 

@@ -88,7 +88,7 @@ afterAll(async () => {
 
 describe('with 1,000 conversations and 100,000 messages', () => {
   browserIt('answers the first load in bounded pages and renders only what it loaded', async () => {
-    const cookie = await consoleLogin(broker);
+    const auth = await consoleLogin(broker);
     const sizes: Record<string, number> = {};
     const times: Record<string, number> = {};
     for (const [name, path] of [
@@ -98,15 +98,15 @@ describe('with 1,000 conversations and 100,000 messages', () => {
       ['conversation', `/console/api/conversations/${BIG}`],
     ] as const) {
       // The second of two calls: the first also pays for preparing its statements.
-      await consoleApi(broker, cookie, 'GET', path);
+      await consoleApi(broker, auth, 'GET', path);
       const started = performance.now();
-      const reply = await consoleApi(broker, cookie, 'GET', path);
+      const reply = await consoleApi(broker, auth, 'GET', path);
       times[name] = Math.round(performance.now() - started);
       expect(reply.status, path).toBe(200);
       sizes[name] = Buffer.byteLength(JSON.stringify(reply.body));
       expect(sizes[name], `${path} reply size`).toBeLessThan(MAX_REPLY_BYTES);
     }
-    const first = await consoleApi(broker, cookie, 'GET', '/console/api/conversations');
+    const first = await consoleApi(broker, auth, 'GET', '/console/api/conversations');
     expect(first.body.total).toBe(CONVERSATIONS);
     expect(first.body.conversations).toHaveLength(50);
     expect(first.body.conversations[0].id).toBe(BIG);

@@ -1,7 +1,22 @@
 /**
- * The console's calls to its broker: same origin, the session cookie sent by the browser, JSON
- * in and out. A refusal becomes an ApiError carrying the broker's sentence, shown as it is.
+ * The console's calls to its broker: same origin, JSON in and out, authenticated by both halves
+ * of the session: the cookie the browser sends, and the page key kept in this tab's
+ * sessionStorage (per origin, port included, so another server on localhost that receives the
+ * cookie never has it). A refusal becomes an ApiError carrying the broker's sentence, shown as
+ * it is.
  */
+
+const PAGE_KEY = 'duo-page-key';
+
+/** The page's half of the console session, if this tab logged in. */
+export function pageKey(): string | undefined {
+  return sessionStorage.getItem(PAGE_KEY) ?? undefined;
+}
+
+export function setPageKey(key: string | undefined): void {
+  if (key === undefined) sessionStorage.removeItem(PAGE_KEY);
+  else sessionStorage.setItem(PAGE_KEY, key);
+}
 
 export class ApiError extends Error {
   constructor(
@@ -16,9 +31,13 @@ export class ApiError extends Error {
 export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   let response: Response;
   try {
+    const key = pageKey();
     response = await fetch(path, {
       method,
-      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' }),
+        ...(key === undefined ? {} : { 'x-duo-session': key }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',

@@ -3,7 +3,7 @@
  * conversation, and the watch stream that keeps them all current.
  */
 import type { ConsoleMe, WatchFrame } from '../../src/shared/console-protocol.ts';
-import { api, ApiError } from './api.ts';
+import { api, ApiError, setPageKey } from './api.ts';
 import { ConversationList } from './conversations.ts';
 import { h, replace } from './dom.ts';
 import { budget } from './format.ts';
@@ -80,7 +80,10 @@ export class App {
           text: 'Log out',
           onclick: () => {
             this.watch.stop();
-            api('POST', '/console/api/logout', {}).finally(() => location.reload());
+            api('POST', '/console/api/logout', {}).finally(() => {
+              setPageKey(undefined);
+              location.reload();
+            });
           },
         }),
       ),

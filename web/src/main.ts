@@ -1,10 +1,11 @@
 /**
  * Entry point of the web console. `/console/login#code=…` trades the one-time code for a
- * session cookie (the code is taken out of the address bar first, so it stays out of history);
+ * session: a cookie, and a page key this tab keeps in sessionStorage (the code is taken out of
+ * the address bar first, so it stays out of history);
  * `/console/` shows the console, or how to log in.
  */
-import type { ConsoleMe } from '../../src/shared/console-protocol.ts';
-import { api, ApiError } from './api.ts';
+import type { ConsoleMe, SessionReply } from '../../src/shared/console-protocol.ts';
+import { api, ApiError, setPageKey } from './api.ts';
 import { App } from './app.ts';
 import { h, replace } from './dom.ts';
 
@@ -35,7 +36,8 @@ async function login(): Promise<void> {
   history.replaceState(null, '', '/console/login');
   if (!code) return message('No login code', 'This page needs the one-time link that `duo web` prints.');
   try {
-    await api('POST', '/console/api/session', { code });
+    const session = await api<SessionReply>('POST', '/console/api/session', { code });
+    setPageKey(session.pageKey);
     location.replace('/console/');
   } catch (error) {
     message('Login failed', error instanceof Error ? error.message : String(error));

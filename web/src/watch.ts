@@ -1,9 +1,11 @@
 /**
- * The broker's read-only watch stream in the browser: the session cookie authenticates the
- * WebSocket, every committed message arrives in id order, and after a drop the stream is opened
+ * The broker's read-only watch stream in the browser: the session cookie and the page key
+ * (offered as the subprotocol `duo-session.<key>`, since a browser cannot set headers on a
+ * WebSocket) authenticate it, every committed message arrives in id order, and after a drop the stream is opened
  * again with `since` so the broker replays what was missed.
  */
 import type { WatchFrame } from '../../src/shared/console-protocol.ts';
+import { pageKey } from './api.ts';
 
 export interface WatchEvents {
   frame(frame: WatchFrame): void;
@@ -37,7 +39,9 @@ export class Watch {
     if (this.stopped) return;
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const suffix = this.since === undefined ? '' : `?since=${this.since}`;
-    const socket = new WebSocket(`${scheme}://${location.host}/watch${suffix}`);
+    const key = pageKey();
+    const protocols = key === undefined ? [] : ['duo-watch', `duo-session.${key}`];
+    const socket = new WebSocket(`${scheme}://${location.host}/watch${suffix}`, protocols);
     this.socket = socket;
     socket.addEventListener('message', (event) => {
       const frame = JSON.parse(String(event.data)) as WatchFrame;

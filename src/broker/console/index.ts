@@ -13,8 +13,9 @@ import type { Peers } from '../cluster/peers.ts';
 import type { OpenedDatabase } from '../db.ts';
 import { LoopGuard } from '../loop-guard.ts';
 import { DuoError } from '../../shared/errors.ts';
-import { OwnerAuth } from '../owner.ts';
+import { joinIsNotOwner, OwnerAuth } from '../owner.ts';
 import type { RateLimiter } from '../rate-limit.ts';
+import { throttle } from '../rest-auth.ts';
 import type { Clock } from '../clock.ts';
 import type { ServiceHooks } from '../hooks.ts';
 import type { BrokerService } from '../service.ts';
@@ -50,7 +51,10 @@ export interface HumanSeat {
     /** News from the other brokers may have been missed: read holds again, watchers read the store. */
     resync(): Promise<void>;
   };
-  register(app: FastifyInstance, deps: { service: BrokerService; limiter: RateLimiter }): Promise<void>;
+  register(
+    app: FastifyInstance,
+    deps: { service: BrokerService; limiter: RateLimiter; authFailures: RateLimiter },
+  ): Promise<void>;
   stop(): void;
 }
 
@@ -66,7 +70,7 @@ export async function createHumanSeat(
   const owner = new OwnerAuth(config);
   const humans = new Humans(store, now);
   await humans.load();
-  const logins = new Logins(store, now);
+  const logins = new Logins(store, now, config.tlsCert !== undefined);
   const hub = new WatchHub();
 
   const guard = new LoopGuard(config.loopGuard, now, {
@@ -141,23 +145,13 @@ export async function createHumanSeat(
         guard.load(await storedHolds());
       },
     },
-    async register(app, { service, limiter }) {
+    async register(app, { service, limiter, authFailures }) {
       const messages = new Store(database.db, database.dialect);
       const views = new ConsoleViews(store, guard, service.presence);
-      await registerStatic(app);
-      await registerConsoleRoutes(app, {
-        service,
-        limiter,
-        owner,
-        logins,
-        humans,
-        guard,
-        views,
-        store,
-        messages,
-        loopGuard,
-      });
-      await registerWatch(app, {
+      // Failed owner tokens and console sessions count per address, like failed partner secrets.
+      const failed = (request: FastifyRequest) =>
+        throttle(authFailures, request.ip, 'attempts with a missing or wrong owner token or console session');
+      const watch = await registerWatch(app, {
         hub,
         heartbeatMs: config.heartbeatMs,
         loopGuard,
@@ -167,8 +161,12 @@ export async function createHumanSeat(
             throw new DuoError('rate_limited', `Too many watch connections; wait ${wait} s and retry.`, {
               retryAfter: wait,
             });
-          if (owner.isOwner(request)) return;
-          if (!(await logins.session(request))) throw watchRefused();
+          const credential = owner.credential(request);
+          if (credential === 'owner') return undefined;
+          const session = await logins.session(request);
+          if (session) return session.tokenHash;
+          failed(request);
+          throw credential === 'join' ? joinIsNotOwner() : watchRefused();
         },
         newestMessageId: () => messages.maxMessageId(),
         messagesAfter: async (afterId, limit) =>
@@ -180,6 +178,21 @@ export async function createHumanSeat(
             createdAt: r.created_at,
           })),
       });
+      await registerStatic(app);
+      await registerConsoleRoutes(app, {
+        service,
+        limiter,
+        failed,
+        endSession: (sessionId) => watch.closeSession(sessionId),
+        owner,
+        logins,
+        humans,
+        guard,
+        views,
+        store,
+        messages,
+        loopGuard,
+      });
     },
     stop() {
       clearInterval(sweeper);
@@ -190,6 +203,6 @@ export async function createHumanSeat(
 function watchRefused(): DuoError {
   return new DuoError(
     'unauthorized',
-    'The watch stream needs the owner token in the "X-Duo-Token" header (`duo token` prints it), or a console session (`duo web`).',
+    'The watch stream needs the owner token in the "X-Duo-Token" header (`duo token` prints it), or a console session (`duo web`) with its page key.',
   );
 }

@@ -15,6 +15,7 @@ import {
 import { DuoError } from '../../shared/errors.ts';
 import { directMembers, GROUP_ID_PATTERN } from '../../shared/ids.ts';
 import { ConversationId, CreateConversationBody, EmptyBody, HistoryQuery, TalkBody } from '../../shared/protocol.ts';
+import { OWNER_TOKEN_HEADER } from '../../shared/owner-token.ts';
 import { VERSION } from '../../shared/version.ts';
 import { parseInput } from '../input.ts';
 import type { LoopGuard } from '../loop-guard.ts';
@@ -23,7 +24,7 @@ import type { RateLimiter } from '../rate-limit.ts';
 import type { BrokerService } from '../service.ts';
 import type { Store } from '../store.ts';
 import type { Humans } from './humans.ts';
-import { SESSION_TTL_MS, setSessionCookie, type Logins } from './logins.ts';
+import { notLoggedIn, SESSION_TTL_MS, type Logins } from './logins.ts';
 import { isSameOriginFetch } from './origin.ts';
 import type { ConsoleStore } from './store.ts';
 import type { ConsoleViews } from './views.ts';
@@ -37,6 +38,10 @@ const MAX_HISTORY = 200;
 export interface ConsoleRouteDeps {
   service: BrokerService;
   limiter: RateLimiter;
+  /** Counts a failed owner token or console session from the request's address (429 past the burst). */
+  failed(request: FastifyRequest): void;
+  /** Closes the watch sockets of the console session `sessionId` (its token hash). */
+  endSession(sessionId: string): void;
   owner: OwnerAuth;
   logins: Logins;
   humans: Humans;
@@ -61,17 +66,30 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
     if (!isSameOriginFetch(request.headers['sec-fetch-site'])) {
       throw new DuoError('origin_forbidden', 'Console requests must come from the console page itself.');
     }
-    const session = await logins.require(request);
+    const session = await logins.session(request);
+    if (!session) {
+      deps.failed(request);
+      throw notLoggedIn();
+    }
     throttle(`console:${session.partnerId}`);
     return session.partnerId;
   }
 
+  /** The owner token itself (never the join token), counting failures per address. */
+  function requireOwner(request: FastifyRequest): void {
+    try {
+      deps.owner.require(request);
+    } catch (error) {
+      deps.failed(request);
+      throw error;
+    }
+    throttle('owner');
+  }
+
   /** The owner token, or a console session (whose human the owner let in). */
   async function ownerOrHuman(request: FastifyRequest): Promise<void> {
-    if (deps.owner.isOwner(request)) {
-      throttle('owner');
-      return;
-    }
+    // A request that shows a token is judged by it: the join token is told it is not the owner's.
+    if (request.headers[OWNER_TOKEN_HEADER] !== undefined) return requireOwner(request);
     await human(request);
   }
 
@@ -81,8 +99,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
   // ---------------------------------------------------------------- owner
 
   app.post('/console/codes', async (request) => {
-    deps.owner.require(request);
-    throttle('owner');
+    requireOwner(request);
     const body = parseInput(LoginCodeBody, request.body, 'login request');
     const who = await deps.humans.ensure(body.partnerId, body.name);
     const { code, expiresAt } = logins.mint(who.partnerId);
@@ -110,18 +127,26 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
   app.post('/console/api/session', async (request, reply) => {
     throttle(`ip:${request.ip}`);
     const { code } = parseInput(SessionBody, request.body, 'login');
-    const { token, session } = await logins.redeem(code);
-    setSessionCookie(request, reply, token, SESSION_TTL_MS);
+    const { token, pageKey, session } = await logins.redeem(code);
+    logins.setCookie(request, reply, token, SESSION_TTL_MS);
     const partner = await deps.store.partner(session.partnerId);
-    return { partnerId: session.partnerId, name: partner?.name ?? session.partnerId, expiresAt: session.expiresAt };
+    return {
+      partnerId: session.partnerId,
+      name: partner?.name ?? session.partnerId,
+      expiresAt: session.expiresAt,
+      pageKey,
+    };
   });
 
   app.post('/console/api/logout', async (request, reply) => {
     throttle(`ip:${request.ip}`);
     parseInput(EmptyBody, request.body === undefined ? {} : request.body, 'logout body');
     const session = await logins.session(request);
-    if (session) await logins.end(session);
-    setSessionCookie(request, reply, '', 0);
+    if (session) {
+      await logins.end(session);
+      deps.endSession(session.tokenHash);
+    }
+    logins.setCookie(request, reply, '', 0);
     return { loggedOut: true };
   });
 

@@ -109,7 +109,7 @@ class DemoPartner {
     for (const [key, value] of Object.entries(ctx.env)) {
       if (
         value !== undefined &&
-        !/^(PARTNER_ID|PARTNER_NAME|CLAUDE_PROJECT_DIR|DUO_TOKEN|DUO_OWNER_TOKEN_FILE)$/.test(key)
+        !/^(PARTNER_ID|PARTNER_NAME|CLAUDE_PROJECT_DIR|DUO_TOKEN|DUO_OWNER_TOKEN|DUO_OWNER_TOKEN_FILE)$/.test(key)
       )
         env[key] = value;
     }

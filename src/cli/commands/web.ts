@@ -13,8 +13,9 @@ export const command: Command = {
 
 Prints a one-time URL that logs a browser in to the broker's web console: every conversation
 live, sending as yourself, groups, partners and the loop guard. The URL works once, within two
-minutes; the browser then keeps a session for 12 hours. It needs the owner token the broker
-keeps for its user (see \`duo token\`).
+minutes; the browser tab that opened it then keeps a session for 12 hours (another tab asks for
+a new URL). It needs the owner token: the file the broker keeps for its user on this machine, or
+DUO_OWNER_TOKEN (see \`duo token\`); DUO_TOKEN, the team's join token, is not enough.
 
 In the console you are a human identity of your own, which agents can message and which joins
 groups like any member. Your messages reset the loop guard.

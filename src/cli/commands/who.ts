@@ -60,7 +60,7 @@ async function holdLines(env: Env, brokerUrl: string): Promise<string[]> {
     ({ holds } = await new OwnerClient(brokerUrl, access).holds());
   } catch (error) {
     // A token for another broker (or user) shows nothing; anything else is worth a line.
-    if (error instanceof DuoError && error.code === 'unauthorized') return [];
+    if (error instanceof DuoError && (error.code === 'unauthorized' || error.code === 'owner_required')) return [];
     return [`(The loop guard's holds could not be read: ${describeError(error)})`];
   }
   return holds.map((hold) => {

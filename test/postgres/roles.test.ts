@@ -1,0 +1,3 @@
+import { onPostgres } from '../helpers/postgres.ts';
+
+await onPostgres('roles', () => import('../hostile/roles.test.ts'));
