@@ -50,9 +50,50 @@ export interface BrokerDeps {
   clock?: Clock;
 }
 
+/** What a broker has started so far: `shutDown` stops exactly these. */
+interface Started {
+  database: OpenedDatabase;
+  app?: FastifyInstance;
+  seat?: { stop(): void };
+  service?: BrokerService;
+  team?: { leave(): Promise<void> } | undefined;
+  sweeper?: NodeJS.Timeout;
+  /** Set once shutting down: new requests and WebSocket upgrades are refused. */
+  closing?: boolean;
+}
+
 export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
-  const database = await openDatabase(config.dbPath);
-  const app = Fastify({
+  const started: Started = { database: await openDatabase(config.dbPath) };
+  try {
+    return await assembleBroker(config, deps, started);
+  } catch (error) {
+    // A step failed (the team could not be joined, the service not started): nothing already
+    // started may keep the process alive, neither the database pool nor a timer.
+    await shutDown(started).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Stops what `started` holds. The listener stops accepting first, so no session can open here
+ * after the other brokers of a team were told this one is gone (`bye`).
+ */
+async function shutDown(started: Started): Promise<void> {
+  const { app, seat, service, team, database } = started;
+  started.closing = true;
+  if (app?.server.listening) app.server.close(() => {});
+  clearInterval(started.sweeper);
+  seat?.stop();
+  await service?.closeSessions();
+  service?.stop();
+  await team?.leave();
+  await app?.close();
+  await database.close();
+}
+
+async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: Started): Promise<Broker> {
+  const { database } = started;
+  const app = (started.app = Fastify({
     logger: {
       level: config.logLevel,
       // stdout belongs to whoever embeds us (the partner's MCP frames); logs go to stderr.
@@ -85,19 +126,19 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       }
       socket.destroy();
     },
-  });
+  }));
   const clock = deps.clock ?? systemClock;
   const store = new Store(database.db, database.dialect);
   // Other brokers may share a PostgreSQL database (team mode); on SQLite there are none.
   const peers = new Peers(database.postgres !== undefined, store, app.log);
-  const seat = await createHumanSeat(config, database, clock, app.log, peers);
-  const service = new BrokerService(store, clock, app.log, peers, seat.hooks);
+  const seat = (started.seat = await createHumanSeat(config, database, clock, app.log, peers));
+  const service = (started.service = new BrokerService(store, clock, app.log, peers, seat.hooks));
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
   // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
   // Listening to the other brokers starts before the memberships are read, so no change made in
   // between is missed.
-  const team =
+  started.team =
     database.postgres &&
     (await (
       await import('./cluster/team.ts')
@@ -111,11 +152,11 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       log: app.log,
     }));
   await service.start();
-  const sweeper = setInterval(() => {
+  started.sweeper = setInterval(() => {
     limiter.sweep();
     authFailures.sweep();
   }, RATE_LIMIT_SWEEP_MS);
-  sweeper.unref();
+  started.sweeper.unref();
 
   // JSON only: Fastify's default text/plain parser would let a web form post reach the routes.
   app.removeAllContentTypeParsers();
@@ -146,6 +187,13 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   // frames; an automatic answer would let a ping flood run until the library cuts the socket.
   await app.register(websocket, { options: { maxPayload: config.bodyLimit, autoPong: false } });
   const guard = createGuard(config);
+  app.addHook('onRequest', async () => {
+    if (started.closing)
+      throw new DuoError(
+        'unavailable',
+        'This broker is shutting down. Retry in a few seconds: another broker of the list, or this one restarted, will answer.',
+      );
+  });
   app.addHook('onRequest', async (request) => guard(request));
   app.addHook('onSend', securityHeaders);
 
@@ -187,15 +235,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     database,
     ownerToken: seat.owner.token,
     peers,
-    async close() {
-      clearInterval(sweeper);
-      seat.stop();
-      await service.closeSessions();
-      service.stop();
-      await team?.leave();
-      await app.close();
-      await database.close();
-    },
+    close: () => shutDown(started),
   };
 }
 
