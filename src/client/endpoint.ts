@@ -17,6 +17,7 @@
  * token is sent to a loopback broker only: it belongs to the broker on this machine, and a broker
  * elsewhere must not learn it.
  */
+import { isLoopbackHost } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
 import { OWNER_TOKEN_HEADER, tryReadOwnerToken } from '../shared/owner-token.ts';
 
@@ -116,7 +117,7 @@ export function isLoopbackUrl(url: string): boolean {
   } catch {
     return false;
   }
-  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+  return isLoopbackHost(host);
 }
 
 /** The broker's WebSocket URL: same host and path, `ws:` or `wss:`, ending in `/ws`. */
