@@ -17,7 +17,6 @@
  * token is sent to a loopback broker only: it belongs to the broker on this machine, and a broker
  * elsewhere must not learn it.
  */
-import { isLoopbackHost } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
 import { OWNER_TOKEN_HEADER, tryReadOwnerToken } from '../shared/owner-token.ts';
 
@@ -117,7 +116,8 @@ export function isLoopbackUrl(url: string): boolean {
   } catch {
     return false;
   }
-  return isLoopbackHost(host);
+  // Not isLoopbackHost of shared/config.ts: that module loads zod, which the hooks must not.
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** The broker's WebSocket URL: same host and path, `ws:` or `wss:`, ending in `/ws`. */
