@@ -53,13 +53,54 @@ export interface BrokerDeps {
   clock?: Clock;
 }
 
+/** What a broker has started so far: `shutDown` stops exactly these. */
+interface Started {
+  database: OpenedDatabase;
+  app?: FastifyInstance;
+  seat?: { stop(): void };
+  service?: BrokerService;
+  team?: { leave(): Promise<void> } | undefined;
+  sweeper?: NodeJS.Timeout;
+  /** Set once shutting down: new requests and WebSocket upgrades are refused. */
+  closing?: boolean;
+}
+
 export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
-  const database = await openDatabase(config.dbPath);
+  const started: Started = { database: await openDatabase(config.dbPath) };
+  try {
+    return await assembleBroker(config, deps, started);
+  } catch (error) {
+    // A step failed (the team could not be joined, the service not started): nothing already
+    // started may keep the process alive, neither the database pool nor a timer.
+    await shutDown(started).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Stops what `started` holds. The listener stops accepting first, so no session can open here
+ * after the other brokers of a team were told this one is gone (`bye`).
+ */
+async function shutDown(started: Started): Promise<void> {
+  const { app, seat, service, team, database } = started;
+  started.closing = true;
+  if (app?.server.listening) app.server.close(() => {});
+  clearInterval(started.sweeper);
+  seat?.stop();
+  await service?.closeSessions();
+  service?.stop();
+  await team?.leave();
+  await app?.close();
+  await database.close();
+}
+
+async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: Started): Promise<Broker> {
+  const { database } = started;
   // The guard tells the join token from the owner's, which the human seat knows; the seat is made
   // after the app (whose construction needs the guard), and before any request can arrive.
   let seatOwner: Pick<OwnerAuth, 'credential'> | undefined;
   const guard = createGuard(config, { credential: (request) => seatOwner?.credential(request) });
-  const app = Fastify({
+  const app = (started.app = Fastify({
     logger: {
       level: config.logLevel,
       // stdout belongs to whoever embeds us (the partner's MCP frames); logs go to stderr.
@@ -78,21 +119,21 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     // headers and {error, code} body as every other refusal; the latter pass the guard first.
     clientErrorHandler,
     frameworkErrors: frameworkErrors(guard),
-  });
+  }));
   const clock = deps.clock ?? systemClock;
   const store = new Store(database.db, database.dialect);
   // Other brokers may share a PostgreSQL database (team mode); on SQLite there are none.
   const peers = new Peers(database.postgres !== undefined, store, app.log);
-  const seat = await createHumanSeat(config, database, clock, app.log, peers);
+  const seat = (started.seat = await createHumanSeat(config, database, clock, app.log, peers));
   seatOwner = seat.owner;
-  const service = new BrokerService(store, clock, app.log, peers, seat.hooks);
+  const service = (started.service = new BrokerService(store, clock, app.log, peers, seat.hooks));
   seat.useMembership((conversationId) => service.membership.members(conversationId));
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
   // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
   // Listening to the other brokers starts before the memberships are read, so no change made in
   // between is missed.
-  const team =
+  started.team =
     database.postgres &&
     (await (
       await import('./cluster/team.ts')
@@ -106,11 +147,11 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       log: app.log,
     }));
   await service.start();
-  const sweeper = setInterval(() => {
+  started.sweeper = setInterval(() => {
     limiter.sweep();
     authFailures.sweep();
   }, RATE_LIMIT_SWEEP_MS);
-  sweeper.unref();
+  started.sweeper.unref();
 
   // JSON only: Fastify's default text/plain parser would let a web form post reach the routes.
   app.removeAllContentTypeParsers();
@@ -147,6 +188,13 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       autoPong: false,
       handleProtocols: (protocols) => (protocols.has(WATCH_PROTOCOL) ? WATCH_PROTOCOL : false),
     },
+  });
+  app.addHook('onRequest', async () => {
+    if (started.closing)
+      throw new DuoError(
+        'unavailable',
+        'This broker is shutting down. Retry in a few seconds: another broker of the list, or this one restarted, will answer.',
+      );
   });
   app.addHook('onRequest', async (request) => guard(request));
   app.addHook('onSend', securityHeaders);
@@ -190,15 +238,7 @@ export async function buildBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       return seat.owner.token;
     },
     peers,
-    async close() {
-      clearInterval(sweeper);
-      seat.stop();
-      await service.closeSessions();
-      service.stop();
-      await team?.leave();
-      await app.close();
-      await database.close();
-    },
+    close: () => shutDown(started),
   };
 }
 

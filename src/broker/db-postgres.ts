@@ -5,6 +5,7 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { isLoopbackHost } from '../shared/config.ts';
 import { DuoError } from '../shared/errors.ts';
 import { describeDbLocation } from '../shared/db-location.ts';
 import {
@@ -46,7 +47,29 @@ export function postgresConfig(url: string, applicationName: string): pg.ClientC
   };
 }
 
+/**
+ * Refuses a database on another machine when the URL does not say whether to use TLS: the
+ * connection carries every message and the key the brokers sign with, and without `sslmode`
+ * node-postgres would send them in clear text. A Unix socket or a loopback address stays local.
+ */
+export function checkDatabaseTransport(url: string, env: NodeJS.ProcessEnv = process.env): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return; // node-postgres reports what it cannot parse when it connects
+  }
+  const host = parsed.searchParams.get('host') ?? decodeURIComponent(parsed.hostname).toLowerCase();
+  if (host === '' || host.startsWith('/') || isLoopbackHost(host)) return;
+  if (parsed.searchParams.has('sslmode') || parsed.searchParams.has('ssl') || env.PGSSLMODE) return;
+  throw new DuoError(
+    'bad_request',
+    `Refusing to use PostgreSQL at ${describeDbLocation(url)} without TLS settings: it is on another machine, and with no sslmode in the URL every message and the brokers' signing key would cross the network in clear text. Add ?sslmode=verify-full to the URL (TLS with the server's certificate checked; add sslrootcert=<file> for a private CA), or ?sslmode=disable if the network between the brokers and the database is private and trusted.`,
+  );
+}
+
 export async function openPostgres(url: string): Promise<OpenedDatabase> {
+  checkDatabaseTransport(url);
   const pool = new pg.Pool({ ...postgresConfig(url, 'claude-duo'), max: PG_POOL_SIZE });
   // A connection that dies (server restart, network cut) fails the queries running on it, whose
   // callers report it, and is replaced on the next query. Without these listeners the error

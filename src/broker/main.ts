@@ -15,7 +15,14 @@ export async function runBroker(overrides: Partial<BrokerConfigInput> = {}): Pro
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
-  const listening = await broker.app.listen({ port: config.port, host: config.host });
+  let listening: string;
+  try {
+    listening = await broker.app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // The port is taken, say: the database pool and the team's connection close before the error is told.
+    await broker.close().catch(() => {});
+    throw error;
+  }
   // Fastify names the scheme from its own https option, which a server of ours does not set.
   const address = config.tlsCert === undefined ? listening : listening.replace(/^http:/, 'https:');
   broker.app.log.info({ db: describeDbLocation(config.dbPath) }, `Claude Duo broker listening on ${address}`);

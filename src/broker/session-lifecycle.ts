@@ -40,7 +40,7 @@ export class SessionLifecycle {
     const previous = this.sessions.attach(session);
     if (previous) session.inherit(previous);
     // A session of the same partner on another broker ends too.
-    this.peers.publish({ t: 'open', p: partner.id });
+    this.peers.publish({ t: 'open', p: partner.id, s: session.id });
     this.presence.sessionOpened(partner, previous !== undefined);
     return session;
   }

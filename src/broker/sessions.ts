@@ -11,6 +11,7 @@
  * the send's own commit for a live push, through the write batcher for a catch-up page), so that
  * after a broker crash the replay still flags what was pushed before as redelivered.
  */
+import { randomBytes } from 'node:crypto';
 import { DRAIN_CHECK_MS, MAX_BUFFERED_BYTES, PUSH_PAGE_SIZE } from '../shared/limits.ts';
 import { CloseCode, type Message, type ServerFrame } from '../shared/protocol.ts';
 
@@ -27,6 +28,8 @@ export type UnreadReader = (partnerId: string, afterId: number, limit: number) =
 export type PushRecorder = (partnerId: string, upTo: number) => Promise<void>;
 
 export class Session {
+  /** Names this session to the other brokers of a team (takeover is decided per session). */
+  readonly id = randomBytes(9).toString('base64url');
   sentUpTo: number;
   /** Highest id ever pushed to this partner, across sessions. */
   pushedUpTo: number;

@@ -12,13 +12,15 @@
  *   another session of the same id took over (close code 4001), the id was unregistered (4010) or the secret was refused
  *   (4003): then it stays down until `start` is called again, or two sessions would evict each
  *   other in a loop.
+ * - A session counts as a success (the backoff and the failover round start over) only once it
+ *   stayed open for SESSION_STABLE_MS: brokers that welcome and close at once are backed off from.
  * - A broker silent for a few heartbeats is cut and reconnected.
  * - `talk` waits for the broker's `sent` (the row is committed) and fails fast on a timeout or a
  *   drop; acks are kept and sent again after every reconnect.
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { MAX_FRAME_BYTES, SOCKET_CLOSE_MS } from '../shared/defaults.ts';
+import { MAX_FRAME_BYTES, SESSION_STABLE_MS, SOCKET_CLOSE_MS } from '../shared/defaults.ts';
 import { DuoError, isErrorCode } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import {
@@ -90,6 +92,7 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   private current: ConnectionState = 'idle';
   private reconnectTimer: NodeJS.Timeout | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ConnectionOptions) {
     super();
@@ -249,8 +252,12 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   private onWelcome(frame: WelcomeFrame): void {
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
-    this.backoff.reset();
-    this.options.endpoint.succeeded(this.wsUrl);
+    const url = this.wsUrl;
+    this.stableTimer = setTimeout(() => {
+      this.stableTimer = undefined;
+      this.backoff.reset();
+      this.options.endpoint.succeeded(url);
+    }, SESSION_STABLE_MS);
     this.silence.setHeartbeat(frame.heartbeatMs);
     this.silence.alive();
     this.setState('open');
@@ -314,6 +321,8 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
   private clearTimers(): void {
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
+    clearTimeout(this.stableTimer);
+    this.stableTimer = undefined;
     this.silence.stop();
   }
 

@@ -105,7 +105,10 @@ export function checkPlainHttp(urls: readonly string[], allowPlainHttp: boolean)
   );
 }
 
-/** Whether `url` names this machine (localhost, 127.0.0.0/8 or ::1). */
+/**
+ * Whether `url` names this machine: `localhost`, 127.0.0.0/8 or ::1, literally. Other names under
+ * `.localhost` are not trusted: resolvers and /etc/hosts may send them anywhere.
+ */
 export function isLoopbackUrl(url: string): boolean {
   let host: string;
   try {
@@ -113,7 +116,8 @@ export function isLoopbackUrl(url: string): boolean {
   } catch {
     return false;
   }
-  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+  // Not isLoopbackHost of shared/config.ts: that module loads zod, which the hooks must not.
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** The broker's WebSocket URL: same host and path, `ws:` or `wss:`, ending in `/ws`. */

@@ -16,6 +16,12 @@ export const CLI_REQUEST_TIMEOUT_MS = 5_000;
 /** Reconnect backoff: full jitter between 0 and min(cap, base · 2^attempt). */
 export const RECONNECT_BASE_MS = 250;
 export const RECONNECT_CAP_MS = 10_000;
+/**
+ * A WebSocket session counts as working, so the reconnect backoff and the failover round start
+ * over, only once it has stayed open this long: brokers that welcome and close at once are then
+ * retried with growing waits, not in a loop without pause.
+ */
+export const SESSION_STABLE_MS = 5_000;
 /** Registration retries back off this many times slower than reconnects (each is a full round trip). */
 export const REGISTER_RETRY_FACTOR = 4;
 /** This many heartbeats without a frame or a ping means the path is dead, even if TCP has not noticed. */

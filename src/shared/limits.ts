@@ -111,6 +111,23 @@ export const PG_QUERY_TIMEOUT_MS = 30_000;
 export const PG_KEEPALIVE_DELAY_MS = 10_000;
 /** Longest wait between attempts to re-open the connection that listens to the other brokers. */
 export const CLUSTER_RECONNECT_MAX_MS = 5_000;
+/**
+ * A cluster notification sent longer ago than this (by the database's clock) is refused as a
+ * possible replay: genuine ones arrive within milliseconds of their commit.
+ */
+export const CLUSTER_REPLAY_WINDOW_MS = 30_000;
+/**
+ * A broker that starts (or reconnects) listening accepts notifications sent at most this long
+ * before: a transaction that began just before may still commit after.
+ */
+export const CLUSTER_LISTEN_MARGIN_MS = 5_000;
+/**
+ * How far behind the newest sequence number of a sender one of its notifications may arrive
+ * (transactions commit in a different order than they started): older ones are refused.
+ */
+export const CLUSTER_REORDER_LIMIT = 4_096;
+/** How often a broker measures the difference between its clock and the database's. */
+export const CLUSTER_CLOCK_SYNC_MS = 60_000;
 /** Most writes committed in one transaction. */
 export const WRITE_BATCH_MAX = 512;
 /** Changes to a partner's unread counts within this window share one CLAUDE.md update. */

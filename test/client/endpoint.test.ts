@@ -1,7 +1,13 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { brokerEndpoint, checkPlainHttp, splitBrokerUrls, webSocketUrl } from '../../src/client/endpoint.ts';
+import {
+  brokerEndpoint,
+  checkPlainHttp,
+  isLoopbackUrl,
+  splitBrokerUrls,
+  webSocketUrl,
+} from '../../src/client/endpoint.ts';
 import { tempDir } from '../helpers/broker.ts';
 
 describe('broker endpoint', () => {
@@ -36,6 +42,9 @@ describe('broker endpoint', () => {
         brokerEndpoint({ brokerUrl: 'http://localhost:3210', token: 'access', ownerTokenFile: file }).headers(),
       ).toEqual({ 'x-duo-token': 'access' });
       expect(brokerEndpoint({ brokerUrl: 'https://duo.example', ownerTokenFile: file }).headers()).toEqual({});
+      // A name under .localhost is whatever DNS or /etc/hosts says it is: not this machine for sure.
+      for (const brokerUrl of ['http://evil.localhost:3210', 'http://localhost.evil.example:3210'])
+        expect(brokerEndpoint({ brokerUrl, ownerTokenFile: file }).headers()).toEqual({});
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -99,5 +108,26 @@ describe('a list of brokers', () => {
       /plain http to http:\/\/10\.255\.255\.1:3210.*Use https:\/\/10\.255\.255\.1:3210.*DUO_ALLOW_PLAIN_HTTP=1/,
     );
     expect(() => checkPlainHttp(['http://10.255.255.1:3210'], true)).not.toThrow();
+    // A .localhost name may resolve to another machine: its plain http is refused too.
+    expect(() => checkPlainHttp(['http://duo.localhost:3210'], false)).toThrow(/plain http/);
+  });
+
+  it('takes only literal loopback addresses and localhost for this machine', () => {
+    for (const url of [
+      'http://localhost:1',
+      'http://LOCALHOST:1',
+      'http://127.0.0.1:1',
+      'http://127.9.8.7',
+      'http://[::1]:1',
+    ])
+      expect(isLoopbackUrl(url), url).toBe(true);
+    for (const url of [
+      'http://evil.localhost:1',
+      'http://a.b.localhost',
+      'http://127.0.0.1.nip.io',
+      'http://[::2]',
+      'nonsense',
+    ])
+      expect(isLoopbackUrl(url), url).toBe(false);
   });
 });

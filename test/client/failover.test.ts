@@ -42,8 +42,11 @@ interface HandBroker {
   kill(): Promise<void>;
 }
 
-/** A WebSocket server that welcomes every hello, recording what it was told. */
-async function handBroker(): Promise<HandBroker> {
+/**
+ * A WebSocket server that welcomes every hello, recording what it was told; `closeAtOnce` closes
+ * each session right after its welcome (a broker that keeps turning the partner away).
+ */
+async function handBroker(closeAtOnce = false): Promise<HandBroker> {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => server.once('listening', resolve));
   const address = server.address();
@@ -56,6 +59,7 @@ async function handBroker(): Promise<HandBroker> {
       if (frame.type !== 'hello') return;
       hellos.push(frame);
       socket.send(JSON.stringify({ type: 'welcome', partnerId: 'p', name: 'p', version: 'x', heartbeatMs: 10_000 }));
+      if (closeAtOnce) socket.close(1011, 'internal error');
     });
   });
   let killed = false;
@@ -118,6 +122,22 @@ describe('the WebSocket connection with several brokers', () => {
     await waitUntil(() => states.filter((s) => s === 'connecting').length === 2 && connection.state === 'waiting');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(states.filter((s) => s === 'connecting')).toHaveLength(2);
+  });
+
+  it('backs off from brokers that each welcome and close at once, instead of looping without pause', async () => {
+    const first = await handBroker(true);
+    const second = await handBroker(true);
+    const connection = slowBackoffConnection(`${first.url},${second.url}`);
+    connection.start({ partnerId: 'p', secret: 's' });
+    // One welcome on each, then the minute-long wait: a welcome alone is not a working session.
+    await waitUntil(
+      () => first.hellos.length === 1 && second.hellos.length === 1 && connection.state === 'waiting',
+      10_000,
+      'one round over both brokers, then a wait',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(first.hellos.length + second.hellos.length).toBe(2);
+    expect(connection.state).toBe('waiting');
   });
 });
 

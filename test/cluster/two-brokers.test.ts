@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/shared/protocol.ts';
-import { api, connect, register, talk, type Registered } from '../helpers/clients.ts';
+import { api, connect, register, talk, WsClient, type Registered } from '../helpers/clients.ts';
 import { POSTGRES_ADMIN_URL, postgresSkipReason } from '../helpers/postgres.ts';
 import { sleep, waitFor } from '../helpers/scale.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -126,6 +126,34 @@ describe.skipIf(skip !== undefined)(`two brokers on one database${skip ? ` — s
       expect(first.messages().some((m) => m.content === 'after takeover')).toBe(false);
       const partners = await api(a, 'GET', '/partners', { secret: alice.secret });
       expect(partners.body.partners.find((p: { id: string }) => p.id === 'bob').online).toBe(true);
+    });
+
+    it('keeps exactly one session when hellos of one partner reach both brokers within milliseconds', async () => {
+      // Takeover is decided per session: a broker's own `open` coming back must not vouch for a
+      // newer session of the same partner that replaced it meanwhile, or an `open` from the other
+      // broker would close that newer one too and leave the partner with no session at all.
+      for (let round = 0; round < 6; round++) {
+        const who = await register(a, `racer${round}`);
+        const sockets = [new WsClient(a), new WsClient(b), new WsClient(a), new WsClient(b)];
+        await Promise.all(sockets.map((ws) => ws.opened));
+        const hello = { type: 'hello', partnerId: who.partnerId, secret: who.secret, since: 0 };
+        for (const ws of sockets) ws.send(hello);
+        await waitFor(
+          async () => sockets.filter((ws) => ws.closeCode === undefined).length <= 1,
+          10_000,
+          'the takeovers to settle',
+        );
+        await sleep(500); // any late `open` has arrived
+        const open = sockets.filter((ws) => ws.closeCode === undefined);
+        expect(open, `round ${round}: ${sockets.map((ws) => ws.closeCode).join()}`).toHaveLength(1);
+        const [survivor] = open as [WsClient];
+        expect(survivor.frames.some((f) => f.type === 'welcome')).toBe(true);
+        for (const ws of sockets) if (ws !== survivor) expect(ws.closeCode).toBe(CloseCode.replaced);
+        // It works: a message reaches it.
+        await talk(a, alice, { to: who.partnerId, content: `round ${round}` });
+        await survivor.until((c) => c.messages().length === 1, 5000, 'the message');
+        survivor.close();
+      }
     });
 
     it('closes a session on the other broker with 4010 when its partner unregisters', async () => {

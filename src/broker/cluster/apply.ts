@@ -24,7 +24,7 @@ export interface ApplyDeps {
 }
 
 export class ClusterApplier implements LinkHandlers {
-  /** Partners whose current session here was announced to the others (its own `open` came back). */
+  /** Sessions here whose own `open` came back: every `open` heard after it is newer. */
   private readonly announced = new WeakSet<object>();
 
   constructor(private readonly deps: ApplyDeps) {}
@@ -32,10 +32,11 @@ export class ClusterApplier implements LinkHandlers {
   async event(event: ClusterEvent): Promise<void> {
     const { service, peers, seat } = this.deps;
     if (event.b === peers.id) {
-      // Our own `open` came back: every `open` heard from now on is newer than this session.
+      // Our own `open` came back: every `open` heard from now on is newer than that session. It
+      // may be for a session already replaced here, whose successor's `open` is still on its way.
       if (event.t === 'open') {
         const session = service.sessions.get(event.p);
-        if (session) this.announced.add(session);
+        if (session?.id === event.s) this.announced.add(session);
       }
       return;
     }

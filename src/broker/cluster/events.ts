@@ -1,8 +1,9 @@
 /**
  * What brokers sharing one PostgreSQL database tell each other, as NOTIFY payloads on one
- * channel. Every event names the broker it comes from (`b`); a broker ignores its own. Payloads
- * are small (PostgreSQL caps them at 8000 bytes): messages travel as ids, and the receiver
- * reads them from the database.
+ * channel. Every event names the broker process it comes from (`b`, new at every start), its
+ * sequence number from that process (`n`) and when it was sent (`at`): the signature covers all
+ * three, so a receiver can refuse a replay (see replay.ts). Payloads are small (PostgreSQL caps
+ * them at 8000 bytes): messages travel as ids, and the receiver reads them from the database.
  */
 import * as z from 'zod';
 
@@ -19,13 +20,16 @@ const Hold = z.object({
   windowSeconds: z.int().min(0),
 });
 
-export const ClusterEvent = z.discriminatedUnion('t', [
+const EventBody = z.discriminatedUnion('t', [
   /** Messages committed by `b`, in id order. */
   z.object({ t: z.literal('msg'), b: id, ids: z.array(z.int().min(1)).min(1).max(MESSAGE_IDS_PER_EVENT) }),
   /** A conversation was created, or someone joined or left it: read its members again. */
   z.object({ t: z.literal('mem'), b: id, c: id }),
-  /** A session of partner `p` opened on `b`: any other session of it ends (4001). */
-  z.object({ t: z.literal('open'), b: id, p: id }),
+  /**
+   * Session `s` of partner `p` opened on `b`: every session of it announced before this one ends
+   * (4001). Brokers hear `open`s in one order (commit order), so all agree which is the newest.
+   */
+  z.object({ t: z.literal('open'), b: id, p: id, s: id }),
   /** Partner `p` read conversation `c` up to message `u`: its session anywhere is told. */
   z.object({ t: z.literal('read'), b: id, p: id, c: id, u: z.int().min(1) }),
   /** Partner `p` was unregistered (its Claude Code session ended): its session anywhere closes with 4010. */
@@ -50,10 +54,21 @@ export const ClusterEvent = z.discriminatedUnion('t', [
   /** `b` is shutting down: its partners are gone from it. */
   z.object({ t: z.literal('bye'), b: id }),
 ]);
+
+/** Who sent a payload, its place in that sender's stream, and when (milliseconds, cluster clock). */
+export const Envelope = z.object({
+  b: id,
+  n: z.int().min(1),
+  at: z.number(),
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+export const ClusterEvent = z.intersection(EventBody, Envelope);
 export type ClusterEvent = z.infer<typeof ClusterEvent>;
 
-/** What a broker publishes; its id is added on the way out. */
-export type OutgoingEvent = ClusterEvent extends infer E ? (E extends ClusterEvent ? Omit<E, 'b'> : never) : never;
+/** What a broker publishes; its envelope is added on the way out. */
+export type OutgoingEvent =
+  z.infer<typeof EventBody> extends infer E ? (E extends z.infer<typeof EventBody> ? Omit<E, 'b'> : never) : never;
 
 /** PostgreSQL's NOTIFY payload limit is 8000 bytes; lists are split well below it. */
 export const MAX_PAYLOAD_CHARS = 7_000;

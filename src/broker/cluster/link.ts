@@ -6,11 +6,16 @@
  * Notifications are handled one at a time, in the order PostgreSQL delivers them (commit order).
  * When the connection drops, what was said meanwhile is lost: after reconnecting, `reconnected`
  * lets the broker catch up from the database, which holds everything that matters.
+ *
+ * Only payloads a broker of the database signed are believed, and each only once (replay.ts).
+ * Send times are compared on the database's clock, measured here at every (re)connection and
+ * now and then, so brokers on hosts whose clocks disagree still agree on what is fresh.
  */
 import pg from 'pg';
 import type { Logger } from '../../shared/log.ts';
 import {
   CLUSTER_BEAT_MS,
+  CLUSTER_CLOCK_SYNC_MS,
   CLUSTER_PEER_TIMEOUT_MS,
   CLUSTER_RECONNECT_MAX_MS,
   CLUSTER_STOP_WAIT_MS,
@@ -19,6 +24,7 @@ import { postgresConfig } from '../db-postgres.ts';
 import { CLUSTER_CHANNEL } from '../store.ts';
 import { ClusterEvent } from './events.ts';
 import type { Peers } from './peers.ts';
+import { ReplayGuard } from './replay.ts';
 
 const REFUSED_LOG_EVERY = 1000;
 
@@ -38,6 +44,10 @@ export class ClusterLink {
   private lastEcho = Date.now();
   /** Notifications refused so far (logged now and then, not each: a flood must not flood the log). */
   private refused = 0;
+  /** Signed notifications refused as heard before or too old. */
+  private replays = 0;
+  private readonly replayGuard: ReplayGuard;
+  private clockSyncedAt = 0;
   private queue: Promise<void> = Promise.resolve();
   private beat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -49,7 +59,9 @@ export class ClusterLink {
     private readonly peers: Peers,
     private readonly handlers: LinkHandlers,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.replayGuard = new ReplayGuard(() => peers.now());
+  }
 
   /** Listens, says hello to the others and starts beating. Fails if the database cannot be reached. */
   async start(): Promise<void> {
@@ -82,11 +94,24 @@ export class ClusterLink {
     try {
       await client.connect();
       await client.query(`listen ${CLUSTER_CHANNEL}`);
+      await this.syncClock(client);
     } catch (error) {
       await client.end().catch(() => {});
       throw error;
     }
+    this.replayGuard.listening();
     this.client = client;
+  }
+
+  /** Measures how far the database's clock is from this host's (half the round trip is the error). */
+  private async syncClock(client: pg.Client): Promise<void> {
+    const before = Date.now();
+    const result = await client.query<{ ms: number }>(
+      'select extract(epoch from clock_timestamp())::float8 * 1000 as ms',
+    );
+    const after = Date.now();
+    this.peers.useClockOffset(result.rows[0]!.ms - (before + after) / 2);
+    this.clockSyncedAt = after;
   }
 
   private receive(payload: string): void {
@@ -107,6 +132,16 @@ export class ClusterLink {
       return;
     }
     const event = parsed.data;
+    const refusal = this.replayGuard.check(event);
+    if (refusal !== undefined) {
+      // A broker's genuine payload heard again (someone replays captured ones), or sent too long ago.
+      if (this.replays++ % REFUSED_LOG_EVERY === 0)
+        this.log.warn(
+          { broker: event.b, event: event.t, n: event.n, reason: refusal, refused: this.replays },
+          'ignored a signed notification on the cluster channel heard before or sent too long ago (a replay, or a clock far off)',
+        );
+      return;
+    }
     if (event.b === this.peers.id) {
       if (event.t === 'beat') this.lastEcho = Date.now();
     } else if (event.t === 'bye') {
@@ -128,9 +163,14 @@ export class ClusterLink {
 
   private tick(): void {
     this.peers.publish({ t: 'beat' });
+    this.replayGuard.sweep();
     // Without our own connection we hear no one: that says nothing about the others.
     if (!this.client) return;
     const now = Date.now();
+    if (now - this.clockSyncedAt > CLUSTER_CLOCK_SYNC_MS) {
+      const client = this.client;
+      this.syncClock(client).catch((error: unknown) => this.lost(client, error as Error));
+    }
     // Our own beats stopped coming back: the connection died without a word (a silent network
     // failure). Reconnect, rather than take everyone else for gone.
     if (now - this.lastEcho > CLUSTER_PEER_TIMEOUT_MS) {

@@ -46,8 +46,15 @@ export class RemotePresence {
 }
 
 export class Peers {
-  /** Names this broker process in every event it publishes. */
+  /**
+   * Names this broker process in every event it publishes. A new one at every start: its
+   * sequence numbers start again at 1 without colliding with those the others heard before.
+   */
   readonly id = randomBytes(6).toString('hex');
+  /** The sequence number of the last event published (strictly increasing). */
+  private sequence = 0;
+  /** The database's clock minus this host's, in milliseconds: stamps agree across hosts. */
+  private clockOffsetMs = 0;
   readonly remote = new RemotePresence();
   /**
    * The highest message id this broker has handed to its recipients (its own commits and the
@@ -115,9 +122,22 @@ export class Peers {
     this.key = key;
   }
 
-  /** `<signature>.<json>`: the others act only on what a broker of the database signed. */
+  /** The cluster clock: this host's time corrected to the database's (milliseconds since 1970). */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** The database's clock was measured to run `offsetMs` ahead of this host's. */
+  useClockOffset(offsetMs: number): void {
+    this.clockOffsetMs = offsetMs;
+  }
+
+  /**
+   * `<signature>.<json>`: the others act only on what a broker of the database signed, and only
+   * once (the signed sequence number and send time let them refuse a replay).
+   */
   private payload(event: OutgoingEvent): string {
-    const json = JSON.stringify({ ...event, b: this.id });
+    const json = JSON.stringify({ ...event, b: this.id, n: ++this.sequence, at: this.now() });
     return `${this.sign(json)}.${json}`;
   }
 

@@ -21,8 +21,14 @@ export async function joinTeam(deps: TeamDeps): Promise<Team> {
   deps.peers.useKey(await deps.store.clusterKey());
   const link = new ClusterLink(deps.url, deps.peers, new ClusterApplier(deps), deps.log);
   await link.start();
-  // Everything stored before this broker listened is in the store for its sessions to replay.
-  deps.peers.handed(await deps.store.maxMessageId());
+  try {
+    // Everything stored before this broker listened is in the store for its sessions to replay.
+    deps.peers.handed(await deps.store.maxMessageId());
+  } catch (error) {
+    // Not joined after all: the listening connection and the heartbeat must not outlive the failure.
+    await link.stop();
+    throw error;
+  }
   const rates = new RateShare(deps.peers, deps.limiters);
   return {
     async leave() {
