@@ -5,8 +5,7 @@
  * does not pay for loading the broker, nor the broker for the MCP SDK.
  */
 import * as nodeModule from 'node:module';
-import { describeError, DuoError } from '../shared/errors.ts';
-import { UsageError, type CliContext, type Command } from './command.ts';
+import type { CliContext, Command } from './command.ts';
 
 interface Entry {
   summary: string;
@@ -116,6 +115,8 @@ async function main(argv: string[], ctx: CliContext): Promise<number | undefined
   try {
     return await command.run(rest, entry.needsBroker ? { ...ctx, ensureBroker: (url) => startBroker(ctx, url) } : ctx);
   } catch (error) {
+    // Loaded only here: this file imports nothing of its own, so a hook starts with one file read.
+    const [{ UsageError }, { DuoError }] = await Promise.all([import('./command.ts'), import('../shared/errors.ts')]);
     if (error instanceof UsageError) {
       ctx.err(`duo ${name}: ${error.message}\n\n${command.help}\n`);
       return 2;
@@ -154,7 +155,8 @@ main(process.argv.slice(2), context).then(
     // sockets must not hold the process open.
     if (code !== undefined) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   },
-  (error: unknown) => {
+  async (error: unknown) => {
+    const { describeError } = await import('../shared/errors.ts');
     process.stderr.write(`duo: ${describeError(error)}\n`);
     process.exit(1);
   },
