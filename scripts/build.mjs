@@ -42,6 +42,25 @@ const common = {
   },
 };
 
+/**
+ * Node's built-ins are loaded with require(), not import: an ES module import of a built-in makes
+ * Node build its module facade, which reads every export, lazy ones included (on Node 22,
+ * importing node:http that way loads all of undici for its WebSocket and fetch exports).
+ */
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(context) {
+    // The stand-in's own require() is of the real built-in; a dynamic import() stays as written.
+    context.onResolve({ filter: /^node:/ }, ({ path, namespace, kind }) =>
+      namespace === 'builtin' || kind === 'dynamic-import' ? { path, external: true } : { path, namespace: 'builtin' },
+    );
+    context.onLoad({ filter: /.*/, namespace: 'builtin' }, ({ path }) => ({
+      contents: `module.exports = require(${JSON.stringify(path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** In the main bundle, `duo hook` loads the hooks' own file instead of bundling them again. */
 const hooksApart = {
   name: 'hooks-apart',
@@ -57,7 +76,7 @@ const [main, hooks] = await Promise.all([
     outdir: out,
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    plugins: [hooksApart],
+    plugins: [hooksApart, builtinsByRequire],
   }),
   build({
     ...common,
@@ -65,6 +84,7 @@ const [main, hooks] = await Promise.all([
     outdir: out,
     splitting: true,
     chunkNames: 'chunks/hook-[name]-[hash]',
+    plugins: [builtinsByRequire],
   }),
 ]);
 const result = {

@@ -10,6 +10,11 @@
  * Neither follows redirects.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { createRequire } from 'node:module';
+
+// Loaded on the first request, with require(): import() of node:http makes Node build its module
+// facade, which on Node 22 loads all of undici for the fetch and WebSocket it also exports.
+const requireBuiltin = createRequire(import.meta.url);
 
 export interface TransportRequest {
   method: 'GET' | 'POST';
@@ -30,7 +35,9 @@ export type Transport = (url: URL, request: TransportRequest) => Promise<Transpo
 export const fetchTransport: Transport = (url, request) => fetch(url, { ...request, redirect: 'error' });
 
 export const nodeHttp: Transport = async (url, { method, headers, body, signal }) => {
-  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const { request } = (
+    url.protocol === 'https:' ? requireBuiltin('node:https') : requireBuiltin('node:http')
+  ) as typeof import('node:http');
   return new Promise<TransportResponse>((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);
