@@ -98,8 +98,8 @@ async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: S
   const { database } = started;
   // The guard tells the join token from the owner's, which the human seat knows; the seat is made
   // after the app (whose construction needs the guard), and before any request can arrive.
-  let seatOwner: Pick<OwnerAuth, 'credential'> | undefined;
-  const guard = createGuard(config, { credential: (request) => seatOwner?.credential(request) });
+  const owner: { auth?: Pick<OwnerAuth, 'credential'> } = {};
+  const guard = createGuard(config, { credential: (request) => owner.auth?.credential(request) });
   const app = (started.app = Fastify({
     logger: {
       level: config.logLevel,
@@ -125,7 +125,7 @@ async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: S
   // Other brokers may share a PostgreSQL database (team mode); on SQLite there are none.
   const peers = new Peers(database.postgres !== undefined, store, app.log);
   const seat = (started.seat = await createHumanSeat(config, database, clock, app.log, peers));
-  seatOwner = seat.owner;
+  owner.auth = seat.owner;
   const service = (started.service = new BrokerService(store, clock, app.log, peers, seat.hooks));
   seat.useMembership((conversationId) => service.membership.members(conversationId));
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
