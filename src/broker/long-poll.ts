@@ -38,6 +38,8 @@ export interface ListenOptions {
 export class LongPoll {
   private readonly claims = new Claims();
   private readonly slots = new PollSlots(MAX_LONG_POLLS_PER_PARTNER);
+  /** REST listens in progress, of every partner. */
+  private waiting = 0;
 
   constructor(
     private readonly store: Store,
@@ -58,6 +60,7 @@ export class LongPoll {
     const slot = this.slots.take(partnerId);
     const ended = eitherSignal(slot.signal, options.signal);
     const release = options.peek ? undefined : this.presence.holdForLongPoll(partnerId);
+    this.waiting++;
     try {
       for (;;) {
         // Arm the wake-up before reading, so a message committed in between is not missed.
@@ -77,6 +80,7 @@ export class LongPoll {
         if (ended.signal.aborted) return { messages: [] };
       }
     } finally {
+      this.waiting--;
       release?.();
       ended.dispose();
       slot.release();
@@ -102,6 +106,11 @@ export class LongPoll {
         }),
       ),
     );
+  }
+
+  /** REST listens open right now, of every partner. */
+  get open(): number {
+    return this.waiting;
   }
 
   /** REST listens open for `partnerId` right now. */

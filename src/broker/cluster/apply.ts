@@ -7,6 +7,7 @@
 import { CloseCode } from '../../shared/protocol.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { HumanSeat } from '../console/index.ts';
+import type { BrokerMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import type { BrokerService } from '../service.ts';
 import type { Store } from '../store.ts';
@@ -20,6 +21,7 @@ export interface ApplyDeps {
   peers: Peers;
   seat: Pick<HumanSeat, 'elsewhere'>;
   limiters: Record<'requests' | 'auth', RateLimiter>;
+  metrics: Pick<BrokerMetrics, 'arrivedFromPeer' | 'watchTeam'>;
   log: Logger;
 }
 
@@ -96,6 +98,7 @@ export class ClusterApplier implements LinkHandlers {
     const { service, peers, seat } = this.deps;
     const messages = await this.deps.store.messagesByIds(ids);
     for (const message of messages) {
+      this.deps.metrics.arrivedFromPeer(message.createdAt);
       try {
         await seat.elsewhere.committed(message);
       } catch (error) {

@@ -17,9 +17,9 @@ const STOP_TIMEOUT_MS = 10_000;
 export const command: Command = {
   name: 'broker',
   summary: 'Start the broker',
-  help: `Usage: duo broker [--port N] [--host ADDR] [--db FILE] [--token TOKEN]
+  help: `Usage: duo broker [--port N] [--host ADDR] [--db FILE] [--token TOKEN] [--metrics-token TOKEN]
                   [--tls-cert FILE --tls-key FILE] [--allow-plain-http]
-       duo broker status [--broker URL] [--db FILE]
+       duo broker status [--broker URL] [--db FILE] [--metrics-token TOKEN]
        duo broker stop [--db FILE]
 
 Starts the Claude Duo broker in the foreground (partners and commands also start one by
@@ -30,6 +30,8 @@ themselves when none answers at a loopback BROKER_URL, unless DUO_AUTOSTART=0).
   --db     SQLite database file (DUO_DB, default $XDG_DATA_HOME/claude-duo/duo.db), or a
            postgres:// URL: team mode, several brokers on one database
   --token  Access token every request must carry in X-Duo-Token (DUO_TOKEN)
+  --metrics-token TOKEN  Bearer token for GET /metrics on a non-loopback address
+                      (DUO_METRICS_TOKEN; loopback needs none; never the same as --token)
   --tls-cert FILE     PEM certificate chain: serve HTTPS and WSS (DUO_TLS_CERT; needs --tls-key)
   --tls-key FILE      PEM private key of that certificate (DUO_TLS_KEY)
   --allow-plain-http  Serve plain HTTP on a non-loopback address, for a trusted network or
@@ -47,6 +49,7 @@ stop    stops the broker that holds the database (--db): SIGTERM, then waits for
       host: { type: 'string' },
       db: { type: 'string' },
       token: { type: 'string' },
+      'metrics-token': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'allow-plain-http': { type: 'boolean' },
@@ -72,6 +75,7 @@ stop    stops the broker that holds the database (--db): SIGTERM, then waits for
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(values.db === undefined ? {} : { dbPath: values.db }),
       ...(values.token === undefined ? {} : { token: values.token }),
+      ...(values['metrics-token'] === undefined ? {} : { metricsToken: values['metrics-token'] }),
       ...(values['tls-cert'] === undefined ? {} : { tlsCert: values['tls-cert'] }),
       ...(values['tls-key'] === undefined ? {} : { tlsKey: values['tls-key'] }),
       ...(values['allow-plain-http'] ? { allowPlainHttp: true } : {}),
