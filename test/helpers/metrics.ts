@@ -1,23 +1,14 @@
 /** Reading a broker's GET /metrics in tests: every sample of the text exposition, by series. */
 
-/** Samples keyed by series as printed (`name` or `name{label="value",…}`). */
-export type Samples = Map<string, number>;
+import { parseSamples, type Samples } from '../../src/cli/metrics-text.ts';
+
+export { parseSamples };
 
 export async function scrape(baseUrl: string, headers: Record<string, string> = {}): Promise<Samples> {
   const response = await fetch(`${baseUrl}/metrics`, { headers });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}: ${text}`);
   return parseSamples(text);
-}
-
-export function parseSamples(text: string): Samples {
-  const samples: Samples = new Map();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
 }
 
 /** The value of one series; a series that is not there fails the test rather than reading as 0. */
