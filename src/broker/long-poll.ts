@@ -45,7 +45,7 @@ export class LongPoll {
     private readonly store: Store,
     private readonly membership: Membership,
     private readonly wakeups: Wakeups,
-    private readonly presence: Pick<Presence, 'holdForLongPoll'>,
+    private readonly presence: Pick<Presence, 'holdOnline'>,
     private readonly writes: Pick<Writes, 'ack'>,
   ) {}
 
@@ -59,7 +59,7 @@ export class LongPoll {
     // Ends early when the request goes away, or when a newer listen of this partner needs the slot.
     const slot = this.slots.take(partnerId);
     const ended = eitherSignal(slot.signal, options.signal);
-    const release = options.peek ? undefined : this.presence.holdForLongPoll(partnerId);
+    const release = options.peek ? undefined : this.presence.holdOnline(partnerId);
     this.waiting++;
     try {
       for (;;) {

@@ -168,11 +168,12 @@ export async function createHumanSeat(
           const credential = owner.credential(request);
           if (credential === 'owner') return undefined;
           const session = await logins.session(request);
-          if (session) return session.tokenHash;
+          if (session) return { sessionId: session.tokenHash, partnerId: session.partnerId };
           metrics.authFailure(credential === undefined && !hasOwnerHeader(request) ? 'console_session' : 'owner_token');
           failed(request);
           throw credential === 'join' ? joinIsNotOwner() : watchRefused();
         },
+        keepOnline: (partnerId) => service.presence.holdOnline(partnerId),
         newestMessageId: () => messages.maxMessageId(),
         messagesAfter: async (afterId, limit) =>
           (await store.messagesAfter(afterId, limit)).map((r) => ({
