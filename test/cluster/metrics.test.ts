@@ -1,11 +1,13 @@
 /**
  * Metrics in team mode (two brokers on one PostgreSQL database): each broker counts the messages
- * sent through it, knows the other broker, and times how late the other's messages reach it.
+ * sent through it, knows the other broker, and times how late the other's messages reach it. A
+ * team broker serves every metric there is, so the README's table is checked against it here.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, register, talk } from '../helpers/clients.ts';
 import { rise, sample, scrape } from '../helpers/metrics.ts';
 import { postgresSkipReason } from '../helpers/postgres.ts';
+import { readmeTable } from '../helpers/readme.ts';
 import { waitFor } from '../helpers/scale.ts';
 import { startTeam, type TestTeam } from '../helpers/team.ts';
 
@@ -53,5 +55,16 @@ describe.skipIf(skip !== undefined)(`metrics of a team${skip ? ` — skipped: ${
     });
     expect(sample(afterB, 'duo_sessions')).toBe(1);
     expect(sample(afterA, 'duo_sessions')).toBe(0);
+  });
+
+  it("serves exactly the metrics the README's Metrics table lists, with their types", async () => {
+    team = await startTeam(1);
+    const text = await (await fetch(`${team.brokers[0]!.url}/metrics`)).text();
+    const served = [...text.matchAll(/^# TYPE (duo_\S+) (\S+)$/gm)].map(([, name, type]) => [name, type]);
+    const documented = readmeTable('Metrics', 'metric').map(([name, type]) => [
+      name!.replace(/^`|`$/g, '').replace(/\{.*\}$/, ''),
+      type,
+    ]);
+    expect(served.sort()).toEqual(documented.sort());
   });
 });
