@@ -1,13 +1,13 @@
 /**
  * Metrics in team mode (two brokers on one PostgreSQL database): each broker counts the messages
  * sent through it, knows the other broker, and times how late the other's messages reach it. A
- * team broker serves every metric there is, so the README's table is checked against it here.
+ * team broker serves every metric there is, so the table in docs/operations.md is checked against it here.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, register, talk } from '../helpers/clients.ts';
 import { rise, sample, scrape } from '../helpers/metrics.ts';
 import { postgresSkipReason } from '../helpers/postgres.ts';
-import { readmeTable } from '../helpers/readme.ts';
+import { docTable } from '../helpers/doc-table.ts';
 import { waitFor } from '../helpers/scale.ts';
 import { startTeam, type TestTeam } from '../helpers/team.ts';
 
@@ -57,11 +57,11 @@ describe.skipIf(skip !== undefined)(`metrics of a team${skip ? ` — skipped: ${
     expect(sample(afterA, 'duo_sessions')).toBe(0);
   });
 
-  it("serves exactly the metrics the README's Metrics table lists, with their types", async () => {
+  it('serves exactly the metrics the Metrics table of docs/operations.md lists, with their types', async () => {
     team = await startTeam(1);
     const text = await (await fetch(`${team.brokers[0]!.url}/metrics`)).text();
     const served = [...text.matchAll(/^# TYPE (duo_\S+) (\S+)$/gm)].map(([, name, type]) => [name, type]);
-    const documented = readmeTable('Metrics', 'metric').map(([name, type]) => [
+    const documented = docTable('docs/operations.md', 'Metrics', 'metric').map(([name, type]) => [
       name!.replace(/^`|`$/g, '').replace(/\{.*\}$/, ''),
       type,
     ]);
