@@ -103,7 +103,7 @@ async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: S
   // after the app (whose construction needs the guard), and before any request can arrive.
   let seatOwner: Pick<OwnerAuth, 'credential'> | undefined;
   const guard = createGuard(config, { credential: (request) => seatOwner?.credential(request) }, () =>
-    metrics.authFailure('access_token'),
+    metrics.authFailure('join_token'),
   );
   const app = (started.app = Fastify({
     logger: {

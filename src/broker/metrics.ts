@@ -22,8 +22,8 @@ export type AuthFailureReason =
   | 'missing_secret'
   /** A partner secret that belongs to nobody (or to another id). */
   | 'wrong_secret'
-  /** The access token DUO_TOKEN, missing or wrong, on a broker that requires it. */
-  | 'access_token'
+  /** The join token DUO_TOKEN (or the owner token), missing or wrong, on a broker that requires it. */
+  | 'join_token'
   /** The owner token, missing or wrong, where only the owner may act. */
   | 'owner_token'
   /** No valid console session cookie. */
@@ -35,7 +35,7 @@ export type AuthFailureReason =
 const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = [
   'missing_secret',
   'wrong_secret',
-  'access_token',
+  'join_token',
   'owner_token',
   'console_session',
   'login_code',

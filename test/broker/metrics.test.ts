@@ -118,7 +118,7 @@ describe('GET /metrics', () => {
       'owner_token',
       'console_session',
       'login_code',
-      'access_token',
+      'join_token',
       'metrics_token',
     ].map((reason) => `duo_auth_failures_total{reason="${reason}"}`);
     const before = await scrape(url);
@@ -151,7 +151,7 @@ describe('GET /metrics', () => {
       // /holds (the owner token or a console session), /console/api/me, the watch stream without either
       'duo_auth_failures_total{reason="console_session"}': 3,
       'duo_auth_failures_total{reason="login_code"}': 1,
-      'duo_auth_failures_total{reason="access_token"}': 0,
+      'duo_auth_failures_total{reason="join_token"}': 0,
       'duo_auth_failures_total{reason="metrics_token"}': 0,
     });
   });
@@ -225,7 +225,7 @@ describe('GET /metrics', () => {
         401,
       );
       expect(
-        sample(await scrape(broker.url, bearer(METRICS_TOKEN)), 'duo_auth_failures_total{reason="access_token"}'),
+        sample(await scrape(broker.url, bearer(METRICS_TOKEN)), 'duo_auth_failures_total{reason="join_token"}'),
       ).toBe(2);
     });
 
