@@ -138,7 +138,7 @@ export class BrokerMetrics {
     });
     this.notificationLag = new Histogram({
       name: 'duo_cluster_notification_lag_seconds',
-      help: "Time from a message's creation on another broker to this broker handing it on (wall clocks of both hosts).",
+      help: "Time from another broker sending a notification to this broker applying it (on the cluster clock, the database's).",
       buckets: DELIVERY_BUCKETS,
       registers: [this.registry],
     });
@@ -174,11 +174,10 @@ export class BrokerMetrics {
     this.authFailures.inc({ reason });
   }
 
-  /** A message another broker created at `createdAt` (ISO 8601) is being handed on here. */
-  arrivedFromPeer(createdAt: string): void {
-    const created = Date.parse(createdAt);
-    // Clocks of two hosts may disagree by a little: a message never arrives before it was made.
-    if (Number.isFinite(created)) this.notificationLag?.observe(Math.max(0, Date.now() - created) / 1000);
+  /** A notification of another broker is applied here, `lagMs` after it was sent (cluster clock). */
+  heardFromPeer(lagMs: number): void {
+    // The clock correction is measured, not exact: a notification never arrives before it was sent.
+    this.notificationLag?.observe(Math.max(0, lagMs) / 1000);
   }
 
   readonly contentType = this.registry.contentType;

@@ -21,7 +21,7 @@ export interface ApplyDeps {
   peers: Peers;
   seat: Pick<HumanSeat, 'elsewhere'>;
   limiters: Record<'requests' | 'auth', RateLimiter>;
-  metrics: Pick<BrokerMetrics, 'arrivedFromPeer' | 'watchTeam'>;
+  metrics: Pick<BrokerMetrics, 'heardFromPeer' | 'watchTeam'>;
   log: Logger;
 }
 
@@ -42,6 +42,7 @@ export class ClusterApplier implements LinkHandlers {
       }
       return;
     }
+    this.deps.metrics.heardFromPeer(peers.now() - event.at);
     switch (event.t) {
       case 'msg':
         try {
@@ -98,7 +99,6 @@ export class ClusterApplier implements LinkHandlers {
     const { service, peers, seat } = this.deps;
     const messages = await this.deps.store.messagesByIds(ids);
     for (const message of messages) {
-      this.deps.metrics.arrivedFromPeer(message.createdAt);
       try {
         await seat.elsewhere.committed(message);
       } catch (error) {
