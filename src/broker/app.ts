@@ -28,6 +28,8 @@ import { toDuoError } from './errors.ts';
 import { clientErrorHandler, frameworkErrors, sendError } from './error-replies.ts';
 import { createGuard } from './guard.ts';
 import type { OwnerAuth } from './owner.ts';
+import { BrokerMetrics } from './metrics.ts';
+import { registerMetricsRoute } from './metrics-route.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RestAuth } from './rest-auth.ts';
 import { registerRoutes } from './routes.ts';
@@ -96,10 +98,13 @@ async function shutDown(started: Started): Promise<void> {
 
 async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: Started): Promise<Broker> {
   const { database } = started;
+  const metrics = new BrokerMetrics();
   // The guard tells the join token from the owner's, which the human seat knows; the seat is made
   // after the app (whose construction needs the guard), and before any request can arrive.
   const owner: { auth?: Pick<OwnerAuth, 'credential'> } = {};
-  const guard = createGuard(config, { credential: (request) => owner.auth?.credential(request) });
+  const guard = createGuard(config, { credential: (request) => owner.auth?.credential(request) }, () =>
+    metrics.authFailure('join_token'),
+  );
   const app = (started.app = Fastify({
     logger: {
       level: config.logLevel,
@@ -124,10 +129,15 @@ async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: S
   const store = new Store(database.db, database.dialect);
   // Other brokers may share a PostgreSQL database (team mode); on SQLite there are none.
   const peers = new Peers(database.postgres !== undefined, store, app.log);
-  const seat = (started.seat = await createHumanSeat(config, database, clock, app.log, peers));
+  const seat = (started.seat = await createHumanSeat(config, database, clock, app.log, peers, metrics));
   owner.auth = seat.owner;
-  const service = (started.service = new BrokerService(store, clock, app.log, peers, seat.hooks));
+  const service = (started.service = new BrokerService(store, clock, app.log, peers, metrics, seat.hooks));
   seat.useMembership((conversationId) => service.membership.members(conversationId));
+  metrics.watch({
+    sessions: () => service.sessions.size,
+    longPolls: () => service.longPoll.open,
+    watchers: () => seat.hub.size,
+  });
   const limiter = new RateLimiter(config.rateLimit, config.rateBurst);
   // Failed authentications per client address, REST and WebSocket alike: a separate, small budget.
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
@@ -144,6 +154,7 @@ async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: S
       peers,
       seat,
       limiters: { requests: limiter, auth: authFailures },
+      metrics,
       log: app.log,
     }));
   await service.start();
@@ -215,10 +226,11 @@ async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: S
   await app.register(async (scope) => {
     await registerRoutes(scope, {
       service,
-      rest: new RestAuth(service.auth, limiter, authFailures),
+      rest: new RestAuth(service.auth, limiter, authFailures, metrics),
       owner: seat.owner,
       maxListenSeconds: config.maxListenSeconds,
       startedAt: Date.now(),
+      metrics,
     });
     await registerWebSocket(scope, {
       service,
@@ -226,7 +238,9 @@ async function assembleBroker(config: BrokerConfig, deps: BrokerDeps, started: S
       authFailures,
       heartbeatMs: config.heartbeatMs,
       helloTimeoutMs: config.helloTimeoutMs,
+      metrics,
     });
+    await registerMetricsRoute(scope, { config, metrics, limiter, authFailures });
     await seat.register(scope, { service, limiter, authFailures });
   });
 

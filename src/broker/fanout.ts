@@ -7,6 +7,7 @@
 import type { Message } from '../shared/protocol.ts';
 import type { ServiceHooks } from './hooks.ts';
 import type { Membership } from './membership.ts';
+import type { BrokerMetrics } from './metrics.ts';
 import type { OfflineNotices } from './offline-notice.ts';
 import type { Presence } from './presence.ts';
 import type { SessionRegistry } from './sessions.ts';
@@ -19,6 +20,8 @@ export class Fanout {
     private readonly wakeups: Wakeups,
     private readonly presence: Pick<Presence, 'isOnline'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
+    /** Times each message from here to its push into a session. */
+    private readonly metrics: Pick<BrokerMetrics, 'committed'>,
     private readonly hooks: Pick<ServiceHooks, 'committed' | 'cursorMoved' | 'pushed'> = {},
   ) {}
 
@@ -51,6 +54,7 @@ export class Fanout {
    * keeps the offline notices of its recipients.
    */
   publish(message: Message, elsewhere = false, inOrder = true): void {
+    this.metrics.committed(message.id);
     this.hooks.committed?.(message, inOrder);
     for (const recipient of this.membership.members(message.conversationId)) {
       if (recipient === message.from) continue;

@@ -17,6 +17,8 @@ import type { OwnerAuth } from './owner.ts';
 export function createGuard(
   config: BrokerConfig,
   credentials: Pick<OwnerAuth, 'credential'>,
+  /** Called for each request refused for a missing or wrong access token. */
+  onRefused: () => void = () => {},
 ): (request: FastifyRequest) => void {
   const hosts = new Set([
     'localhost',
@@ -64,9 +66,13 @@ export function createGuard(
     // from a foreign host are refused as misdirected, like every other request of theirs.
     if (headerBytes(request) > MAX_HEADER_BYTES) throw new DuoError('headers_too_large');
     // Console routes check the session cookie or the owner token themselves: a browser cannot
-    // add the header to a page load or a WebSocket.
-    if (config.token && request.url !== '/health' && !isConsolePath(request.url)) {
-      if (credentials.credential(request) === undefined) throw new DuoError('token_required');
+    // add the header to a page load or a WebSocket. /metrics has a token of its own, so that a
+    // scraper never holds the join token.
+    if (config.token && request.url !== '/health' && request.url !== '/metrics' && !isConsolePath(request.url)) {
+      if (credentials.credential(request) === undefined) {
+        onRefused();
+        throw new DuoError('token_required');
+      }
     }
   };
 }

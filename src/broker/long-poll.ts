@@ -38,12 +38,14 @@ export interface ListenOptions {
 export class LongPoll {
   private readonly claims = new Claims();
   private readonly slots = new PollSlots(MAX_LONG_POLLS_PER_PARTNER);
+  /** REST listens in progress, of every partner. */
+  private waiting = 0;
 
   constructor(
     private readonly store: Store,
     private readonly membership: Membership,
     private readonly wakeups: Wakeups,
-    private readonly presence: Pick<Presence, 'holdForLongPoll'>,
+    private readonly presence: Pick<Presence, 'holdOnline'>,
     private readonly writes: Pick<Writes, 'ack'>,
   ) {}
 
@@ -57,7 +59,8 @@ export class LongPoll {
     // Ends early when the request goes away, or when a newer listen of this partner needs the slot.
     const slot = this.slots.take(partnerId);
     const ended = eitherSignal(slot.signal, options.signal);
-    const release = options.peek ? undefined : this.presence.holdForLongPoll(partnerId);
+    const release = options.peek ? undefined : this.presence.holdOnline(partnerId);
+    this.waiting++;
     try {
       for (;;) {
         // Arm the wake-up before reading, so a message committed in between is not missed.
@@ -77,6 +80,7 @@ export class LongPoll {
         if (ended.signal.aborted) return { messages: [] };
       }
     } finally {
+      this.waiting--;
       release?.();
       ended.dispose();
       slot.release();
@@ -102,6 +106,11 @@ export class LongPoll {
         }),
       ),
     );
+  }
+
+  /** REST listens open right now, of every partner. */
+  get open(): number {
+    return this.waiting;
   }
 
   /** REST listens open for `partnerId` right now. */

@@ -20,7 +20,11 @@ export class OwnerAuth {
   private readonly ownerToken: () => string | undefined;
   private readonly joinToken: Buffer | undefined;
 
-  constructor(config: Pick<BrokerConfig, 'ownerTokenPath' | 'token' | 'ownerToken'>) {
+  constructor(
+    config: Pick<BrokerConfig, 'ownerTokenPath' | 'token' | 'ownerToken'>,
+    /** Called for each request `require` refuses. */
+    private readonly onRefused: () => void = () => {},
+  ) {
     this.ownerToken = ownerTokenSource(config);
     this.joinToken = config.token === undefined ? undefined : Buffer.from(config.token);
   }
@@ -46,6 +50,7 @@ export class OwnerAuth {
   require(request: FastifyRequest): void {
     const credential = this.credential(request);
     if (credential === 'owner') return;
+    this.onRefused();
     throw credential === 'join' ? joinIsNotOwner() : ownerRequired();
   }
 }

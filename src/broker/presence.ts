@@ -1,7 +1,7 @@
 /**
  * Who is online, and telling others when that changes. A partner is online while it has a live
  * WebSocket session or a REST long-poll that will consume (a peek only reads, so it does not
- * count). Everyone who shares a conversation with a partner gets a presence frame when it comes
+ * count); a human is online while a console of theirs has its watch stream open. Everyone who shares a conversation with a partner gets a presence frame when it comes
  * or goes, or changes its status. With other brokers on the same database, a partner is also
  * online while one of them says so; each broker tells its own contacts' sessions.
  */
@@ -21,8 +21,8 @@ export interface PartnerSettings {
 }
 
 export class Presence {
-  /** Long-polls in progress per partner. */
-  private readonly longPolls = new Map<string, number>();
+  /** Per partner, what keeps it online besides a session: long-polls, console watch streams. */
+  private readonly keptOnline = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -38,36 +38,39 @@ export class Presence {
   }
 
   private isOnlineHere(partnerId: string): boolean {
-    return this.sessions.has(partnerId) || this.longPolls.has(partnerId);
+    return this.sessions.has(partnerId) || this.keptOnline.has(partnerId);
   }
 
-  /** Counts a REST long-poll as presence until the returned function is called. */
-  holdForLongPoll(partnerId: string): () => void {
-    const count = (this.longPolls.get(partnerId) ?? 0) + 1;
-    this.longPolls.set(partnerId, count);
+  /**
+   * Counts a REST long-poll (or a human's open console) as presence until the returned function
+   * is called.
+   */
+  holdOnline(partnerId: string): () => void {
+    const count = (this.keptOnline.get(partnerId) ?? 0) + 1;
+    this.keptOnline.set(partnerId, count);
     if (count === 1 && !this.sessions.has(partnerId)) void this.announce(partnerId, true);
     return () => {
-      const left = (this.longPolls.get(partnerId) ?? 1) - 1;
+      const left = (this.keptOnline.get(partnerId) ?? 1) - 1;
       if (left > 0) {
-        this.longPolls.set(partnerId, left);
+        this.keptOnline.set(partnerId, left);
         return;
       }
-      this.longPolls.delete(partnerId);
+      this.keptOnline.delete(partnerId);
       if (this.sessions.has(partnerId)) return;
       void this.announce(partnerId, false);
       this.store.updatePartner(partnerId, { last_seen: isoNow(this.clock) }).catch(() => {});
     };
   }
 
-  /** A session opened; unless it replaced another one or a long-poll already counted, say so. */
+  /** A session opened; unless it replaced another one or something else already kept it online, say so. */
   sessionOpened(partner: PartnerRow, replacedAnother: boolean): void {
-    if (replacedAnother || this.longPolls.has(partner.id)) return;
+    if (replacedAnother || this.keptOnline.has(partner.id)) return;
     this.broadcast(partner.id, true, partner.status);
   }
 
-  /** The partner's session ended; unless a long-poll keeps it online, say so. */
+  /** The partner's session ended; unless a long-poll or console keeps it online, say so. */
   sessionEnded(partnerId: string): void {
-    if (!this.longPolls.has(partnerId)) void this.announce(partnerId, false);
+    if (!this.keptOnline.has(partnerId)) void this.announce(partnerId, false);
   }
 
   /**

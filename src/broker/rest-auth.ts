@@ -8,6 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import { DuoError } from '../shared/errors.ts';
 import type { Auth } from './auth.ts';
+import type { BrokerMetrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 export function bearerSecret(request: FastifyRequest): string | undefined {
@@ -31,15 +32,20 @@ export class RestAuth {
     private readonly limiter: RateLimiter,
     /** Failed authentications, keyed by client address (shared with WebSocket hellos). */
     private readonly failures: RateLimiter,
+    private readonly metrics: Pick<BrokerMetrics, 'authFailure'>,
   ) {}
 
   /** onRequest hook of the routes that act as a partner: the secret, then the partner's rate. */
   readonly authenticate = async (request: FastifyRequest): Promise<void> => {
     let partnerId: string;
+    const secret = bearerSecret(request);
     try {
-      partnerId = (await this.auth.authenticate(bearerSecret(request))).id;
+      partnerId = (await this.auth.authenticate(secret)).id;
     } catch (error) {
-      if (error instanceof DuoError && error.code === 'unauthorized') this.countFailure(request.ip);
+      if (error instanceof DuoError && error.code === 'unauthorized') {
+        this.metrics.authFailure(secret === undefined ? 'missing_secret' : 'wrong_secret');
+        this.countFailure(request.ip);
+      }
       throw error;
     }
     throttle(this.limiter, `partner:${partnerId}`);

@@ -29,6 +29,7 @@ import {
 import { VERSION } from '../shared/version.ts';
 import { acceptOldDirectId, acceptOldDirectIdIn, parseInput } from './input.ts';
 import { decodeCursor, encodeCursor } from '../shared/listen-cursor.ts';
+import type { BrokerMetrics } from './metrics.ts';
 import type { OwnerAuth } from './owner.ts';
 import { bearerSecret, type RestAuth } from './rest-auth.ts';
 import type { BrokerService } from './service.ts';
@@ -40,6 +41,7 @@ export interface RouteDeps {
   owner: Pick<OwnerAuth, 'credential'>;
   maxListenSeconds: number;
   startedAt: number;
+  metrics: Pick<BrokerMetrics, 'stored' | 'authFailure'>;
 }
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
@@ -77,7 +79,13 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   app.post('/register', { onRequest: rest.limitAddress }, async (request) => {
     const body = parseInput(RegisterBody, request.body, 'registration');
-    return service.auth.register(body, bearerSecret(request), deps.owner.credential(request) !== undefined);
+    try {
+      return await service.auth.register(body, bearerSecret(request), deps.owner.credential(request) !== undefined);
+    } catch (error) {
+      // A new id without the owner (or join) token.
+      if (error instanceof DuoError && error.code === 'token_required') deps.metrics.authFailure('owner_token');
+      throw error;
+    }
   });
 
   app.post('/unregister', asPartner, async (request) => {
@@ -95,7 +103,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   app.post('/talk', asPartner, async (request) => {
     const id = caller(request);
-    return service.writes.talk(id, parseInput(TalkBody, acceptOldDirectIdIn(request.body, id), 'message'));
+    const reply = await service.writes.talk(id, parseInput(TalkBody, acceptOldDirectIdIn(request.body, id), 'message'));
+    if (!reply.duplicate) deps.metrics.stored('rest');
+    return reply;
   });
 
   app.get('/listen/:partnerId', asPartner, async (request, reply) => {

@@ -18,6 +18,7 @@ import { Presence } from './presence.ts';
 import { SessionLifecycle } from './session-lifecycle.ts';
 import { SessionRegistry } from './sessions.ts';
 import type { Peers } from './cluster/peers.ts';
+import type { BrokerMetrics } from './metrics.ts';
 import type { Store } from './store.ts';
 import { Wakeups } from './wakeups.ts';
 import { Writes } from './writes.ts';
@@ -56,6 +57,8 @@ export class BrokerService {
     log: Logger,
     /** The other brokers of the database (none on SQLite). */
     peers: Peers,
+    /** Commit and delivery timings. */
+    metrics: Pick<BrokerMetrics, 'commitTimer' | 'committed' | 'pushed'>,
     hooks: ServiceHooks = {},
   ) {
     const { sessions, wakeups } = this;
@@ -63,11 +66,29 @@ export class BrokerService {
     this.auth = new Auth(store, clock);
     this.presence = new Presence(store, clock, sessions, membership, peers, hooks);
     this.notices = new OfflineNotices(store, this.presence, log);
-    const fanout = (this.fanout = new Fanout(membership, sessions, wakeups, this.presence, this.notices, hooks));
-    this.writes = new Writes(store, clock, membership, fanout, this.notices, peers, hooks);
+    const fanout = (this.fanout = new Fanout(
+      membership,
+      sessions,
+      wakeups,
+      this.presence,
+      this.notices,
+      metrics,
+      hooks,
+    ));
+    this.writes = new Writes(store, clock, membership, fanout, this.notices, peers, metrics, hooks);
     this.longPoll = new LongPoll(store, membership, wakeups, this.presence, this.writes);
     this.conversations = new Conversations(store, clock, membership, this.notices, peers, hooks);
-    this.lifecycle = new SessionLifecycle(store, clock, sessions, this.presence, this.notices, this.writes, peers, log);
+    this.lifecycle = new SessionLifecycle(
+      store,
+      clock,
+      sessions,
+      this.presence,
+      this.notices,
+      this.writes,
+      peers,
+      metrics,
+      log,
+    );
   }
 
   /** Loads who is in which conversation; call once before serving. */

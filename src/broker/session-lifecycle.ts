@@ -7,6 +7,7 @@ import type { Logger } from '../shared/log.ts';
 import { CloseCode } from '../shared/protocol.ts';
 import { isoNow, type Clock } from './clock.ts';
 import type { Peers } from './cluster/peers.ts';
+import type { BrokerMetrics } from './metrics.ts';
 import type { OfflineNotices } from './offline-notice.ts';
 import type { Presence } from './presence.ts';
 import type { PartnerRow } from './schema.ts';
@@ -23,6 +24,7 @@ export class SessionLifecycle {
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
     private readonly writes: Pick<Writes, 'recordPushed'>,
     private readonly peers: Pick<Peers, 'publish'>,
+    private readonly metrics: Pick<BrokerMetrics, 'pushed'>,
     private readonly log: Logger,
   ) {}
 
@@ -36,6 +38,7 @@ export class SessionLifecycle {
       (partnerId, afterId, limit) => this.store.unreadFor(partnerId, { afterId, limit }),
       (partnerId, upTo) => this.writes.recordPushed(partnerId, upTo),
       (error) => this.log.error({ err: error, partnerId: partner.id }, 'replay failed'),
+      (messageId) => this.metrics.pushed(messageId),
     );
     const previous = this.sessions.attach(session);
     if (previous) session.inherit(previous);

@@ -50,6 +50,8 @@ export class Session {
     private readonly readUnread: UnreadReader,
     private readonly recordPushed: PushRecorder,
     private readonly onError: (error: unknown) => void,
+    /** Told of every message pushed on this socket (delivery timing). */
+    private readonly onPushed: (messageId: number) => void = () => {},
   ) {
     this.sentUpTo = since;
     this.pushedUpTo = pushedUpTo;
@@ -197,6 +199,7 @@ export class Session {
   private push(message: Message): void {
     const flagged = message.id <= this.pushedBefore ? { ...message, redelivered: true as const } : message;
     this.send({ type: 'message', message: flagged });
+    this.onPushed(message.id);
     this.sentUpTo = message.id;
     if (message.id > this.pushedUpTo) this.pushedUpTo = message.id;
   }
@@ -211,6 +214,11 @@ export class SessionRegistry {
 
   has(partnerId: string): boolean {
     return this.sessions.has(partnerId);
+  }
+
+  /** Live sessions (one per partner at most). */
+  get size(): number {
+    return this.sessions.size;
   }
 
   all(): IterableIterator<Session> {

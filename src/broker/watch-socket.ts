@@ -30,12 +30,22 @@ export interface WatchDeps {
   heartbeatMs: number;
   loopGuard: LoopGuardSetting;
   /**
-   * Throws unless the request carries the owner token or a console session; returns the
-   * session's id (its token hash) for a console watcher, so logging out can close its sockets.
+   * Throws unless the request carries the owner token or a console session; returns the console
+   * session of a console watcher (undefined for the owner token).
    */
-  authorize(request: FastifyRequest): Promise<string | undefined>;
+  authorize(request: FastifyRequest): Promise<ConsoleViewer | undefined>;
+  /** Counts the human as online until the returned function is called. */
+  keepOnline(partnerId: string): () => void;
   newestMessageId(): Promise<number>;
   messagesAfter(afterId: number, limit: number): Promise<Message[]>;
+}
+
+/** Who watches from a console. */
+export interface ConsoleViewer {
+  /** The console session's id (its token hash): logging out closes its sockets. */
+  sessionId: string;
+  /** The human logged in: online while one of its consoles watches. */
+  partnerId: string;
 }
 
 export interface WatchSockets {
@@ -45,7 +55,7 @@ export interface WatchSockets {
 
 export async function registerWatch(app: FastifyInstance, deps: WatchDeps): Promise<WatchSockets> {
   const alive = new Map<WebSocket, boolean>();
-  const sessionOf = new WeakMap<FastifyRequest, string>();
+  const viewerOf = new WeakMap<FastifyRequest, ConsoleViewer>();
   const bySession = new Map<string, Set<WebSocket>>();
   const heartbeat = setInterval(() => {
     for (const [socket, answered] of alive) {
@@ -69,8 +79,8 @@ export async function registerWatch(app: FastifyInstance, deps: WatchDeps): Prom
     // Checked before the upgrade, so a refused watcher gets an HTTP error with the usual envelope.
     preValidation: async (request) => {
       parseInput(WatchQuery, request.query, 'watch query');
-      const sessionId = await deps.authorize(request);
-      if (sessionId !== undefined) sessionOf.set(request, sessionId);
+      const viewer = await deps.authorize(request);
+      if (viewer !== undefined) viewerOf.set(request, viewer);
     },
     handler: async () => {
       throw new DuoError('bad_request', 'This endpoint speaks WebSocket only: connect to ws://<broker>/watch.');
@@ -81,9 +91,12 @@ export async function registerWatch(app: FastifyInstance, deps: WatchDeps): Prom
         request.log.warn({ err: error }, 'watch replay failed'),
       );
       const remove = deps.hub.add(session);
-      const sessionId = sessionOf.get(request);
+      const viewer = viewerOf.get(request);
+      const sessionId = viewer?.sessionId;
       const sockets = sessionId === undefined ? undefined : (bySession.get(sessionId) ?? new Set<WebSocket>());
       if (sessionId !== undefined && sockets) bySession.set(sessionId, sockets.add(socket));
+      // A console that is open shows its human online to the agents; `duo tail` (the owner token) does not.
+      const leave = viewer === undefined ? undefined : deps.keepOnline(viewer.partnerId);
       alive.set(socket, true);
       socket.on('pong', () => alive.set(socket, true));
       socket.on('message', () => alive.set(socket, true));
@@ -93,6 +106,7 @@ export async function registerWatch(app: FastifyInstance, deps: WatchDeps): Prom
         sockets?.delete(socket);
         if (sessionId !== undefined && sockets?.size === 0) bySession.delete(sessionId);
         remove();
+        leave?.();
         session.ended();
       });
       deps.newestMessageId().then(

@@ -18,6 +18,7 @@ import type { ServiceHooks } from './hooks.ts';
 import { MESSAGE_IDS_PER_EVENT } from './cluster/events.ts';
 import type { Peers } from './cluster/peers.ts';
 import type { Membership } from './membership.ts';
+import type { BrokerMetrics } from './metrics.ts';
 import type { OfflineNotices } from './offline-notice.ts';
 import { toMessage, type Store } from './store.ts';
 
@@ -55,6 +56,7 @@ export class Writes {
     private readonly fanout: Pick<Fanout, 'publish' | 'livePushes' | 'recorded' | 'read'>,
     private readonly notices: Pick<OfflineNotices, 'schedule'>,
     private readonly peers: Pick<Peers, 'inTransaction' | 'enabled' | 'caughtUpWith' | 'handedOwn'>,
+    private readonly metrics: Pick<BrokerMetrics, 'commitTimer'>,
     private readonly hooks: Pick<ServiceHooks, 'beforeTalk'> = {},
   ) {
     this.batcher = new Batcher((items) => this.commit(items), WRITE_BATCH_MAX);
@@ -106,6 +108,7 @@ export class Writes {
     // Only sends store messages: a batch of acks and push records need not look at what other
     // brokers stored.
     const sends = items.some((item) => item.kind === 'talk');
+    const committed = this.metrics.commitTimer();
     try {
       staged = await this.store.transaction(async (tx) => {
         const out: Array<BatchOutcome<Written>> = [];
@@ -134,6 +137,7 @@ export class Writes {
     } catch (error) {
       throw storageError(error);
     }
+    committed();
     for (const [conversationId, pair] of createdDirect)
       for (const member of pair) this.membership.add(conversationId, member);
     this.fanout.recorded(pushed);

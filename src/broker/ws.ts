@@ -20,6 +20,7 @@ import { toDuoError } from './errors.ts';
 import { FrameBudget, refNearStart } from './frame-budget.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { acceptOldDirectIdIn } from './input.ts';
+import type { BrokerMetrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { BrokerService } from './service.ts';
 import type { Session } from './sessions.ts';
@@ -31,6 +32,7 @@ export interface WsDeps {
   authFailures: RateLimiter;
   heartbeatMs: number;
   helloTimeoutMs: number;
+  metrics: Pick<BrokerMetrics, 'stored' | 'authFailure'>;
 }
 
 type AckFrame = Extract<ClientFrame, { type: 'ack' }>;
@@ -226,6 +228,8 @@ class SocketHandler {
       this.socket.close(CloseCode.tryAgainLater, 'hello failed; retry');
       return;
     }
+    // A hello always carries a secret (its schema requires one): this one is wrong.
+    this.deps.metrics.authFailure('wrong_secret');
     const wait = this.deps.authFailures.take(this.address);
     if (wait === 0) {
       this.fail(error);
@@ -244,7 +248,10 @@ class SocketHandler {
     const { ref, content, to, conversationId, clientMsgId } = frame;
     this.deps.service.writes
       .talk(session.partnerId, { content, to, conversationId, clientMsgId })
-      .then((reply) => this.send({ type: 'sent', ...withRef(ref), ...reply }))
+      .then((reply) => {
+        if (!reply.duplicate) this.deps.metrics.stored('ws');
+        this.send({ type: 'sent', ...withRef(ref), ...reply });
+      })
       .catch((error: unknown) => this.fail(error, ref));
   }
 

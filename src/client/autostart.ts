@@ -58,6 +58,11 @@ export function autostartDisabled(env: Env): boolean {
   return /^(0|false|no|off)$/i.test(env.DUO_AUTOSTART?.trim() ?? '');
 }
 
+/** Whether a partner or command that finds no broker at `brokerUrl` starts one itself. */
+export function autostarts(brokerUrl: string, env: Env): boolean {
+  return !autostartDisabled(env) && splitBrokerUrls(brokerUrl).length === 1 && loopbackTarget(brokerUrl) !== undefined;
+}
+
 /**
  * Makes sure a broker answers at `brokerUrl`, starting one when it may. Resolves with what it
  * found or did; rejects with a DuoError that says what to do when the broker it started does

@@ -71,6 +71,8 @@ export const BrokerConfig = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   dbPath: z.string().min(1),
   token: z.string().min(16, 'DUO_TOKEN must be at least 16 characters').optional(),
+  /** Bearer token for GET /metrics on a broker bound beyond loopback (loopback needs none). */
+  metricsToken: z.string().min(16, 'DUO_METRICS_TOKEN must be at least 16 characters').optional(),
   /** Origins (scheme://host:port) allowed to call the broker; none by default. */
   allowedOrigins: list.default([]),
   /** Extra host names the broker answers to, besides loopback names and its bind address. */
@@ -112,6 +114,7 @@ export function brokerConfigFromEnv(
     host: env.BROKER_HOST,
     dbPath: env.DUO_DB || defaultDbPath(env),
     token: env.DUO_TOKEN || undefined,
+    metricsToken: env.DUO_METRICS_TOKEN || undefined,
     allowedOrigins: env.DUO_ALLOWED_ORIGINS,
     allowedHosts: env.DUO_ALLOWED_HOSTS,
     rateLimit: env.DUO_RATE_LIMIT,
@@ -156,6 +159,12 @@ export function checkBrokerConfig(config: BrokerConfig): BrokerConfig {
     throw new DuoError(
       'bad_request',
       'DUO_OWNER_TOKEN and DUO_TOKEN are the same: every agent carries DUO_TOKEN, so it would make every agent an owner. Give the owner token its own long random value.',
+    );
+  }
+  if (config.metricsToken !== undefined && [config.token, config.ownerToken].includes(config.metricsToken)) {
+    throw new DuoError(
+      'bad_request',
+      'DUO_METRICS_TOKEN must differ from DUO_TOKEN and the owner token: whoever scrapes metrics must not be able to read or send messages. Choose another long random string.',
     );
   }
   if (isLoopbackHost(config.host)) return config;

@@ -6,8 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, startBrokerProcess } from '../helpers/broker.ts';
+import { freePort, startBroker, startBrokerProcess } from '../helpers/broker.ts';
 import { cliHome, runDuo } from '../helpers/cli.ts';
+import { register, talk } from '../helpers/clients.ts';
 
 describe('duo broker status and stop', () => {
   it('says when no broker answers, and stop has nothing to do', async () => {
@@ -42,6 +43,42 @@ describe('duo broker status and stop', () => {
     expect(stop.stdout).toBe(`Stopped the Duo broker (pid ${broker.child.pid}).\n`);
     expect(await exited).toBe(0);
     expect((await runDuo(['broker', 'status'], { env, cwd: h.home })).code).toBe(1);
+  });
+
+  it('prints the main figures of GET /metrics, with the metrics token beyond loopback', async () => {
+    const broker = await startBroker();
+    const remote = await startBroker({
+      host: '0.0.0.0',
+      token: 'an-access-token-of-32-characters',
+      allowPlainHttp: true,
+      metricsToken: 'a-metrics-token-of-32-characters',
+    });
+    try {
+      const alice = await register(broker.url, 'alice');
+      await register(broker.url, 'bob');
+      for (let i = 0; i < 3; i++)
+        expect((await talk(broker.url, alice, { to: 'bob', content: `m${i}` })).status).toBe(200);
+      const h = cliHome(broker.url);
+      const status = await runDuo(['broker', 'status'], { env: h.env, cwd: h.home });
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toContain('  Messages: 3 stored since start (WebSocket 0, REST 3, console 0)\n');
+      expect(status.stdout).toContain('  Open now: 0 sessions, 0 long-polls, 0 watchers\n');
+      expect(status.stdout).toContain('  Loop-guard holds: 0; failed authentications: 0\n');
+
+      const far = cliHome(remote.url);
+      const refused = await runDuo(['broker', 'status'], { env: far.env, cwd: far.home });
+      expect(refused.code).toBe(0);
+      expect(refused.stdout).toContain(
+        '  Metrics: GET /metrics needs "Authorization: Bearer <DUO_METRICS_TOKEN>" (the metrics token the broker was started with).\n',
+      );
+      const shown = await runDuo(['broker', 'status', '--metrics-token', 'a-metrics-token-of-32-characters'], {
+        env: far.env,
+        cwd: far.home,
+      });
+      expect(shown.stdout).toContain('  Messages: 0 stored since start');
+    } finally {
+      await Promise.all([broker.close(), remote.close()]);
+    }
   });
 
   it('never signals a process that holds the lock but is not a broker', async () => {

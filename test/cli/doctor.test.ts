@@ -26,6 +26,27 @@ describe('duo doctor', () => {
     expect(run.stdout).toMatch(/problems? to fix/);
   });
 
+  it('with autostart on, a loopback broker that is not running yet is normal: the first partner starts one', async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const h = cliHome(down);
+    delete h.env.DUO_AUTOSTART;
+    const run = await runDuo(['doctor'], { env: h.env, cwd: h.project('alice') });
+    expect(run.stdout).toContain(`✓ No broker yet at ${down}; the first partner starts one (or \`duo broker\`).`);
+    expect(run.stdout).not.toMatch(/not reachable/);
+    // Doctor only looks: it starts no broker itself.
+    expect(
+      await fetch(`${down}/health`).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
+    // What is broken is the setup of this fresh home, not the broker.
+    expect(run.stdout.split('\n').filter((line) => line.startsWith('✗'))).toEqual([
+      expect.stringMatching(/^✗ No secret stored for partner "alice"/),
+      expect.stringMatching(/^✗ Claude Code does not run the duo partner/),
+    ]);
+  });
+
   it('passes once the broker runs, the partner is registered and Claude Code is set up', async () => {
     const h = cliHome(broker.url);
     const project = h.project('alice');

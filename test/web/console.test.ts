@@ -97,6 +97,31 @@ describe('the web console', () => {
     },
   );
 
+  browserIt(
+    'shows nothing of a conversation until one is chosen, and the human online to agents while the console is open',
+    async () => {
+      await bob.call('talk', { message: 'Ada, a question about the login form.', to: 'ada' });
+      const adaOnline = async () => /^🟢 ada\b/m.test((await alice.call('list_partners')).text);
+      const { context, page } = await loggedIn();
+      await page.getByText('Choose a conversation').waitFor();
+      for (const selector of ['.hold-banner', '.more.older', '.composer', '.compose textarea'])
+        expect(await page.locator(selector).isVisible(), selector).toBe(false);
+      // An agent sees the human at the console.
+      await expect.poll(adaOnline, { timeout: 5_000 }).toBe(true);
+
+      await conversationRow(page, 'direct:ada:bob').locator('button').click();
+      await page.locator('.message .text').filter({ hasText: 'a question about the login form' }).waitFor();
+      expect(await page.locator('.compose textarea').isVisible()).toBe(true);
+      // Not held, and no older page: neither the hold strip nor the paging button.
+      expect(await page.locator('.hold-banner').isVisible()).toBe(false);
+      expect(await page.locator('.more.older').isVisible()).toBe(false);
+
+      // Closing the console leaves the human offline.
+      await context.close();
+      await expect.poll(adaOnline, { timeout: 5_000 }).toBe(false);
+    },
+  );
+
   browserIt('sends as the human to a real partner, and shows its answer within a second', async () => {
     const { context, page } = await loggedIn();
     await page.locator('.partner[data-id="alice"] button').click();

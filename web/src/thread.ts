@@ -60,6 +60,8 @@ export class Thread {
     this.newest = 0;
     this.receipts.reset(conversation.id);
     replace(this.list);
+    // Shown once the first page says there is more.
+    this.older.hidden = true;
     this.renderHeader();
     this.renderComposer();
     try {
@@ -86,6 +88,7 @@ export class Thread {
     this.older.hidden = true;
     replace(this.header, h('h2', { text: `New message to ${partnerId}` }));
     replace(this.banner);
+    this.banner.hidden = true;
     this.renderComposer();
   }
 
@@ -119,12 +122,16 @@ export class Thread {
     this.receipts.pushed(frame);
   }
 
+  /** No conversation chosen: nothing of one shows (no hold strip, no paging, no composer). */
   private empty(): void {
-    replace(this.header, h('h2', { text: 'Choose a conversation' }));
     replace(
-      this.composer,
+      this.header,
+      h('h2', { text: 'Choose a conversation' }),
       h('p', { class: 'hint', text: 'Pick a conversation on the left, or message a partner to start one.' }),
     );
+    this.banner.hidden = true;
+    this.older.hidden = true;
+    this.composer.hidden = true;
   }
 
   private append(message: Message | HistoryMessage): void {
@@ -235,7 +242,9 @@ export class Thread {
   }
 
   private renderComposer(): void {
-    if (this.target) replace(this.composer, ...composer(this.host, this.target));
+    if (!this.target) return;
+    replace(this.composer, ...composer(this.host, this.target));
+    this.composer.hidden = false;
   }
 
   private markReadSoon(): void {

@@ -7,6 +7,7 @@
 import { CloseCode } from '../../shared/protocol.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { HumanSeat } from '../console/index.ts';
+import type { BrokerMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import type { BrokerService } from '../service.ts';
 import type { Store } from '../store.ts';
@@ -20,6 +21,7 @@ export interface ApplyDeps {
   peers: Peers;
   seat: Pick<HumanSeat, 'elsewhere'>;
   limiters: Record<'requests' | 'auth', RateLimiter>;
+  metrics: Pick<BrokerMetrics, 'heardFromPeer' | 'watchTeam'>;
   log: Logger;
 }
 
@@ -40,6 +42,7 @@ export class ClusterApplier implements LinkHandlers {
       }
       return;
     }
+    this.deps.metrics.heardFromPeer(peers.now() - event.at);
     switch (event.t) {
       case 'msg':
         try {

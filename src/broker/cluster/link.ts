@@ -63,6 +63,11 @@ export class ClusterLink {
     this.replayGuard = new ReplayGuard(() => peers.now());
   }
 
+  /** The other brokers heard from lately (each beats every few seconds). */
+  get peerCount(): number {
+    return this.heard.size;
+  }
+
   /** Listens, says hello to the others and starts beating. Fails if the database cannot be reached. */
   async start(): Promise<void> {
     await this.connect();

@@ -20,6 +20,7 @@ export interface Team {
 export async function joinTeam(deps: TeamDeps): Promise<Team> {
   deps.peers.useKey(await deps.store.clusterKey());
   const link = new ClusterLink(deps.url, deps.peers, new ClusterApplier(deps), deps.log);
+  deps.metrics.watchTeam(() => link.peerCount);
   await link.start();
   try {
     // Everything stored before this broker listened is in the store for its sessions to replay.

@@ -14,10 +14,12 @@ import type { OpenedDatabase } from '../db.ts';
 import { LoopGuard } from '../loop-guard.ts';
 import { DuoError } from '../../shared/errors.ts';
 import { joinIsNotOwner, OwnerAuth } from '../owner.ts';
+import { OWNER_TOKEN_HEADER } from '../../shared/owner-token.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { throttle } from '../rest-auth.ts';
 import type { Clock } from '../clock.ts';
 import type { ServiceHooks } from '../hooks.ts';
+import type { BrokerMetrics } from '../metrics.ts';
 import type { BrokerService } from '../service.ts';
 import { Store } from '../store.ts';
 import { WatchHub } from '../watch-hub.ts';
@@ -64,10 +66,11 @@ export async function createHumanSeat(
   clock: Clock,
   log: Logger,
   peers: Pick<Peers, 'publish'>,
+  metrics: Pick<BrokerMetrics, 'authFailure' | 'held' | 'stored'>,
 ): Promise<HumanSeat> {
   const store = new ConsoleStore(database.db.withTables<ConsoleTables>());
   const now = () => clock.now();
-  const owner = new OwnerAuth(config);
+  const owner = new OwnerAuth(config, () => metrics.authFailure('owner_token'));
   const humans = new Humans(store, now);
   await humans.load();
   const logins = new Logins(store, now, config.tlsCert !== undefined);
@@ -75,6 +78,7 @@ export async function createHumanSeat(
 
   const guard = new LoopGuard(config.loopGuard, now, {
     held(hold) {
+      metrics.held();
       hub.held(hold);
       peers.publish({ t: 'hold', hold });
       store
@@ -164,10 +168,12 @@ export async function createHumanSeat(
           const credential = owner.credential(request);
           if (credential === 'owner') return undefined;
           const session = await logins.session(request);
-          if (session) return session.tokenHash;
+          if (session) return { sessionId: session.tokenHash, partnerId: session.partnerId };
+          metrics.authFailure(credential === undefined && !hasOwnerHeader(request) ? 'console_session' : 'owner_token');
           failed(request);
           throw credential === 'join' ? joinIsNotOwner() : watchRefused();
         },
+        keepOnline: (partnerId) => service.presence.holdOnline(partnerId),
         newestMessageId: () => messages.maxMessageId(),
         messagesAfter: async (afterId, limit) =>
           (await store.messagesAfter(afterId, limit)).map((r) => ({
@@ -192,6 +198,7 @@ export async function createHumanSeat(
         store,
         messages,
         loopGuard,
+        metrics,
       });
     },
     stop() {
@@ -205,4 +212,9 @@ function watchRefused(): DuoError {
     'unauthorized',
     'The watch stream needs the owner token in the "X-Duo-Token" header (`duo token` prints it), or a console session (`duo web`) with its page key.',
   );
+}
+
+/** Whether the request tried an owner token at all (a watch without one is a console's). */
+function hasOwnerHeader(request: FastifyRequest): boolean {
+  return request.headers[OWNER_TOKEN_HEADER] !== undefined;
 }

@@ -19,6 +19,7 @@ import { OWNER_TOKEN_HEADER } from '../../shared/owner-token.ts';
 import { VERSION } from '../../shared/version.ts';
 import { parseInput } from '../input.ts';
 import type { LoopGuard } from '../loop-guard.ts';
+import type { BrokerMetrics } from '../metrics.ts';
 import type { OwnerAuth } from '../owner.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import type { BrokerService } from '../service.ts';
@@ -50,6 +51,7 @@ export interface ConsoleRouteDeps {
   store: ConsoleStore;
   messages: Store;
   loopGuard: LoopGuardSetting;
+  metrics: Pick<BrokerMetrics, 'stored' | 'authFailure'>;
 }
 
 export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): Promise<void> {
@@ -68,6 +70,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
     }
     const session = await logins.session(request);
     if (!session) {
+      deps.metrics.authFailure('console_session');
       deps.failed(request);
       throw notLoggedIn();
     }
@@ -127,7 +130,10 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
   app.post('/console/api/session', async (request, reply) => {
     throttle(`ip:${request.ip}`);
     const { code } = parseInput(SessionBody, request.body, 'login');
-    const { token, pageKey, session } = await logins.redeem(code);
+    const { token, pageKey, session } = await logins.redeem(code).catch((error: unknown) => {
+      deps.metrics.authFailure('login_code');
+      throw error;
+    });
     logins.setCookie(request, reply, token, SESSION_TTL_MS);
     const partner = await deps.store.partner(session.partnerId);
     return {
@@ -204,7 +210,9 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
       // Writing in a group joins it, as a member would be added.
       if (GROUP_ID_PATTERN.test(body.conversationId)) await service.conversations.join(me, body.conversationId);
     }
-    return service.writes.talk(me, body);
+    const reply = await service.writes.talk(me, body);
+    if (!reply.duplicate) deps.metrics.stored('console');
+    return reply;
   });
 
   app.post('/console/api/conversations', async (request) => {

@@ -11,15 +11,16 @@ import { describeDbLocation, isPostgresUrl } from '../../shared/db-location.ts';
 import { DEFAULT_BROKER_URL, DEFAULT_PORT, brokerLogPath, defaultDbPath } from '../../shared/paths.ts';
 import { parse, UsageError, type CliContext, type Command, type Env } from '../command.ts';
 import { splitBrokerUrls } from '../../client/endpoint.ts';
+import { parseSamples, total, type Samples } from '../metrics-text.ts';
 
 const STOP_TIMEOUT_MS = 10_000;
 
 export const command: Command = {
   name: 'broker',
   summary: 'Start the broker',
-  help: `Usage: duo broker [--port N] [--host ADDR] [--db FILE] [--token TOKEN]
+  help: `Usage: duo broker [--port N] [--host ADDR] [--db FILE] [--token TOKEN] [--metrics-token TOKEN]
                   [--tls-cert FILE --tls-key FILE] [--allow-plain-http]
-       duo broker status [--broker URL] [--db FILE]
+       duo broker status [--broker URL] [--db FILE] [--metrics-token TOKEN]
        duo broker stop [--db FILE]
 
 Starts the Claude Duo broker in the foreground (partners and commands also start one by
@@ -30,6 +31,8 @@ themselves when none answers at a loopback BROKER_URL, unless DUO_AUTOSTART=0).
   --db     SQLite database file (DUO_DB, default $XDG_DATA_HOME/claude-duo/duo.db), or a
            postgres:// URL: team mode, several brokers on one database
   --token  Access token every request must carry in X-Duo-Token (DUO_TOKEN)
+  --metrics-token TOKEN  Bearer token for GET /metrics on a non-loopback address
+                      (DUO_METRICS_TOKEN; loopback needs none; never the same as --token)
   --tls-cert FILE     PEM certificate chain: serve HTTPS and WSS (DUO_TLS_CERT; needs --tls-key)
   --tls-key FILE      PEM private key of that certificate (DUO_TLS_KEY)
   --allow-plain-http  Serve plain HTTP on a non-loopback address, for a trusted network or
@@ -38,8 +41,9 @@ themselves when none answers at a loopback BROKER_URL, unless DUO_AUTOSTART=0).
 Clients trust a self-signed certificate when NODE_EXTRA_CA_CERTS names its PEM file in their
 environment (set before they start).
 
-status  whether a broker answers at BROKER_URL (--broker), and the pid holding the database;
-        exits 1 when none answers
+status  whether a broker answers at BROKER_URL (--broker), its main figures from GET /metrics
+        (with --metrics-token, or DUO_METRICS_TOKEN, for a broker beyond loopback), and the pid
+        holding the database; exits 1 when none answers
 stop    stops the broker that holds the database (--db): SIGTERM, then waits for it to exit`,
   async run(args, ctx) {
     const { values, positionals } = parse(args, {
@@ -47,6 +51,7 @@ stop    stops the broker that holds the database (--db): SIGTERM, then waits for
       host: { type: 'string' },
       db: { type: 'string' },
       token: { type: 'string' },
+      'metrics-token': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'allow-plain-http': { type: 'boolean' },
@@ -62,7 +67,8 @@ stop    stops the broker that holds the database (--db): SIGTERM, then waits for
       );
       return 1;
     }
-    if (action === 'status') return status(ctx, brokerUrlOf(ctx.env, values), dbPath);
+    if (action === 'status')
+      return status(ctx, brokerUrlOf(ctx.env, values), dbPath, values['metrics-token'] || ctx.env.DUO_METRICS_TOKEN);
     if (action === 'stop') return stop(ctx, brokerUrlOf(ctx.env, values), dbPath);
     if (values.broker !== undefined) throw new UsageError('--broker is for status; use --port and --host to run one.');
     // Loaded here: status and stop never pay for Fastify and SQLite.
@@ -72,6 +78,7 @@ stop    stops the broker that holds the database (--db): SIGTERM, then waits for
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(values.db === undefined ? {} : { dbPath: values.db }),
       ...(values.token === undefined ? {} : { token: values.token }),
+      ...(values['metrics-token'] === undefined ? {} : { metricsToken: values['metrics-token'] }),
       ...(values['tls-cert'] === undefined ? {} : { tlsCert: values['tls-cert'] }),
       ...(values['tls-key'] === undefined ? {} : { tlsKey: values['tls-key'] }),
       ...(values['allow-plain-http'] ? { allowPlainHttp: true } : {}),
@@ -91,13 +98,19 @@ function brokerUrlOf(env: Env, values: { broker?: string; port?: string }): stri
   return port ? `http://127.0.0.1:${port}` : DEFAULT_BROKER_URL;
 }
 
-async function status(ctx: CliContext, brokerUrl: string, dbPath: string): Promise<number> {
+async function status(
+  ctx: CliContext,
+  brokerUrl: string,
+  dbPath: string,
+  metricsToken: string | undefined,
+): Promise<number> {
   const health = await healthOf(brokerUrl);
   const holder = lockHolder(dbPath);
   if (health) {
     ctx.out(
       `✓ A Duo broker answers at ${brokerUrl} (version ${health.version}, up ${uptime(health.uptimeSeconds)}).\n`,
     );
+    ctx.out(await figures(brokerUrl, metricsToken));
     if (isPostgresUrl(dbPath)) {
       ctx.out(`  Team mode: brokers share ${describeDbLocation(dbPath)}.\n`);
       return 0;
@@ -204,6 +217,41 @@ async function healthOf(brokerUrl: string): Promise<{ version: string; uptimeSec
   } catch {
     return undefined;
   }
+}
+
+/** The main figures of the broker's GET /metrics, a line each, or why they cannot be read. */
+async function figures(brokerUrl: string, metricsToken: string | undefined): Promise<string> {
+  let samples: Samples;
+  try {
+    const response = await fetch(`${brokerUrl}/metrics`, {
+      signal: AbortSignal.timeout(2_000),
+      redirect: 'error',
+      headers: metricsToken === undefined ? {} : { authorization: `Bearer ${metricsToken}` },
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      const reason = (JSON.parse(text) as { error?: unknown }).error;
+      return `  Metrics: ${typeof reason === 'string' ? reason : `GET /metrics answered ${response.status}`}\n`;
+    }
+    samples = parseSamples(text);
+  } catch (error) {
+    return `  Metrics: cannot be read (${(error as Error).message}).\n`;
+  }
+  const n = (name: string) => total(samples, name) ?? 0;
+  const by = (transport: string) => samples.get(`duo_messages_total{transport="${transport}"}`) ?? 0;
+  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  const pushes = n('duo_delivery_seconds_count');
+  const lines = [
+    `Messages: ${n('duo_messages_total')} stored since start (WebSocket ${by('ws')}, REST ${by('rest')}, console ${by('console')})` +
+      (pushes > 0
+        ? `; ${pushes} pushed, ${((n('duo_delivery_seconds_sum') / pushes) * 1000).toFixed(1)} ms on average`
+        : ''),
+    `Open now: ${plural(n('duo_sessions'), 'session')}, ${plural(n('duo_long_polls'), 'long-poll')}, ${plural(n('duo_watchers'), 'watcher')}`,
+    `Loop-guard holds: ${n('duo_loop_guard_holds_total')}; failed authentications: ${n('duo_auth_failures_total')}`,
+  ];
+  const peers = total(samples, 'duo_cluster_peers');
+  if (peers !== undefined) lines.push(`Team: ${plural(peers, 'other broker')} heard`);
+  return lines.map((line) => `  ${line}\n`).join('');
 }
 
 function uptime(seconds: number): string {

@@ -21,6 +21,7 @@ import {
 import { brokerClient } from '../acting.ts';
 import { candidatePartnerIds, cliSetup, noSecretFix, type CliSetup } from '../identity.ts';
 import { CHANNELS_LAUNCH } from './install.ts';
+import { autostarts } from '../../client/autostart.ts';
 import { splitBrokerUrls } from '../../client/endpoint.ts';
 
 const MARK: Record<Level, string> = { ok: '✓', warn: '!', fail: '✗' };
@@ -48,7 +49,8 @@ exits 1 when something is broken.`,
     // The server entry Claude Code really runs says which broker and id its partner uses.
     const claude = findClaude(ctx.env);
     const claudeSetup = readClaudeSetup(ctx.env, cliSetup(ctx).config.projectDir, claude);
-    const setup = cliSetup({ ...ctx, env: partnerEnv(ctx.env, claudeSetup) }, { broker: values.broker });
+    const env = partnerEnv(ctx.env, claudeSetup);
+    const setup = cliSetup({ ...ctx, env }, { broker: values.broker });
     const { config } = setup;
     ctx.out(`Claude Duo ${VERSION} — broker ${config.brokerUrl}, project ${config.projectDir}\n\n`);
 
@@ -60,6 +62,11 @@ exits 1 when something is broken.`,
       try {
         answer = await brokerClient({ ...setup, config: { ...config, brokerUrl: url } }, 2_000).health();
       } catch (error) {
+        // A loopback broker that is not running yet is normal: the first partner starts it.
+        if (error instanceof DuoError && error.code === 'unavailable' && autostarts(url, env)) {
+          report('ok', `No broker yet at ${url}; the first partner starts one (or \`duo broker\`).`);
+          continue;
+        }
         // The sentence already says what to do (start the broker, or check BROKER_URL). With
         // others in the list, one that is down is worth a look, not a failure.
         report(urls.length > 1 ? 'warn' : 'fail', describeError(error));
