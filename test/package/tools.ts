@@ -61,11 +61,14 @@ export function run(command: string, args: string[], options: RunOptions): Promi
 /**
  * The environment npm runs with: this process's (the npm cache, the registry's certificates)
  * without the variables `npm test` sets for its own script, which would leak into a nested npm.
+ * `npm_config_nodedir` stays: it names the headers of the Node these tests run on (CI sets it for
+ * each Node it tests), and without it better-sqlite3 would compile against whatever Node the
+ * user's npmrc names.
  */
 export function npmEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !/^npm_/i.test(key)) env[key] = value;
+    if (value !== undefined && (!/^npm_/i.test(key) || key.toLowerCase() === 'npm_config_nodedir')) env[key] = value;
   }
   // node-gyp builds better-sqlite3 on every core.
   env.JOBS = 'max';
