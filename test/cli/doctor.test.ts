@@ -4,6 +4,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, runDuo } from '../helpers/cli.ts';
 import { installFakeClaude } from '../helpers/fake-claude.ts';
+import { reportNode } from '../../src/cli/commands/doctor.ts';
+
+describe('duo doctor on Node.js', () => {
+  const said = (version: string) => {
+    const lines: string[] = [];
+    reportNode(version, (level, text, fix) => lines.push(`${level}: ${text}${fix ? ` → ${fix}` : ''}`));
+    return lines;
+  };
+
+  it('is content with the versions CI tests', () => {
+    expect(said('24.22.3')).toEqual(['ok: Node.js 24.22.3 is supported.']);
+    expect(said('22.23.5')).toEqual(['ok: Node.js 22.23.5 is supported.']);
+  });
+
+  it('warns on any other, saying which to install', () => {
+    expect(said('20.20.2')).toEqual([
+      'warn: Node.js 20.20.2 runs duo here; Claude Duo is tested on Node 22 or 24. → Install Node 22 or 24 (LTS) and make it the node on your PATH.',
+    ]);
+    expect(said('26.1.0')[0]).toMatch(/^warn: Node\.js 26\.1\.0 runs duo here/);
+  });
+});
 
 describe('duo doctor', () => {
   let broker: TestBroker;
@@ -56,6 +77,7 @@ describe('duo doctor', () => {
     expect((await runDuo(['install', '--yes', '--scope', 'project'], { env, cwd: project })).code).toBe(0);
     const run = await runDuo(['doctor'], { env, cwd: project });
     expect(run.stdout).toMatch(/✓ The broker answers at/);
+    expect(run.stdout).toContain(`Node.js ${process.versions.node}`);
     expect(run.stdout).toMatch(/✓ The broker accepts the stored secret of "alice" \(offline now\)/);
     expect(run.stdout).toMatch(/✓ Claude Code runs the duo partner: "duo" in .*\.mcp\.json/);
     expect(run.stdout).toMatch(

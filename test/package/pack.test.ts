@@ -2,7 +2,7 @@
  * The package as users get it: `npm pack`, then `npm install -g` of the tarball into an empty
  * prefix, then the installed `duo` in an empty HOME with nothing else on PATH: --version, demo,
  * broker, install, and the round trip through the real Claude Code. The pack and the install
- * (better-sqlite3 compiles from source) happen once for the whole file.
+ * (with the binding the clone compiled, see betterSqlitePrebuild) happen once for the whole file.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

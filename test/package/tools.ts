@@ -61,11 +61,14 @@ export function run(command: string, args: string[], options: RunOptions): Promi
 /**
  * The environment npm runs with: this process's (the npm cache, the registry's certificates)
  * without the variables `npm test` sets for its own script, which would leak into a nested npm.
+ * `npm_config_nodedir` stays: it names the headers of the Node these tests run on (CI sets it for
+ * each Node it tests), and without it better-sqlite3 would compile against whatever Node the
+ * user's npmrc names.
  */
 export function npmEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !/^npm_/i.test(key)) env[key] = value;
+    if (value !== undefined && (!/^npm_/i.test(key) || key.toLowerCase() === 'npm_config_nodedir')) env[key] = value;
   }
   // node-gyp builds better-sqlite3 on every core.
   env.JOBS = 'max';
@@ -91,6 +94,7 @@ export async function packAndInstall(dir: string): Promise<PackedInstall> {
   const tarball = join(dir, pack.stdout.trim().split('\n').pop()!);
   const packMs = Date.now() - started;
   const prefix = join(dir, 'prefix');
+  const prebuilds = await betterSqlitePrebuild(dir);
   started = Date.now();
   const install = await run(
     'npm',
@@ -106,7 +110,7 @@ export async function packAndInstall(dir: string): Promise<PackedInstall> {
       '--no-fund',
       tarball,
     ],
-    { env, cwd: dir, timeoutMs: 540_000 },
+    { env: { ...env, npm_config_better_sqlite3_local_prebuilds: prebuilds }, cwd: dir, timeoutMs: 540_000 },
   );
   if (install.code !== 0) throw new Error(`npm install -g ${tarball} failed:\n${install.output}`);
   return {
@@ -116,6 +120,28 @@ export async function packAndInstall(dir: string): Promise<PackedInstall> {
     packageDir: join(prefix, 'lib', 'node_modules', 'claude-duo'),
     ms: { pack: packMs, install: Date.now() - started },
   };
+}
+
+/**
+ * better-sqlite3's install script (prebuild-install) looks for a prebuilt binding in a local
+ * folder first, then downloads one from GitHub (users get theirs that way), and only then compiles
+ * SQLite from source. GitHub is out of reach here, so every install compiled for minutes; instead
+ * the binding this clone's `npm ci` compiled (same version, same Node) goes into that folder,
+ * named as the download is, and prebuild-install loads it once to check it. `npm ci` keeps
+ * testing the compile. Returns the folder.
+ */
+async function betterSqlitePrebuild(dir: string): Promise<string> {
+  const moduleDir = join(ROOT, 'node_modules', 'better-sqlite3');
+  const { version } = JSON.parse(readFileSync(join(moduleDir, 'package.json'), 'utf8')) as { version: string };
+  const folder = join(dir, 'prebuilds');
+  mkdirSync(folder, { recursive: true });
+  const archive = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const tar = await run('tar', ['czf', join(folder, archive), 'build/Release/better_sqlite3.node'], {
+    env: { PATH: '/usr/bin:/bin' },
+    cwd: moduleDir,
+  });
+  if (tar.code !== 0) throw new Error(`could not pack better-sqlite3's binding:\n${tar.output}`);
+  return folder;
 }
 
 export type ClaudeCode = { claude: string; binDir: string; installMs: number } | { skip: string };

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { describeError, DuoError } from '../../shared/errors.ts';
 import type { HealthReply } from '../../shared/protocol.ts';
 import { VERSION } from '../../shared/version.ts';
+import { nodeMajor, SUPPORTED_NODE_MAJORS, supportedNodeText } from '../../shared/node-version.ts';
 import type { z } from 'zod';
 import { parse, type Command } from '../command.ts';
 import { findClaude } from '../claude-code.ts';
@@ -36,8 +37,8 @@ Checks, for this project: which duo server Claude Code really runs (claude mcp g
 waits for approval; the broker that server uses answers (/health) and runs the same version; the
 partner's secret is stored and the broker accepts it; each duo hook is installed (SessionStart,
 SessionEnd, Stop, PostToolUse, UserPromptSubmit); the installed Claude Code can wake an idle
-session (claude --version); running sessions have channels or the hooks. Says what to fix;
-exits 1 when something is broken.`,
+session (claude --version); running sessions have channels or the hooks; Node.js is a version
+Claude Duo is tested on. Says what to fix; exits 1 when something is broken.`,
   async run(args, ctx) {
     const { values } = parse(args, { as: { type: 'string' }, broker: { type: 'string' } }, false);
     const results: Level[] = [];
@@ -53,6 +54,7 @@ exits 1 when something is broken.`,
     const setup = cliSetup({ ...ctx, env }, { broker: values.broker });
     const { config } = setup;
     ctx.out(`Claude Duo ${VERSION} — broker ${config.brokerUrl}, project ${config.projectDir}\n\n`);
+    reportNode(process.versions.node, report);
 
     // Broker and version: each broker of the list (a team may run several).
     const urls = splitBrokerUrls(config.brokerUrl);
@@ -108,6 +110,17 @@ exits 1 when something is broken.`,
     return failures === 0 ? 0 : 1;
   },
 };
+
+/** The partner and the hooks run on the `node` Claude Code finds: usually the one running this. */
+export function reportNode(version: string, report: (level: Level, text: string, fix?: string) => void): void {
+  if (SUPPORTED_NODE_MAJORS.includes(nodeMajor(version))) report('ok', `Node.js ${version} is supported.`);
+  else
+    report(
+      'warn',
+      `Node.js ${version} runs duo here; Claude Duo is tested on Node ${supportedNodeText()}.`,
+      `Install Node ${supportedNodeText()} (LTS) and make it the node on your PATH.`,
+    );
+}
 
 async function checkIdentity(
   setup: CliSetup,
