@@ -9,7 +9,7 @@ import { text } from '../helpers/claude/fake-api.ts';
 import { claudeFixture } from '../helpers/claude/fixture.ts';
 import { sleep, waitFor } from '../helpers/scale.ts';
 
-/** Two agent messages per window: the third without a human holds the conversation. */
+/** Two agent turns per window: the third without a human holds the conversation. */
 const use = claudeFixture({ versions: [CLAUDE_CODE_LATEST], broker: { loopGuard: '2/5m' } });
 
 describe(`Claude Code ${CLAUDE_CODE_LATEST}, interactive, loop guard 2/5m`, () => {
@@ -22,11 +22,12 @@ describe(`Claude Code ${CLAUDE_CODE_LATEST}, interactive, loop guard 2/5m`, () =
     let conversationId = '';
     api.setModel(async (turn) => {
       if (held === undefined) {
-        // While alice's model works, she and bob use up the budget and bob's next message is refused.
+        // While alice's model works, she and bob use up the budget (two turns), and the next
+        // turn, alice answering, is refused: bob's message stays unread in a held conversation.
         const mine = await alice.rest().send({ to: bob.id }, 'ping: is the cache warm?');
         conversationId = mine.conversationId;
         await bob.send({ conversationId }, unreadInHeld);
-        held = await bob.trySend({ conversationId }, 'pong again');
+        held = await alice.rest().trySend({ conversationId }, 'ping again');
       }
       return text(turn.has('from carol') ? 'Carol wrote.' : 'Done for now.');
     });
