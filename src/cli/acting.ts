@@ -25,11 +25,7 @@ export function brokerClient(
   timeoutMs = CLI_REQUEST_TIMEOUT_MS,
   credentials?: Credentials,
 ): BrokerClient {
-  const endpoint = brokerEndpoint({
-    brokerUrl: config.brokerUrl,
-    token: config.token,
-    ownerTokenFile: config.ownerTokenFile,
-  });
+  const endpoint = brokerEndpoint(config);
   const client = new BrokerClient({
     endpoint,
     timeoutMs,

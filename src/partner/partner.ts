@@ -57,11 +57,7 @@ export class Partner extends EventEmitter<PartnerEvents> {
     const { config, logger } = deps;
     this.config = config;
     this.logger = logger;
-    const endpoint = brokerEndpoint({
-      brokerUrl: config.brokerUrl,
-      token: config.token,
-      ownerTokenFile: config.ownerTokenFile,
-    });
+    const endpoint = brokerEndpoint(config);
     this.client = new BrokerClient({
       endpoint,
       timeoutMs: config.requestTimeoutMs,

@@ -22,11 +22,7 @@ export class HookBroker {
   private readonly timeoutMs: number;
 
   constructor({ config }: CliSetup, credentials: Credentials, timeoutMs: number) {
-    this.endpoint = brokerEndpoint({
-      brokerUrl: config.brokerUrl,
-      token: config.token,
-      ownerTokenFile: config.ownerTokenFile,
-    });
+    this.endpoint = brokerEndpoint(config);
     this.credentials = credentials;
     this.timeoutMs = timeoutMs;
   }
