@@ -89,6 +89,8 @@ export class Peers {
 
   /** The database's signing key (team mode): only brokers can read it. */
   private key: string | undefined;
+  /** The last event sent outside a transaction: the next one waits for it (see `published`). */
+  private lastSent: Promise<void> = Promise.resolve();
 
   constructor(
     /** Whether other brokers may share the database (PostgreSQL). */
@@ -107,14 +109,24 @@ export class Peers {
     void this.published(event);
   }
 
-  /** Like `publish`, resolving once the event is sent (never rejects). */
-  async published(event: OutgoingEvent): Promise<void> {
-    if (!this.enabled) return;
-    try {
-      await this.store.notify(this.payload(event));
-    } catch (error) {
-      this.log.warn({ err: error, event: event.t }, 'could not tell the other brokers');
-    }
+  /**
+   * Like `publish`, resolving once the event is sent (never rejects). Events go out one after the
+   * other, in the order they were published: each NOTIFY may take another pooled connection, and
+   * two in flight at once can commit in either order. Takeover needs this broker's `open`s heard
+   * in the order its sessions opened, or each broker could end the session the other kept.
+   */
+  published(event: OutgoingEvent): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    const payload = this.payload(event);
+    const sent = this.lastSent.then(async () => {
+      try {
+        await this.store.notify(payload);
+      } catch (error) {
+        this.log.warn({ err: error, event: event.t }, 'could not tell the other brokers');
+      }
+    });
+    this.lastSent = sent;
+    return sent;
   }
 
   /** Signs from now on with the database's key. */
