@@ -132,7 +132,7 @@ export interface StartupLaunches {
   partner: Launch;
   /** `node -e ""`: what starting node at all costs. */
   bareNode: Launch;
-  /** `duo hook session-start`, compiled, with the hook input Claude Code sends. */
+  /** `duo hook session-start` as `duo install` registers it (the hooks' entry), with the hook input Claude Code sends. */
   hook: Launch;
   /** `duo register` in the hook's project: the hook then does all it does in a real session. */
   register: Launch;
@@ -166,7 +166,7 @@ export function startupLaunches(root: string, dir: string, brokerUrl: string): S
     partner: { args: [entry, 'partner'], cwd: project, env },
     bareNode: { args: ['-e', ''], cwd: project, env },
     hook: {
-      args: [entry, 'hook', 'session-start'],
+      args: [join(root, 'dist', 'src', 'cli', 'hook.cjs'), 'hook', 'session-start'],
       cwd: project,
       env,
       input: JSON.stringify({ session_id: 'bench', cwd: project, hook_event_name: 'SessionStart', source: 'startup' }),

@@ -7,7 +7,6 @@
  * recognised by their command (`… hook session-start`), so installing twice adds nothing and
  * uninstalling removes exactly ours.
  */
-import { randomBytes } from 'node:crypto';
 import {
   accessSync,
   constants,
@@ -22,6 +21,7 @@ import {
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { DuoError } from '../shared/errors.ts';
+import { crypto } from '../shared/lazy-builtins.ts';
 import type { Env } from './command.ts';
 
 export type Scope = 'user' | 'project';
@@ -82,8 +82,11 @@ export interface HookSpec {
   asyncRewake?: true;
 }
 
-/** The `duo` command, by name or by its entry file (a clone's folder need not be called duo). */
-export const DUO_COMMAND = String.raw`(?:\bduo\b|\bcli/main\.[jt]s\b)`;
+/**
+ * The `duo` command, by name or by its entry files, the main one or the hooks' own (a clone's
+ * folder need not be called duo).
+ */
+export const DUO_COMMAND = String.raw`(?:\bduo\b|\bcli/main\.[jt]s\b|\bcli/hook\.cjs\b)`;
 const ours = (subcommand: string) => new RegExp(`${DUO_COMMAND}.*\\bhook ${subcommand}(?![\\w-])`);
 const OURS = Object.fromEntries(HOOK_EVENTS.map((event) => [event, ours(DUO_HOOKS[event])])) as Record<
   HookEvent,
@@ -253,7 +256,7 @@ export function writeJsonWithBackup(file: string, value: unknown, now: Date = ne
     // EXCL: never through a link planted at the backup's name.
     copyFileSync(file, backup, constants.COPYFILE_EXCL);
   }
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${file}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`;
   try {
     writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { flag: 'wx' });
     renameSync(temp, file);

@@ -63,6 +63,13 @@ export function candidatePartnerIds(setup: CliSetup, as?: string): string[] {
 /** The partner to act as, with its secret from the store; DuoError('unauthorized') when none is stored. */
 export function partnerCredentials(setup: CliSetup, as?: string): Credentials {
   const { config, store } = setup;
+  // What this folder registered as comes first (see candidatePartnerIds): found, it needs none of
+  // the others (whose fallback id is a hash, and a hook need not load node:crypto for it).
+  if (as === undefined && config.partnerId === undefined) {
+    const own = store.getProjectPartner(config.brokerUrl, projectRealPath(config.projectDir));
+    const secret = own === undefined ? undefined : store.getSecret(config.brokerUrl, own);
+    if (own !== undefined && secret !== undefined) return { partnerId: own, secret };
+  }
   const ids = candidatePartnerIds(setup, as);
   for (const partnerId of ids) {
     const secret = store.getSecret(config.brokerUrl, partnerId);

@@ -4,8 +4,9 @@
  * only dispatches; each command lives in commands/<name>.ts and is loaded on demand, so a hook
  * does not pay for loading the broker, nor the broker for the MCP SDK.
  */
-import * as nodeModule from 'node:module';
+import { enableCompileCache } from 'node:module';
 import type { CliContext, Command } from './command.ts';
+import { exitWhenDone, processContext } from './process-context.ts';
 
 interface Entry {
   summary: string;
@@ -104,9 +105,9 @@ async function main(argv: string[], ctx: CliContext): Promise<number | undefined
     ctx.err(`duo: unknown command "${name}".\n\n${USAGE}\n`);
     return 2;
   }
-  // Node 22.1 and later keep the compiled code of what loads next on disk: a second start of the
-  // same command compiles nothing (Node 20 has no such cache).
-  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  // Node keeps the compiled code of what loads next on disk: a second start of the same command
+  // compiles nothing.
+  enableCompileCache();
   const { command } = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     ctx.out(`${command.help}\n`);
@@ -139,25 +140,4 @@ async function startBroker(ctx: CliContext, brokerUrl: string): Promise<void> {
     ctx.err(`duo: started a broker at ${brokerUrl} (log: ${brokerLogPath(ctx.env)}; duo broker stop stops it).\n`);
 }
 
-const context: CliContext = {
-  env: process.env,
-  cwd: process.cwd(),
-  stdin: process.stdin,
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  interactive: process.stdout.isTTY === true && process.stdin.isTTY === true,
-};
-
-main(process.argv.slice(2), context).then(
-  (code) => {
-    // undefined: a long-running command (broker, partner, tail) that exits on its own. Otherwise
-    // exit once stdout and stderr are flushed (a hook's stderr is its message): idle keep-alive
-    // sockets must not hold the process open.
-    if (code !== undefined) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  },
-  async (error: unknown) => {
-    const { describeError } = await import('../shared/errors.ts');
-    process.stderr.write(`duo: ${describeError(error)}\n`);
-    process.exit(1);
-  },
-);
+exitWhenDone(main(process.argv.slice(2), processContext()));

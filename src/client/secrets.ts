@@ -10,9 +10,9 @@
  * crash never leaves a half-written file. Each read-change-write holds a lock file, so two
  * processes registering at the same moment cannot drop each other's secret (shown only once).
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { crypto } from '../shared/lazy-builtins.ts';
 import { privateDir } from '../shared/private-files.ts';
 import { DuoError } from '../shared/errors.ts';
 import { splitBrokerUrls } from './endpoint.ts';
@@ -219,7 +219,7 @@ export class SecretStore {
   }
 
   private write(file: SecretsFile): void {
-    const temp = `${this.filePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const temp = `${this.filePath}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`;
     try {
       const fd = openSync(temp, 'wx', 0o600);
       try {

@@ -10,11 +10,6 @@
  * Neither follows redirects.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { createRequire } from 'node:module';
-
-// Loaded on the first request, with require(): import() of node:http makes Node build its module
-// facade, which on Node 22 loads all of undici for the fetch and WebSocket it also exports.
-const requireBuiltin = createRequire(import.meta.url);
 
 export interface TransportRequest {
   method: 'GET' | 'POST';
@@ -35,9 +30,10 @@ export type Transport = (url: URL, request: TransportRequest) => Promise<Transpo
 export const fetchTransport: Transport = (url, request) => fetch(url, { ...request, redirect: 'error' });
 
 export const nodeHttp: Transport = async (url, { method, headers, body, signal }) => {
-  const { request } = (
-    url.protocol === 'https:' ? requireBuiltin('node:https') : requireBuiltin('node:http')
-  ) as typeof import('node:http');
+  // Loaded on the first request, not with import(): that makes Node build the module's facade,
+  // which on Node 22 loads all of undici for the fetch and WebSocket node:http also exports.
+  const { request } =
+    url.protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
   return new Promise<TransportResponse>((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);

@@ -8,8 +8,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PACKAGE_ROOT } from './version.ts';
 
-/** The compiled `duo` entry: what `duo install` registers with Claude Code. */
+/** The compiled `duo` entry: what `duo install` registers with Claude Code as its MCP server. */
 export const COMPILED_ENTRY = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
+/**
+ * The hooks' own compiled entry (see src/cli/hooks/entry.ts): what `duo install` registers for
+ * the hooks, with the arguments of `duo hook <event>`.
+ */
+export const COMPILED_HOOKS = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'hook.cjs');
 
 /** True when this code runs from the TypeScript sources rather than from dist/. */
 export const FROM_SOURCES = import.meta.url.endsWith('.ts');

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
+import { crypto } from './lazy-builtins.ts';
 
 /** Partner ids: lower-case slug, safe in URLs, file names and conversation ids. */
 export const PARTNER_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -43,7 +43,7 @@ export function partnerIdForFolder(folder: string): string {
  * the project's real path, so the same project always falls back to the same id.
  */
 export function fallbackPartnerId(baseId: string, realPath: string): string {
-  const hash = createHash('sha256').update(realPath).digest('hex').slice(0, 6);
+  const hash = crypto().createHash('sha256').update(realPath).digest('hex').slice(0, 6);
   return `${baseId.slice(0, 57)}-${hash}`;
 }
 

@@ -7,9 +7,9 @@
  * link, belongs to another user or can be read by others: such a token may have leaked, so it is
  * never taken back into use; `duo token --rotate` replaces it.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { crypto } from './lazy-builtins.ts';
 import { DuoError } from './errors.ts';
 import { configDir } from './paths.ts';
 import { createPrivate, folderFor, openPrivate, type Warn } from './private-files.ts';
@@ -25,7 +25,7 @@ export function ownerTokenPath(env: Env): string {
 }
 
 export function newOwnerToken(): string {
-  return randomBytes(32).toString('base64url');
+  return crypto().randomBytes(32).toString('base64url');
 }
 
 /**
@@ -69,7 +69,7 @@ export function rotateOwnerToken(path: string, warn?: Warn): string {
 }
 
 function stagingPath(path: string): string {
-  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  return `${path}.${process.pid}.${crypto().randomBytes(4).toString('hex')}`;
 }
 
 /**

@@ -60,6 +60,7 @@ describe('isWaiterProcess', () => {
   it('knows duo hook wait by the command name or the entry file, and nothing else', () => {
     const info = (argv: string[]) => ({ ppid: 1, start: '1', argv });
     expect(isWaiterProcess(info(['node', '/opt/claude-duo/dist/src/cli/main.js', 'hook', 'wait']))).toBe(true);
+    expect(isWaiterProcess(info(['node', '/opt/claude-duo/dist/src/cli/hook.cjs', 'hook', 'wait']))).toBe(true);
     expect(isWaiterProcess(info(['node', '/usr/local/bin/duo', 'hook', 'wait', '--broker', 'x']))).toBe(true);
     expect(isWaiterProcess(info(['node', '/usr/local/bin/duo', 'hook', 'post-tool-use']))).toBe(false);
     expect(isWaiterProcess(info(['vim', 'hook', 'wait']))).toBe(false);

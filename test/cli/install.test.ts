@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HOOK_WAIT_LIFETIME_MS, HOOK_WAIT_TIMEOUT_MARGIN_SECONDS } from '../../src/shared/defaults.ts';
-import { cliHome, DUO_BIN, runDuo } from '../helpers/cli.ts';
+import { cliHome, DUO_BIN, DUO_HOOKS_BIN, runDuo } from '../helpers/cli.ts';
 import { installFakeClaude } from '../helpers/fake-claude.ts';
 
 const BROKER = 'http://127.0.0.1:3999';
@@ -63,10 +63,12 @@ describe('duo install, user scope', () => {
     expect(settings.hooks.SessionStart[0]).toEqual(original.hooks.SessionStart[0]);
     expect(settings.hooks.SessionStart[1]).toEqual({
       matcher: 'startup|resume|clear|compact',
-      hooks: [{ type: 'command', command: `node ${DUO_BIN} hook session-start --broker ${BROKER}`, timeout: 10 }],
+      hooks: [{ type: 'command', command: `node ${DUO_HOOKS_BIN} hook session-start --broker ${BROKER}`, timeout: 10 }],
     });
     expect(settings.hooks.SessionEnd).toEqual([
-      { hooks: [{ type: 'command', command: `node ${DUO_BIN} hook session-end --broker ${BROKER}`, timeout: 5 }] },
+      {
+        hooks: [{ type: 'command', command: `node ${DUO_HOOKS_BIN} hook session-end --broker ${BROKER}`, timeout: 5 }],
+      },
     ]);
     // The waiter runs in the background and may wake the session; Claude Code's timeout is past its lifetime.
     expect(settings.hooks.Stop).toEqual([
@@ -74,7 +76,7 @@ describe('duo install, user scope', () => {
         hooks: [
           {
             type: 'command',
-            command: `node ${DUO_BIN} hook wait --broker ${BROKER}`,
+            command: `node ${DUO_HOOKS_BIN} hook wait --broker ${BROKER}`,
             timeout: HOOK_WAIT_LIFETIME_MS / 1000 + HOOK_WAIT_TIMEOUT_MARGIN_SECONDS,
             async: true,
             asyncRewake: true,
@@ -85,13 +87,15 @@ describe('duo install, user scope', () => {
     expect(settings.hooks.PostToolUse).toEqual([
       {
         matcher: '^(?!mcp__duo__)',
-        hooks: [{ type: 'command', command: `node ${DUO_BIN} hook post-tool-use --broker ${BROKER}`, timeout: 10 }],
+        hooks: [
+          { type: 'command', command: `node ${DUO_HOOKS_BIN} hook post-tool-use --broker ${BROKER}`, timeout: 10 },
+        ],
       },
     ]);
     expect(settings.hooks.UserPromptSubmit).toEqual([
       {
         hooks: [
-          { type: 'command', command: `node ${DUO_BIN} hook user-prompt-submit --broker ${BROKER}`, timeout: 10 },
+          { type: 'command', command: `node ${DUO_HOOKS_BIN} hook user-prompt-submit --broker ${BROKER}`, timeout: 10 },
         ],
       },
     ]);
@@ -199,6 +203,8 @@ describe('duo install brings older duo hooks up to date', () => {
     expect(group.hooks).toEqual([
       {
         ...stale,
+        // Runs the hooks' own entry now, not the main one.
+        command: `node ${DUO_HOOKS_BIN} hook wait --broker ${BROKER}`,
         timeout: HOOK_WAIT_LIFETIME_MS / 1000 + HOOK_WAIT_TIMEOUT_MARGIN_SECONDS,
         async: true,
         asyncRewake: true,

@@ -8,13 +8,15 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { SecretStore } from '../../src/client/secrets.ts';
-import { COMPILED_ENTRY, duoArgs } from '../../src/shared/entry.ts';
+import { COMPILED_ENTRY, COMPILED_HOOKS, duoArgs } from '../../src/shared/entry.ts';
 import { secretsFilePath } from '../../src/shared/paths.ts';
 import { tempDir } from './broker.ts';
 import { ownerTokenEnv } from './owner-tokens.ts';
 
 /** The compiled entry `duo install` registers with Claude Code. */
 export const DUO_BIN = COMPILED_ENTRY;
+/** The hooks' own compiled entry, which `duo install` registers for the hooks. */
+export const DUO_HOOKS_BIN = COMPILED_HOOKS;
 
 export interface CliHome {
   home: string;

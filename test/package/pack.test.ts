@@ -58,6 +58,8 @@ describe('the packed package, installed with npm install -g into a clean prefix'
     const listing = await run('tar', ['tzf', installed.tarball], { env: { PATH: '/usr/bin:/bin' }, cwd: dir });
     const files = listing.stdout.trim().split('\n');
     expect(files).toContain('package/dist/src/cli/main.js');
+    expect(files).toContain('package/dist/src/cli/hook.cjs');
+    expect(files).toContain('package/dist/src/cli/hooks.cjs');
     expect(files).toContain('package/dist/THIRD-PARTY-LICENSES.txt');
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/docs/protocol.md');
@@ -129,6 +131,7 @@ describe('the packed package, installed with npm install -g into a clean prefix'
   it('duo install --yes registers the installed compiled entry, and its hook commands run', async () => {
     const h = home();
     const entry = join(installed.packageDir, 'dist', 'src', 'cli', 'main.js');
+    const hooksEntry = join(installed.packageDir, 'dist', 'src', 'cli', 'hook.cjs');
     const result = await duo(['install', '--yes', '--broker', 'http://127.0.0.1:9'], h);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toContain(
@@ -137,7 +140,7 @@ describe('the packed package, installed with npm install -g into a clean prefix'
     expect(result.stdout).toMatch(/claude command is not on PATH/);
     const settings = JSON.parse(readFileSync(join(h.home, '.claude', 'settings.json'), 'utf8'));
     const hook: string = settings.hooks.SessionStart[0].hooks[0].command;
-    expect(hook).toBe(`node ${entry} hook session-start --broker http://127.0.0.1:9`);
+    expect(hook).toBe(`node ${hooksEntry} hook session-start --broker http://127.0.0.1:9`);
     const ran = await run('/bin/sh', ['-c', hook], {
       env: { ...h.env, DUO_AUTOSTART: '0' },
       cwd: h.project,

@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMPILED_ENTRY } from '../../src/shared/entry.ts';
+import { COMPILED_ENTRY, COMPILED_HOOKS } from '../../src/shared/entry.ts';
 import { freePort, startBroker, tempDir, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, runDuo, type CliHome } from '../helpers/cli.ts';
 import { register, talk } from '../helpers/clients.ts';
@@ -40,14 +40,18 @@ function bundledPackages(): Map<string, string[]> {
   return byFile;
 }
 
-/** The packages a `duo …` process of dist/ loaded (bundled or from node_modules), once `settle` lets it end. */
+/**
+ * The packages a `duo …` process of dist/ loaded (bundled or from node_modules), once `settle` lets
+ * it end. Hooks run the entry `duo install` registers for them.
+ */
 async function packagesLoaded(
   args: string[],
   env: Record<string, string>,
   settle: (child: ReturnType<typeof spawn>) => Promise<void>,
 ) {
   const traceFile = join(dir, `trace-${++traces}.txt`);
-  const child = spawn(process.execPath, ['--import', tracer, COMPILED_ENTRY, ...args], {
+  const entry = args[0] === 'hook' ? COMPILED_HOOKS : COMPILED_ENTRY;
+  const child = spawn(process.execPath, ['--import', tracer, entry, ...args], {
     cwd: env.PROJECT ?? dir,
     env: { ...env, TRACE_FILE: traceFile },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -63,7 +67,7 @@ async function packagesLoaded(
     .split('\n')
     .filter((url) => url.startsWith('file:'))
     .map((url) => fileURLToPath(url));
-  expect(files, 'the process ran the bundle').toContain(COMPILED_ENTRY);
+  expect(files, 'the process ran the bundle').toContain(entry);
   const names = files.flatMap((file) => {
     const fromNodeModules = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1];
     return fromNodeModules ? [fromNodeModules] : (bundled.get(file) ?? []);

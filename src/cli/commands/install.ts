@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline/promises';
 import { HOOK_WAIT_LIFETIME_MS, HOOK_WAIT_TIMEOUT_MARGIN_SECONDS } from '../../shared/defaults.ts';
-import { COMPILED_ENTRY } from '../../shared/entry.ts';
+import { COMPILED_ENTRY, COMPILED_HOOKS } from '../../shared/entry.ts';
 import { DisplayName } from '../../shared/protocol.ts';
 import { parse, UsageError, type CliContext, type Command } from '../command.ts';
 import {
@@ -45,10 +45,10 @@ export function serverEntry(brokerUrl: string, name: string | undefined): Record
   };
 }
 
-/** The hooks `duo install` adds, running `duo` by its compiled entry, for `brokerUrl`. */
+/** The hooks `duo install` adds, running the hooks' own compiled entry, for `brokerUrl`. */
 export function duoHookSpecs(brokerUrl: string): HookSpec[] {
   const run = (subcommand: string) =>
-    `node ${shellQuote(BIN_PATH)} hook ${subcommand} --broker ${shellQuote(brokerUrl)}`;
+    `node ${shellQuote(COMPILED_HOOKS)} hook ${subcommand} --broker ${shellQuote(brokerUrl)}`;
   return [
     { event: 'SessionStart', matcher: 'startup|resume|clear|compact', command: run('session-start'), timeout: 10 },
     { event: 'SessionEnd', command: run('session-end'), timeout: 5 },

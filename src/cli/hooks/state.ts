@@ -12,9 +12,9 @@
  * The key is a hash of the session id, so no input can name a path. Every read tolerates a
  * missing or damaged file and every write is best effort: a hook never fails over its memory.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { crypto } from '../../shared/lazy-builtins.ts';
 import { stateDir } from '../../shared/paths.ts';
 import { createPrivate, privateDir } from '../../shared/private-files.ts';
 import type { Env } from '../command.ts';
@@ -37,7 +37,8 @@ export function hooksDir(env: Env): string {
 
 /** The file-name key of a session: a hash of its id (or of `fallback` when there is none). */
 export function sessionKey(sessionId: string | undefined, fallback = 'no-session'): string {
-  return createHash('sha256')
+  return crypto()
+    .createHash('sha256')
     .update(sessionId ?? `\0${fallback}`)
     .digest('hex')
     .slice(0, 32);
@@ -70,7 +71,7 @@ export function writeState(env: Env, key: string, state: SessionState): void {
  * never written through) and a rename, so a reader never sees half a file. Best effort.
  */
 export function writeAtomically(file: string, text: string): boolean {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${file}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`;
   try {
     privateHooksDir(join(file, '..'));
     createPrivate(temp, text);
