@@ -67,7 +67,7 @@ describe('the packed package, installed with npm install -g into a clean prefix'
     expect(
       files.filter(
         (file) =>
-          !/^package\/(dist\/src\/cli\/(chunks\/)?[\w-]+\.js(\.map)?|dist\/web\/[\w.-]+\.(html|js|css|svg)|dist\/THIRD-PARTY-LICENSES\.txt|package\.json|README\.md|docs\/[\w-]+\.md)$/.test(
+          !/^package\/(dist\/src\/cli\/(chunks\/)?[\w-]+\.c?js(\.map)?|dist\/web\/[\w.-]+\.(html|js|css|svg)|dist\/THIRD-PARTY-LICENSES\.txt|package\.json|README\.md|docs\/[\w-]+\.md)$/.test(
             file,
           ),
       ),
