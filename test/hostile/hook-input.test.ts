@@ -83,6 +83,17 @@ describe('hook stdin', () => {
     expect(existsSync('/tmp/duo-forged-session.json')).toBe(false);
     expect(readdirSync(hooksDir(env))).toContain(`${sessionKey(forged)}.json`);
   });
+
+  it('names a session by its UUID as 32 hex digits, and anything else that looks close by a hash', () => {
+    const uuid = '0D4C7E2A-51B3-4F0E-9A7C-3B2E1F6D8A90';
+    expect(sessionKey(uuid)).toBe('0d4c7e2a51b34f0e9a7c3b2e1f6d8a90');
+    for (const near of [`${uuid}/..`, `${uuid}\n`, uuid.replaceAll('-', ''), `../${uuid}`, uuid.replace('A', 'G')]) {
+      const key = sessionKey(near);
+      expect(key, near).toMatch(/^[0-9a-f]{32}$/);
+      expect(key, near).not.toBe(sessionKey(uuid));
+    }
+    expect(sessionKey(undefined, 'a')).not.toBe(sessionKey(undefined, 'b'));
+  });
 });
 
 describe('peer text against the envelope', () => {

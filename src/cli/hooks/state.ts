@@ -35,8 +35,16 @@ export function hooksDir(env: Env): string {
   return join(stateDir(env), 'hooks');
 }
 
-/** The file-name key of a session: a hash of its id (or of `fallback` when there is none). */
+/** Claude Code's session ids: a UUID is already 32 hex digits, safe as a file name. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The file-name key of a session, 32 hex digits: its id when that is a UUID (what Claude Code
+ * sends; no hash, so PostToolUse, at every tool call, need not load node:crypto), else a hash of
+ * its id (or of `fallback` when there is none).
+ */
 export function sessionKey(sessionId: string | undefined, fallback = 'no-session'): string {
+  if (sessionId !== undefined && UUID.test(sessionId)) return sessionId.replaceAll('-', '').toLowerCase();
   return crypto()
     .createHash('sha256')
     .update(sessionId ?? `\0${fallback}`)
