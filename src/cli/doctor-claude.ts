@@ -192,6 +192,15 @@ export function reportHooks(env: Env, projectDir: string, report: Report): boole
     const files = [...new Set([...found.values()].map((f) => f.file))].join(' and ');
     report('ok', `The duo hooks ${present.join(', ')} are installed (${files}).`);
   }
+  // Hooks an earlier `duo install` wrote run the main entry: they work, but start slower.
+  const throughMain = present.filter((event) => /\bcli\/main\.[jt]s\b/.test(found.get(event)!.hook.command ?? ''));
+  if (throughMain.length > 0) {
+    report(
+      'warn',
+      `The duo hooks ${throughMain.join(', ')} run duo's main entry (main.js), which starts slower at every hook than the hooks' own entry (hook.cjs).`,
+      'Run `duo install` to bring them up to date.',
+    );
+  }
   for (const event of HOOK_EVENTS.filter((e) => !found.has(e))) {
     report(
       'warn',

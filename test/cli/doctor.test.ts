@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startBroker, type TestBroker } from '../helpers/broker.ts';
-import { cliHome, runDuo } from '../helpers/cli.ts';
+import { cliHome, DUO_BIN, DUO_HOOKS_BIN, runDuo } from '../helpers/cli.ts';
 import { installFakeClaude } from '../helpers/fake-claude.ts';
 import { reportNode } from '../../src/cli/commands/doctor.ts';
 
@@ -120,8 +120,31 @@ describe('duo doctor', () => {
     expect(run.stdout).toMatch(
       /! Claude Code 2\.1\.63 is older than 2\.1\.64: idle sessions will not be woken; a message waits for the session's next prompt or tool call\.\n {2}→ Update Claude Code/,
     );
+    // What this install wrote runs the hooks' own entry: nothing to bring up to date.
+    expect(run.stdout).not.toMatch(/run duo's main entry/);
     // Warnings only: it still works.
     expect(run.code, run.stdout).toBe(0);
+  });
+
+  it('names the hooks an earlier install wrote through the main entry, and duo install brings them up to date', async () => {
+    const h = cliHome(broker.url);
+    const project = h.project('erin');
+    const env = { ...h.env, PATH: join(h.home, 'none') };
+    expect((await runDuo(['install', '--yes'], { env, cwd: project })).code).toBe(0);
+    const file = join(h.home, '.claude', 'settings.json');
+    const settings = JSON.parse(readFileSync(file, 'utf8'));
+    for (const event of ['SessionStart', 'PostToolUse']) {
+      const hook = settings.hooks[event][0].hooks[0];
+      hook.command = hook.command.replace(DUO_HOOKS_BIN, DUO_BIN);
+    }
+    writeFileSync(file, JSON.stringify(settings));
+    const before = await runDuo(['doctor'], { env, cwd: project });
+    expect(before.stdout).toMatch(
+      /! The duo hooks SessionStart, PostToolUse run duo's main entry \(main\.js\), which starts slower at every hook than the hooks' own entry \(hook\.cjs\)\.\n {2}→ Run `duo install` to bring them up to date\./,
+    );
+    expect((await runDuo(['install', '--yes'], { env, cwd: project })).code).toBe(0);
+    const after = await runDuo(['doctor'], { env, cwd: project });
+    expect(after.stdout).not.toMatch(/run duo's main entry/);
   });
 
   it('fails on a duo Stop hook that is not async: it would hold every session at the end of each turn', async () => {
