@@ -95,10 +95,14 @@ async function builtinImports(builds) {
     ),
   );
   for (const { outputFiles } of outputs)
-    for (const file of outputFiles)
-      for (const [, clause, path] of file.text.matchAll(
-        /^import ([\w$]+|\* as [\w$]+|(?:[\w$]+, *)?\{[^}]*\}) from "(node:[^"]+)";$/gm,
-      )) {
+    for (const file of outputFiles) {
+      // An import of another form would go unread, and a name read from it be undefined at run time.
+      const forms = file.text.match(/^import [^;]* from "node:[^"]+";$/gm) ?? [];
+      const read = [
+        ...file.text.matchAll(/^import ([\w$]+|\* as [\w$]+|(?:[\w$]+, *)?\{[^}]*\}) from "(node:[^"]+)";$/gm),
+      ];
+      if (read.length !== forms.length) throw new Error(`unexpected import of a built-in in ${file.path}`);
+      for (const [, clause, path] of read) {
         const names = imported.get(path) ?? new Set();
         if (names === 'all' || clause.includes('* as ')) {
           imported.set(path, 'all');
@@ -111,6 +115,7 @@ async function builtinImports(builds) {
           }
         imported.set(path, names);
       }
+    }
   return imported;
 }
 
@@ -123,12 +128,13 @@ const hooksApart = {
   name: 'hooks-apart',
   setup(context) {
     context.onResolve({ filter: /\/commands\/hook\.ts$/ }, () => ({ path: 'hook', namespace: 'hooks-apart' }));
-    // Imported dynamically, so it is a chunk of its own under chunks/: the hooks are one folder up.
+    // Imported dynamically, so it is a chunk of its own under chunks/: the hooks are one folder up
+    // from it (its own require(), not the bundle's shared one, which lives in whichever chunk).
     context.onLoad({ filter: /.*/, namespace: 'hooks-apart' }, () => ({
-      contents: "export const { command } = require('../hooks.cjs');",
+      contents:
+        "import { createRequire } from 'node:module';\nexport const { command } = createRequire(import.meta.url)('../hooks.cjs');",
       loader: 'js',
     }));
-    context.onResolve({ filter: /^\.\.\/hooks\.cjs$/ }, ({ path }) => ({ path, external: true }));
   },
 };
 
@@ -145,10 +151,11 @@ const builds = [
   },
   {
     ...common,
-    // CommonJS needs no stand-ins for the built-ins, nor the banner's require().
+    // CommonJS needs no stand-ins for the built-ins, nor the banner's require(). It has no
+    // import.meta either: code on the hooks' path must not use it.
     format: 'cjs',
-    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: {},
+    logOverride: { 'empty-import-meta': 'error' },
     entryPoints: { hooks: 'src/cli/hooks/entry.ts' },
     outExtension: { '.js': '.cjs' },
     outdir: out,

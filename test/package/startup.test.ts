@@ -72,7 +72,11 @@ async function packagesLoaded(
     const fromNodeModules = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1];
     return fromNodeModules ? [fromNodeModules] : (bundled.get(file) ?? []);
   });
-  return { packages: [...new Set(names)].sort(), output };
+  const builtins = readFileSync(traceFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('builtin:'))
+    .map((line) => line.slice('builtin:'.length));
+  return { packages: [...new Set(names)].sort(), builtins, output };
 }
 
 let broker: TestBroker;
@@ -96,8 +100,13 @@ afterAll(async () => {
   rmSync(h.home, { recursive: true, force: true });
 });
 
+// Claude Code's session ids are UUIDs.
+const SESSION_ID = '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
 const hookInput = (event: string) =>
-  JSON.stringify({ session_id: 'startup', cwd: hookEnv.PROJECT, hook_event_name: event, tool_name: 'Bash' });
+  JSON.stringify({ session_id: SESSION_ID, cwd: hookEnv.PROJECT, hook_event_name: event, tool_name: 'Bash' });
+
+/** Node's own modules a hook has no use for: each costs it milliseconds at every run. */
+const BUILTINS_NOT_IN_HOOKS = ['crypto', 'worker_threads', 'fs/promises', 'child_process'];
 
 describe('what each command of the bundle loads', () => {
   it('duo --version loads no dependency', async () => {
@@ -106,20 +115,23 @@ describe('what each command of the bundle loads', () => {
   });
 
   it('the SessionStart hook, talking to the broker, loads none of zod, Fastify, the MCP SDK, SQLite, ws or pino', async () => {
-    const { packages, output } = await packagesLoaded(['hook', 'session-start'], hookEnv, async (child) => {
+    const { packages, builtins, output } = await packagesLoaded(['hook', 'session-start'], hookEnv, async (child) => {
       child.stdin!.end(hookInput('SessionStart'));
     });
     expect(output).toMatch(/alice/);
     expect(output).toMatch(/hello from bob/);
     for (const heavy of NOT_IN_HOOKS) expect(packages).not.toContain(heavy);
+    expect(builtins, 'the trace lists built-ins').toContain('http');
+    for (const heavy of BUILTINS_NOT_IN_HOOKS) expect(builtins).not.toContain(heavy);
   });
 
   it('the PostToolUse hook, showing an unread message, loads none of them either', async () => {
-    const { packages, output } = await packagesLoaded(['hook', 'post-tool-use'], hookEnv, async (child) => {
+    const { packages, builtins, output } = await packagesLoaded(['hook', 'post-tool-use'], hookEnv, async (child) => {
       child.stdin!.end(hookInput('PostToolUse'));
     });
     expect(output).toMatch(/additionalContext.*hello from bob/);
     for (const heavy of NOT_IN_HOOKS) expect(packages).not.toContain(heavy);
+    for (const heavy of BUILTINS_NOT_IN_HOOKS) expect(builtins).not.toContain(heavy);
   });
 
   it('the partner loads the MCP SDK but neither Fastify nor SQLite', async () => {

@@ -1,5 +1,7 @@
 // `node --import ./trace-loads.mjs …` writes the URL of every module the process loaded, one a
-// line, to $TRACE_FILE when it exits: how a test sees what a command loads.
+// line, to $TRACE_FILE when it exits, then `builtin:<name>` for each of Node's own modules it
+// loaded (however: require, process.getBuiltinModule, or inside Node): how a test sees what a
+// command loads.
 import { writeFileSync } from 'node:fs';
 import module from 'node:module';
 import process from 'node:process';
@@ -7,7 +9,13 @@ import { URL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 
 const loaded = [];
-process.on('exit', () => writeFileSync(process.env.TRACE_FILE, loaded.join('\n')));
+const before = new Set(process.moduleLoadList);
+process.on('exit', () => {
+  const builtins = process.moduleLoadList
+    .filter((entry) => !before.has(entry) && entry.startsWith('NativeModule '))
+    .map((entry) => `builtin:${entry.slice('NativeModule '.length)}`);
+  writeFileSync(process.env.TRACE_FILE, [...loaded, ...builtins].join('\n'));
+});
 if (typeof module.registerHooks === 'function') {
   // Hooks on this thread (Node 22.15 and later): each load is recorded before the process can
   // exit. Through the loader thread's port, a command that exits at once (duo --version on

@@ -9,7 +9,8 @@
  * - `<key>.lock`: a folder that exists while one PostToolUse decides whether to look, so two tool
  *   calls that end together do not both look (and show the same messages twice).
  *
- * The key is a hash of the session id, so no input can name a path. Every read tolerates a
+ * The key is the session's UUID as 32 hex digits, or a hash of any other id, so no input can name a
+ * path. Every read tolerates a
  * missing or damaged file and every write is best effort: a hook never fails over its memory.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -73,13 +74,18 @@ export function writeState(env: Env, key: string, state: SessionState): void {
   writeAtomically(sessionFile(env, key, 'json'), JSON.stringify({ ...state, announced }));
 }
 
+/** Temporary files this process wrote, for unique names. */
+let written = 0;
+
 /**
  * Writes a file of the hooks folder (sessionFile), keeping that folder and the state folder
  * above it private, through a new temporary file (created exclusively, so a planted link is
- * never written through) and a rename, so a reader never sees half a file. Best effort.
+ * never written through) and a rename, so a reader never sees half a file. Best effort. The
+ * temporary name needs to be unique, not secret (no one else can write in the private folder):
+ * process id, time and a count, so a look at the broker loads no node:crypto.
  */
 export function writeAtomically(file: string, text: string): boolean {
-  const temp = `${file}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${file}.${process.pid}.${Date.now()}.${++written}.tmp`;
   try {
     privateHooksDir(join(file, '..'));
     createPrivate(temp, text);
