@@ -4,35 +4,14 @@
  * None of them may change anything: no session closed, no hold set or lifted, no rate budget
  * spent, no message or frame delivered twice.
  */
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, connect, register, talk, type Registered, type WsClient } from '../helpers/clients.ts';
 import { startBroker } from '../helpers/broker.ts';
 import { postgresSkipReason } from '../helpers/postgres.ts';
 import { sleep, waitFor } from '../helpers/scale.ts';
-import { startTeam, type TestTeam } from '../helpers/team.ts';
+import { eavesdrop, startTeam, type TestTeam } from '../helpers/team.ts';
 
 const skip = await postgresSkipReason();
-const CHANNEL = 'claude_duo';
-
-/** A LISTEN on its own connection, as an attacker's: every payload the brokers send, in order. */
-async function eavesdrop(url: string) {
-  const client = new pg.Client({ connectionString: url });
-  const payloads: string[] = [];
-  client.on('notification', (note) => {
-    if (note.channel === CHANNEL && note.payload !== undefined) payloads.push(note.payload);
-  });
-  await client.connect();
-  await client.query(`listen ${CHANNEL}`);
-  return {
-    payloads,
-    /** Sends `list` again, as they were captured. */
-    async replay(list: readonly string[]) {
-      for (const payload of list) await client.query('select pg_notify($1, $2)', [CHANNEL, payload]);
-    },
-    end: () => client.end(),
-  };
-}
 
 function kinds(payloads: readonly string[]): Set<string> {
   return new Set(payloads.map((p) => JSON.parse(p.slice(p.indexOf('.') + 1)).t as string));

@@ -81,7 +81,11 @@ export class ClusterLink {
     this.stopped = true;
     clearInterval(this.beat);
     clearTimeout(this.retry);
-    await this.peers.published({ t: 'bye' });
+    // A database that does not answer does not hold up the exit: the others time this broker out.
+    await Promise.race([
+      this.peers.published({ t: 'bye' }),
+      new Promise((resolve) => setTimeout(resolve, CLUSTER_STOP_WAIT_MS).unref()),
+    ]);
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => {});

@@ -45,6 +45,9 @@ export class RemotePresence {
   }
 }
 
+/** What is published outside a transaction and must be heard in the order it was published. */
+const ORDERED = new Set<OutgoingEvent['t']>(['open', 'unreg', 'pres', 'hold', 'free']);
+
 export class Peers {
   /**
    * Names this broker process in every event it publishes. A new one at every start: its
@@ -89,8 +92,8 @@ export class Peers {
 
   /** The database's signing key (team mode): only brokers can read it. */
   private key: string | undefined;
-  /** The last event sent outside a transaction: the next one waits for it (see `published`). */
-  private lastSent: Promise<void> = Promise.resolve();
+  /** The last event sent whose order matters: the next one waits for it (see `published`). */
+  private lastOrdered: Promise<void> = Promise.resolve();
 
   constructor(
     /** Whether other brokers may share the database (PostgreSQL). */
@@ -110,23 +113,28 @@ export class Peers {
   }
 
   /**
-   * Like `publish`, resolving once the event is sent (never rejects). Events go out one after the
-   * other, in the order they were published: each NOTIFY may take another pooled connection, and
-   * two in flight at once can commit in either order. Takeover needs this broker's `open`s heard
-   * in the order its sessions opened, or each broker could end the session the other kept.
+   * Like `publish`, resolving once the event is sent (never rejects). Events whose order matters
+   * go out one after the other, in the order they were published: each NOTIFY may take another
+   * pooled connection, and two in flight at once can commit in either order. Takeover needs this
+   * broker's `open`s heard in the order its sessions opened (or each broker could end the session
+   * the other kept), and presence its ons and offs. Beats, rate reports, `here` and `bye` carry no
+   * order and never wait behind a slow one. Each is signed when it goes out, so its sequence
+   * number and send time are those of the send.
    */
   published(event: OutgoingEvent): Promise<void> {
     if (!this.enabled) return Promise.resolve();
-    const payload = this.payload(event);
-    const sent = this.lastSent.then(async () => {
-      try {
-        await this.store.notify(payload);
-      } catch (error) {
-        this.log.warn({ err: error, event: event.t }, 'could not tell the other brokers');
-      }
-    });
-    this.lastSent = sent;
+    if (!ORDERED.has(event.t)) return this.send(event);
+    const sent = this.lastOrdered.then(() => this.send(event));
+    this.lastOrdered = sent;
     return sent;
+  }
+
+  private async send(event: OutgoingEvent): Promise<void> {
+    try {
+      await this.store.notify(this.payload(event));
+    } catch (error) {
+      this.log.warn({ err: error, event: event.t }, 'could not tell the other brokers');
+    }
   }
 
   /** Signs from now on with the database's key. */
