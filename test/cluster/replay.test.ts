@@ -1,12 +1,14 @@
 /**
  * An attacker with a database login (any role that can connect may LISTEN and NOTIFY) captures
  * the brokers' genuine, signed notifications during a real two-broker run and sends them again.
- * None of them may change anything: no session closed, no hold set or lifted, no rate budget
+ * None of them may change anything: no session or watcher closed, no hold set or lifted, no rate budget
  * spent, no message or frame delivered twice.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { CloseCode } from '../../src/shared/protocol.ts';
 import { api, connect, register, talk, type Registered, type WsClient } from '../helpers/clients.ts';
 import { startBroker } from '../helpers/broker.ts';
+import { consoleApi, consoleLogin, sessionOn, watchAs } from '../helpers/console.ts';
 import { postgresSkipReason } from '../helpers/postgres.ts';
 import { sleep, waitFor } from '../helpers/scale.ts';
 import { eavesdrop, startTeam, type TestTeam } from '../helpers/team.ts';
@@ -61,6 +63,16 @@ describe.skipIf(skip !== undefined)(`replayed cluster notifications${skip ? ` â€
     expect(await daveWs.closed).toBe(4010);
     await third.close();
 
+    // A console logout through A closes its session's watcher on B (4011); another console
+    // session keeps watching on both brokers.
+    const gone = await consoleLogin(brokerA, 'ada');
+    const goneWatch = watchAs(brokerB, sessionOn(gone, brokerB));
+    const stays = await consoleLogin(brokerB, 'grace');
+    const watchers = [watchAs(brokerA, sessionOn(stays, brokerA)), watchAs(brokerB, stays)];
+    await Promise.all([goneWatch.opened, ...watchers.map((w) => w.opened)]);
+    expect((await consoleApi(brokerA, gone, 'POST', '/console/api/logout', {})).status).toBe(200);
+    expect(await goneWatch.closed).toBe(CloseCode.sessionEnded);
+
     // A group (membership), messages both ways, and a read through the other broker.
     const group = await api(a, 'POST', '/conversations', {
       secret: alice.secret,
@@ -99,7 +111,7 @@ describe.skipIf(skip !== undefined)(`replayed cluster notifications${skip ? ` â€
     const captured = [...spy.payloads];
     // Every kind of notification a team sends was captured.
     expect([...kinds(captured)].sort()).toEqual(
-      ['beat', 'bye', 'free', 'here', 'hold', 'mem', 'msg', 'open', 'pres', 'rate', 'read', 'unreg'].sort(),
+      ['beat', 'bye', 'free', 'here', 'hold', 'mem', 'msg', 'open', 'out', 'pres', 'rate', 'read', 'unreg'].sort(),
     );
 
     const frames = { bob: bobWs.frames.length, alice: aliceWs.frames.length, carol: carolWs.frames.length };
@@ -120,6 +132,8 @@ describe.skipIf(skip !== undefined)(`replayed cluster notifications${skip ? ` â€
 
     // No session closed (a replayed `open` or `unreg` would end them with 4001 or 4010).
     for (const ws of [bobWs, aliceWs, carolWs] as WsClient[]) expect(ws.closeCode).toBeUndefined();
+    // No console watcher closed (a replayed `out` may name only a session already gone).
+    for (const watcher of watchers) expect(watcher.socket.readyState).toBe(watcher.socket.OPEN);
     // No hold set, none lifted, on either broker.
     for (const url of [a, b]) expect(await holdsOn(url)).toEqual(['direct:bob:carol']);
     expect((await talk(a, alice, { to: 'bob', content: 'not held' })).status).toBe(200);

@@ -1,12 +1,14 @@
 /**
  * Two brokers on one PostgreSQL database, as team mode runs them: whatever a partner does on
  * one broker reaches partners on the other — pushed messages, long-poll wake-ups, presence,
- * takeover, group membership, loop-guard holds and rate limits.
+ * takeover, group membership, loop-guard holds, rate limits and console logouts.
  */
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/shared/protocol.ts';
 import { api, connect, register, talk, WsClient, type Registered } from '../helpers/clients.ts';
+import type { TestBroker } from '../helpers/broker.ts';
+import { consoleApi, consoleLogin, sessionOn, watchAs, watchStatus } from '../helpers/console.ts';
 import { POSTGRES_ADMIN_URL, postgresSkipReason } from '../helpers/postgres.ts';
 import { sleep, waitFor } from '../helpers/scale.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -160,6 +162,30 @@ describe.skipIf(skip !== undefined)(`two brokers on one database${skip ? ` — s
       const bobWs = await connect(b, bob);
       expect((await api(a, 'POST', '/unregister', { secret: bob.secret, body: {} })).status).toBe(200);
       expect(await bobWs.closed).toBe(CloseCode.unregistered);
+    });
+
+    it("closes a console session's watch socket on the other broker with 4011 when it logs out", async () => {
+      const [brokerA, brokerB] = team.brokers as [TestBroker, TestBroker];
+      const auth = await consoleLogin(brokerA, 'ada');
+      const onB = sessionOn(auth, brokerB);
+      const other = await consoleLogin(brokerB, 'grace');
+      const mine = watchAs(brokerB, onB);
+      const theirs = watchAs(brokerB, other);
+      await Promise.all([mine.opened, theirs.opened]);
+      await mine.until((w) => w.frames.length > 0, 'the watching frame');
+      // It streams: a message committed on broker A reaches the watcher on broker B.
+      await talk(a, alice, { to: 'ada', content: 'before the logout' });
+      await mine.until((w) => w.messageIds().length === 1, 'the message on broker B');
+
+      const out = await consoleApi(brokerA, auth, 'POST', '/console/api/logout', {});
+      expect(out.body).toEqual({ loggedOut: true });
+      const code = await Promise.race([mine.closed, sleep(5000).then(() => 'still open after 5 s')]);
+      expect(code).toBe(CloseCode.sessionEnded);
+      // Another session's watcher stays, and the old session opens no new one anywhere.
+      expect(theirs.socket.readyState).toBe(theirs.socket.OPEN);
+      expect(await watchStatus(brokerA, auth)).toBe(401);
+      expect(await watchStatus(brokerB, onB)).toBe(401);
+      theirs.close();
     });
 
     it('ignores notifications no broker of the database signed', async () => {

@@ -32,6 +32,16 @@ export async function consoleLogin(broker: TestBroker, partnerId = 'ada'): Promi
   return { cookie: cookie.split(';')[0]!, 'x-duo-session': reply.body.pageKey as string };
 }
 
+/**
+ * The same console session as a browser sends it to another broker of a team. The cookie is named
+ * for the port the request goes to; test brokers each listen on their own port (behind one
+ * address, as a load balancer serves a team, the name would not change).
+ */
+export function sessionOn(auth: ConsoleAuth, broker: TestBroker): ConsoleAuth {
+  const token = auth.cookie.slice(auth.cookie.indexOf('=') + 1);
+  return { ...auth, cookie: `duo_console_${broker.port}=${token}` };
+}
+
 /** The subprotocols the console page offers on /watch: the page key cannot travel as a header there. */
 export function watchProtocols(auth: ConsoleAuth): string[] {
   return ['duo-watch', `duo-session.${auth['x-duo-session']}`];
@@ -87,6 +97,23 @@ export class Watcher {
   close(): void {
     this.socket.close();
   }
+}
+
+/** A watcher of a console session (cookie and page key, as the console page opens it). */
+export function watchAs(broker: TestBroker, auth: ConsoleAuth): Watcher {
+  return new Watcher(broker.url, { cookie: auth.cookie }, undefined, watchProtocols(auth));
+}
+
+/** Whether a console session's watch upgrade opens (101, then closed again), or its refusal status. */
+export async function watchStatus(broker: TestBroker, auth: ConsoleAuth): Promise<number> {
+  const watcher = watchAs(broker, auth);
+  return watcher.opened.then(
+    () => {
+      watcher.close();
+      return 101;
+    },
+    (error: Error) => Number(/refused: (\d+)/.exec(error.message)?.[1]),
+  );
 }
 
 /** A watcher authenticated with the broker's owner token, open and past its first frame. */

@@ -80,6 +80,9 @@ export class ClusterApplier implements LinkHandlers {
       case 'free':
         seat.elsewhere.released(event.c, event.by);
         return;
+      case 'out':
+        seat.elsewhere.loggedOut(event.s);
+        return;
       case 'rate':
         for (const [key, count] of Object.entries(event.k)) this.deps.limiters[event.l].debit(key, count);
         return;

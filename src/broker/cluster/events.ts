@@ -39,6 +39,11 @@ const EventBody = z.discriminatedUnion('t', [
   /** The loop guard held a conversation, or released it. */
   z.object({ t: z.literal('hold'), b: id, hold: Hold }),
   z.object({ t: z.literal('free'), b: id, c: id, by: z.enum(['resume', 'human_message']) }),
+  /**
+   * Console session `s` was logged out on `b`: its watch sockets anywhere close with 4011. `s` is
+   * the session's token hash (what the database stores), never the cookie or the page key.
+   */
+  z.object({ t: z.literal('out'), b: id, s: id }),
   /** Rate-limit tokens `b` took since its last report, per limiter and key. */
   z.object({
     t: z.literal('rate'),

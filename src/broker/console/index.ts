@@ -23,7 +23,7 @@ import type { BrokerMetrics } from '../metrics.ts';
 import type { BrokerService } from '../service.ts';
 import { Store } from '../store.ts';
 import { WatchHub } from '../watch-hub.ts';
-import { registerWatch } from '../watch-socket.ts';
+import { registerWatch, type WatchSockets } from '../watch-socket.ts';
 import { Humans } from './humans.ts';
 import { Logins } from './logins.ts';
 import { registerConsoleRoutes } from './routes.ts';
@@ -45,11 +45,16 @@ export interface HumanSeat {
   hooks: ServiceHooks;
   /** Tells the loop guard the conversations' members (it keys budgets by the set of agents). */
   useMembership(members: (conversationId: string) => Iterable<string>): void;
-  /** What other brokers of the database report: their messages (for the loop guard), holds and releases. */
+  /**
+   * What other brokers of the database report: their messages (for the loop guard), holds and
+   * releases, and console sessions logged out there.
+   */
   elsewhere: {
     committed(message: Message): Promise<void>;
     held(hold: Hold): void;
     released(conversationId: string, by: 'resume' | 'human_message'): void;
+    /** Console session `sessionId` (its token hash) was logged out: its watch sockets here close (4011). */
+    loggedOut(sessionId: string): void;
     /** News from the other brokers may have been missed: read holds again, watchers read the store. */
     resync(): Promise<void>;
   };
@@ -75,6 +80,8 @@ export async function createHumanSeat(
   await humans.load();
   const logins = new Logins(store, now, config.tlsCert !== undefined);
   const hub = new WatchHub();
+  /** The watch sockets, once the routes are registered. */
+  let watch: WatchSockets | undefined;
 
   const guard = new LoopGuard(config.loopGuard, now, {
     held(hold) {
@@ -144,6 +151,9 @@ export async function createHumanSeat(
       released(conversationId, by) {
         if (guard.adoptRelease(conversationId)) hub.released(conversationId, by);
       },
+      loggedOut(sessionId) {
+        watch?.closeSession(sessionId);
+      },
       async resync() {
         hub.resync();
         guard.load(await storedHolds());
@@ -155,7 +165,7 @@ export async function createHumanSeat(
       // Failed owner tokens and console sessions count per address, like failed partner secrets.
       const failed = (request: FastifyRequest) =>
         throttle(authFailures, request.ip, 'attempts with a missing or wrong owner token or console session');
-      const watch = await registerWatch(app, {
+      const sockets = await registerWatch(app, {
         hub,
         heartbeatMs: config.heartbeatMs,
         loopGuard,
@@ -184,12 +194,17 @@ export async function createHumanSeat(
             createdAt: r.created_at,
           })),
       });
+      watch = sockets;
       await registerStatic(app);
       await registerConsoleRoutes(app, {
         service,
         limiter,
         failed,
-        endSession: (sessionId) => watch.closeSession(sessionId),
+        endSession: (sessionId) => {
+          sockets.closeSession(sessionId);
+          // Its watch sockets on the other brokers of the database close too.
+          peers.publish({ t: 'out', s: sessionId });
+        },
         owner,
         logins,
         humans,
