@@ -14,15 +14,16 @@ describe('duo doctor on Node.js', () => {
   };
 
   it('is content with the versions CI tests', () => {
+    expect(said('26.12.1')).toEqual(['ok: Node.js 26.12.1 is supported.']);
     expect(said('24.22.3')).toEqual(['ok: Node.js 24.22.3 is supported.']);
     expect(said('22.23.5')).toEqual(['ok: Node.js 22.23.5 is supported.']);
   });
 
   it('warns on any other, saying which to install', () => {
     expect(said('20.20.2')).toEqual([
-      'warn: Node.js 20.20.2 runs duo here; Claude Duo is tested on Node 22 or 24. → Install Node 22 or 24 (LTS) and make it the node on your PATH.',
+      'warn: Node.js 20.20.2 runs duo here; Claude Duo is tested on Node 22, 24 or 26. → Install Node 22, 24 or 26 (LTS) and make it the node on your PATH.',
     ]);
-    expect(said('26.1.0')[0]).toMatch(/^warn: Node\.js 26\.1\.0 runs duo here/);
+    expect(said('27.0.0')[0]).toMatch(/^warn: Node\.js 27\.0\.0 runs duo here/);
   });
 });
 

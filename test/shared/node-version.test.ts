@@ -20,7 +20,7 @@ describe('the supported Node.js versions', () => {
   });
 
   it('are the ones the README names', () => {
-    expect(supportedNodeText()).toBe('22 or 24');
+    expect(supportedNodeText()).toBe('22, 24 or 26');
     expect(read('README.md')).toContain(`Node.js ${supportedNodeText()}, the LTS versions CI tests`);
   });
 });
