@@ -5,10 +5,11 @@
  * Code gives its hooks (CLAUDE_PID, CLAUDE_CODE_SESSION_ATTENDED) and the hook JSON on stdin.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { sessionFile, sessionKey } from '../../src/cli/hooks/state.ts';
+import { earlierSessionKey, sessionFile, sessionKey } from '../../src/cli/hooks/state.ts';
 import { HOOK_MESSAGE_MAX_CHARS } from '../../src/shared/defaults.ts';
 import { freePort, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { cliHome, LiveDuo, runDuo, type CliHome } from '../helpers/cli.ts';
@@ -185,6 +186,28 @@ describe('duo hook wait', () => {
     expect(await newer.exited).toBe(0);
     expect(newer.stderr).toBe('');
     expect(existsSync(waiterFile(session))).toBe(false);
+  });
+
+  it('after an upgrade, a new waiter and the human turn end the waiter an earlier version started', async () => {
+    await drain();
+    for (const ender of ['Stop', 'UserPromptSubmit'] as const) {
+      const session = randomUUID();
+      const older = waiter(session);
+      await waitUntil(() => existsSync(waiterFile(session)), 15_000, 'the first waiter took its place');
+      // Where an earlier version kept it: under a hash of the session id.
+      renameSync(waiterFile(session), sessionFile(h.env, earlierSessionKey(session)!, 'waiter'));
+      const newer =
+        ender === 'Stop'
+          ? waiter(session)
+          : await runDuo(['hook', 'user-prompt-submit'], {
+              env: interactive,
+              cwd: h.home,
+              input: input('UserPromptSubmit', session),
+            });
+      expect(await older.exited, ender).toBe(0);
+      expect(older.stderr).toBe('');
+      if (newer instanceof LiveDuo) await newer.stop('SIGKILL');
+    }
   });
 
   it('exits at once in a headless session (claude -p), waking no one and marking nothing read', async () => {

@@ -8,7 +8,7 @@ import { DuoError } from '../../shared/errors.ts';
 import type { CliContext } from '../command.ts';
 import type { HookInput } from './input.ts';
 import { forgetSession, sessionKey } from './state.ts';
-import { endWaiter } from './waiter-lock.ts';
+import { endEarlierWaiter, endWaiter } from './waiter-lock.ts';
 
 /** Claude Code gives a session's exit little time: the request gives up after this. */
 const REQUEST_MS = 800;
@@ -18,6 +18,7 @@ export async function run(ctx: CliContext, input: HookInput, broker: string | un
   if (input.session_id !== undefined) {
     const key = sessionKey(input.session_id);
     endWaiter(ctx.env, key);
+    endEarlierWaiter(ctx.env, input.session_id);
     forgetSession(ctx.env, key);
   }
   const { sessionPartner } = await import('./look.ts');

@@ -46,6 +46,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function sessionKey(sessionId: string | undefined, fallback = 'no-session'): string {
   if (sessionId !== undefined && UUID.test(sessionId)) return sessionId.replaceAll('-', '').toLowerCase();
+  return hashedKey(sessionId, fallback);
+}
+
+/**
+ * The key earlier versions gave a session whose id is a UUID (a hash of it), else undefined: a
+ * waiter started before an upgrade sits under it (see endEarlierWaiter).
+ */
+export function earlierSessionKey(sessionId: string | undefined): string | undefined {
+  return sessionId !== undefined && UUID.test(sessionId) ? hashedKey(sessionId) : undefined;
+}
+
+function hashedKey(sessionId: string | undefined, fallback = 'no-session'): string {
   return crypto()
     .createHash('sha256')
     .update(sessionId ?? `\0${fallback}`)

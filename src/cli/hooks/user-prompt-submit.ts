@@ -12,11 +12,14 @@
 import type { CliContext } from '../command.ts';
 import type { HookInput } from './input.ts';
 import { readState, sessionKey, writeState } from './state.ts';
-import { endWaiter } from './waiter-lock.ts';
+import { endEarlierWaiter, endWaiter } from './waiter-lock.ts';
 
 export async function run(ctx: CliContext, input: HookInput, broker: string | undefined): Promise<number> {
   const key = sessionKey(input.session_id);
-  if (input.session_id !== undefined) endWaiter(ctx.env, key);
+  if (input.session_id !== undefined) {
+    endWaiter(ctx.env, key);
+    endEarlierWaiter(ctx.env, input.session_id);
+  }
   // PostToolUse need not look again right after this.
   writeState(ctx.env, key, { ...readState(ctx.env, key), lastLook: Date.now() });
   const { lookOnce } = await import('./look.ts');

@@ -24,7 +24,7 @@ import type { HookInput } from './input.ts';
 import { claudePid, isAlive, isHeadless } from './processes.ts';
 import { waitLifetimeMs } from './settings.ts';
 import { sessionKey } from './state.ts';
-import { claimWaiter, isCurrentWaiter } from './waiter-lock.ts';
+import { claimWaiter, endEarlierWaiter, isCurrentWaiter } from './waiter-lock.ts';
 
 export async function run(ctx: CliContext, input: HookInput, broker: string | undefined): Promise<number> {
   const pid = claudePid(ctx.env);
@@ -32,6 +32,7 @@ export async function run(ctx: CliContext, input: HookInput, broker: string | un
   const key = sessionKey(input.session_id, `claude-${pid ?? 'unknown'}`);
   const release = claimWaiter(ctx.env, key);
   if (!release) return 0;
+  endEarlierWaiter(ctx.env, input.session_id);
 
   // Once the wake is being written it is finished: an interrupted one could mark read what never arrived.
   let waking = false;

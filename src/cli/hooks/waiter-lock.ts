@@ -11,7 +11,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { DUO_COMMAND } from '../claude-code.ts';
 import type { Env } from '../command.ts';
 import { processInfo, type ProcessInfo } from './processes.ts';
-import { sessionFile, writeAtomically } from './state.ts';
+import { earlierSessionKey, sessionFile, writeAtomically } from './state.ts';
 
 interface Named {
   pid: number;
@@ -53,6 +53,15 @@ export function endWaiter(env: Env, key: string): void {
     }
   }
   rmSync(file, { force: true });
+}
+
+/**
+ * Ends a waiter an earlier version started for the session under its earlier key, so that after
+ * an upgrade it neither wakes the session beside the new one nor after the user typed.
+ */
+export function endEarlierWaiter(env: Env, sessionId: string | undefined): void {
+  const key = earlierSessionKey(sessionId);
+  if (key !== undefined) endWaiter(env, key);
 }
 
 /** A process running `duo hook wait` (by the command's name or its entry file). */
