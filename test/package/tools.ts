@@ -89,7 +89,13 @@ export interface PackedInstall {
 export async function packAndInstall(dir: string): Promise<PackedInstall> {
   const env = npmEnv();
   let started = Date.now();
-  const pack = await run('npm', ['pack', '--pack-destination', dir], { env, cwd: ROOT, timeoutMs: 180_000 });
+  // Without prepack's build: the test run built dist/ from these sources already, and building it
+  // again in place would pull it from under the test files that run beside this one.
+  const pack = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], {
+    env,
+    cwd: ROOT,
+    timeoutMs: 180_000,
+  });
   if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.output}`);
   const tarball = join(dir, pack.stdout.trim().split('\n').pop()!);
   const packMs = Date.now() - started;
