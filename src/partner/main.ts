@@ -24,7 +24,8 @@ export async function runPartner(options: RunPartnerOptions = {}): Promise<void>
   const config = partnerConfigFromEnv(env, options.cwd ?? process.cwd(), options.overrides);
   const logger = createLogger('duo-partner', config.logLevel);
   // A broker is started on demand (loopback only), off the MCP initialize path.
-  const beforeFirstRequest = () => ensureBroker(config.brokerUrl, { env });
+  let brokerStart: Promise<unknown> | undefined;
+  const beforeFirstRequest = () => (brokerStart = ensureBroker(config.brokerUrl, { env }));
   const partner = new Partner({ config, logger, beforeFirstRequest });
   const server = createPartnerServer(partner);
   const transport = new StdioServerTransport();
@@ -37,6 +38,9 @@ export async function runPartner(options: RunPartnerOptions = {}): Promise<void>
     // Whatever happens in the orderly path, the process is gone by the deadline.
     setTimeout(() => process.exit(0), PARTNER_EXIT_DEADLINE_MS).unref();
     void (async () => {
+      // A broker start under way is seen through (within the deadline): a client that asks and
+      // leaves at once, as `claude mcp list`'s health check does, must not leave it half done.
+      await brokerStart?.catch(() => undefined);
       await partner.close().catch(() => undefined);
       await server.close().catch(() => undefined);
       process.exit(0);

@@ -4,14 +4,14 @@
  * never for a URL on another machine. `duo broker status` and `duo broker stop` manage what was
  * started.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureBroker, loopbackTarget } from '../../src/client/autostart.ts';
 import { freePort } from '../helpers/broker.ts';
-import { runDuo } from '../helpers/cli.ts';
+import { DUO_BIN, runDuo } from '../helpers/cli.ts';
 import { figure, sleep, waitFor } from '../helpers/scale.ts';
 import { startStdioPartner, type StdioPartner } from '../helpers/stdio-partner.ts';
 
@@ -104,6 +104,37 @@ describe('broker autostart', () => {
       rmSync(home, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('a client that lists the tools and leaves at once (a health check) still gets its broker started', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'duo-autostart-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = userEnv(home, url);
+    mkdirSync(join(home, 'project'));
+    try {
+      const child = spawn(process.execPath, [DUO_BIN, 'partner'], { cwd: join(home, 'project'), env, stdio: 'pipe' });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const frames = [
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'check', version: '1' } },
+        },
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      ];
+      // Everything at once, then stdin closes: the partner is told to go as it starts registering.
+      child.stdin.end(frames.map((frame) => `${JSON.stringify(frame)}\n`).join(''));
+      expect(await exited).toBe(0);
+      const pids = brokerPids(port);
+      started.push(...pids);
+      expect(pids).toHaveLength(1);
+      expect((await runDuo(['broker', 'stop'], { env, cwd: home })).code).toBe(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('five commands at once with no broker: one broker, every command succeeds', async () => {
     const home = mkdtempSync(join(tmpdir(), 'duo-autostart-'));
