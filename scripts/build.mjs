@@ -76,46 +76,41 @@ function standIn(path, names) {
 }
 
 /**
- * Which names the bundles import from each built-in: `import { a, b as c }` gives a and b; a
- * namespace import (`import * as x`) gives 'all', since any export may be read from it.
+ * Which names the ES module bundle built with `options` imports from each built-in: `import { a,
+ * b as c }` gives a and b; a namespace import (`import * as x`) gives 'all', since any export may be
+ * read from it.
  */
-async function builtinImports(builds) {
+async function builtinImports(options) {
   const imported = new Map();
-  const outputs = await Promise.all(
-    builds.map(({ plugins, ...options }) =>
-      build({
-        ...options,
-        plugins: plugins.filter((plugin) => plugin !== BUILTINS),
-        external: [...EXTERNAL, 'node:*'],
-        write: false,
-        metafile: false,
-        sourcemap: false,
-        minifyWhitespace: false,
-      }),
-    ),
-  );
-  for (const { outputFiles } of outputs)
-    for (const file of outputFiles) {
-      // An import of another form would go unread, and a name read from it be undefined at run time.
-      const forms = file.text.match(/^import [^;]* from "node:[^"]+";$/gm) ?? [];
-      const read = [
-        ...file.text.matchAll(/^import ([\w$]+|\* as [\w$]+|(?:[\w$]+, *)?\{[^}]*\}) from "(node:[^"]+)";$/gm),
-      ];
-      if (read.length !== forms.length) throw new Error(`unexpected import of a built-in in ${file.path}`);
-      for (const [, clause, path] of read) {
-        const names = imported.get(path) ?? new Set();
-        if (names === 'all' || clause.includes('* as ')) {
-          imported.set(path, 'all');
-          continue;
-        }
-        for (const [, list] of clause.matchAll(/\{([^}]*)\}/g))
-          for (const item of list.split(',')) {
-            const name = item.trim().split(/\s+as\s+/)[0];
-            if (name && name !== 'default') names.add(name);
-          }
-        imported.set(path, names);
+  const { outputFiles } = await build({
+    ...options,
+    external: [...EXTERNAL, 'node:*'],
+    write: false,
+    metafile: false,
+    sourcemap: false,
+    minifyWhitespace: false,
+  });
+  for (const file of outputFiles) {
+    // An import of another form would go unread, and a name read from it be undefined at run time.
+    const forms = file.text.match(/^import [^;]* from "node:[^"]+";$/gm) ?? [];
+    const read = [
+      ...file.text.matchAll(/^import ([\w$]+|\* as [\w$]+|(?:[\w$]+, *)?\{[^}]*\}) from "(node:[^"]+)";$/gm),
+    ];
+    if (read.length !== forms.length) throw new Error(`unexpected import of a built-in in ${file.path}`);
+    for (const [, clause, path] of read) {
+      const names = imported.get(path) ?? new Set();
+      if (names === 'all' || clause.includes('* as ')) {
+        imported.set(path, 'all');
+        continue;
       }
+      for (const [, list] of clause.matchAll(/\{([^}]*)\}/g))
+        for (const item of list.split(',')) {
+          const name = item.trim().split(/\s+as\s+/)[0];
+          if (name && name !== 'default') names.add(name);
+        }
+      imported.set(path, names);
     }
+  }
   return imported;
 }
 
@@ -138,36 +133,29 @@ const hooksApart = {
   },
 };
 
-/** Marks where the built-ins' plugin goes in `builds`; the first build runs without it. */
-const BUILTINS = { name: 'builtins-placeholder', setup() {} };
-const builds = [
-  {
-    ...common,
-    entryPoints: { main: 'src/cli/main.ts' },
-    outdir: out,
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-    plugins: [hooksApart, BUILTINS],
-  },
-  {
-    ...common,
-    // CommonJS needs no stand-ins for the built-ins, nor the banner's require(). It has no
-    // import.meta either: code on the hooks' path must not use it.
-    format: 'cjs',
-    banner: {},
-    logOverride: { 'empty-import-meta': 'error' },
-    entryPoints: { hooks: 'src/cli/hooks/entry.ts' },
-    outExtension: { '.js': '.cjs' },
-    outdir: out,
-    plugins: [],
-  },
-];
-const builtins = builtinsByRequire(await builtinImports(builds));
-const [main, hooks] = await Promise.all(
-  builds.map(({ plugins, ...options }) =>
-    build({ ...options, plugins: plugins.map((plugin) => (plugin === BUILTINS ? builtins : plugin)) }),
-  ),
-);
+const mainOptions = {
+  ...common,
+  entryPoints: { main: 'src/cli/main.ts' },
+  outdir: out,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+};
+const hooksOptions = {
+  ...common,
+  // CommonJS needs no stand-ins for the built-ins, nor the banner's require(). It has no
+  // import.meta either: code on the hooks' path must not use it.
+  format: 'cjs',
+  banner: {},
+  logOverride: { 'empty-import-meta': 'error' },
+  entryPoints: { hooks: 'src/cli/hooks/entry.ts' },
+  outExtension: { '.js': '.cjs' },
+  outdir: out,
+};
+const imported = await builtinImports({ ...mainOptions, plugins: [hooksApart] });
+const [main, hooks] = await Promise.all([
+  build({ ...mainOptions, plugins: [hooksApart, builtinsByRequire(imported)] }),
+  build(hooksOptions),
+]);
 // What `duo install` registers for the hooks: Node's compile cache is on before the bundle loads,
 // so a hook compiles nothing it compiled before.
 await writeFile(
