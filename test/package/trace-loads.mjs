@@ -6,7 +6,6 @@ import { writeFileSync } from 'node:fs';
 import module from 'node:module';
 import process from 'node:process';
 import { URL } from 'node:url';
-import { MessageChannel } from 'node:worker_threads';
 
 const loaded = [];
 const before = new Set(process.moduleLoadList);
@@ -27,6 +26,8 @@ if (typeof module.registerHooks === 'function') {
     },
   });
 } else {
+  // Loaded only here, after `before`: a process that loads worker_threads itself must show it.
+  const { MessageChannel } = await import('node:worker_threads');
   const { port1, port2 } = new MessageChannel();
   port1.on('message', (url) => loaded.push(url));
   port1.unref();
