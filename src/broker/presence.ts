@@ -1,9 +1,10 @@
 /**
  * Who is online, and telling others when that changes. A partner is online while it has a live
  * WebSocket session or a REST long-poll that will consume (a peek only reads, so it does not
- * count); a human is online while a console of theirs has its watch stream open. Everyone who shares a conversation with a partner gets a presence frame when it comes
- * or goes, or changes its status. With other brokers on the same database, a partner is also
- * online while one of them says so; each broker tells its own contacts' sessions.
+ * count); a human is online while a console of theirs has its watch stream open. Everyone who
+ * shares a conversation with a partner gets a presence frame when it comes or goes, or changes its
+ * status. With other brokers on the same database, a partner is also online while one of them says
+ * so; each broker tells its own contacts' sessions.
  */
 import type { PartnerSummary } from '../shared/protocol.ts';
 import { isoNow, type Clock } from './clock.ts';

@@ -10,8 +10,8 @@
  *   calls that end together do not both look (and show the same messages twice).
  *
  * The key is the session's UUID as 32 hex digits, or a hash of any other id, so no input can name a
- * path. Every read tolerates a
- * missing or damaged file and every write is best effort: a hook never fails over its memory.
+ * path. Every read tolerates a missing or damaged file and every write is best effort: a hook never
+ * fails over its memory.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
